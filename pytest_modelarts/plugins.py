@@ -10,6 +10,7 @@ from . import hookspecs
 
 #: modules registered as plugins in every plugin manager the project uses, in this order.
 BUILTIN_PLUGINS = (
+    "pytest_modelarts.backends",
     "pytest_modelarts.backends.local",
     "pytest_modelarts.backends.docker",
     "pytest_modelarts.backends.online",
