@@ -441,13 +441,13 @@ def lock_environment(
         if mode is LockMode.CHECK:
             if existing is None:
                 raise LockError(
-                    f"lock_mode=check: {path} is missing; create it with lock_mode='create' (or "
-                    "`pytest-modelarts env lock`) and commit it"
+                    f"lock_mode=check: {path} is missing; create it with lock_mode='create' "
+                    "(Session(lock_mode='create')) and commit it"
                 )
             raise LockError(
                 f"lock_mode=check: {path} is stale, the spec changed since it was locked "
-                f"({_describe_change(_spec_of(path), spec)}); re-lock with lock_mode='update' (or "
-                "`pytest-modelarts env lock --update`) and commit the result"
+                f"({_describe_change(_spec_of(path), spec)}); re-lock with lock_mode='update' "
+                "(Session(lock_mode='update')) and commit the result"
             )
     cache = EnvCache.at(cache_dir)
     cache.locks.mkdir(parents=True, exist_ok=True)

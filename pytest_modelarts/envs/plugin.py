@@ -1,4 +1,9 @@
-"""The built-in environment resolver, registered as a plugin like any other."""
+"""The built-in environment resolvers, registered as a plugin like any other.
+
+* an Environment with ``conda`` set is locked (``environment.default_lock_path()``, mode ``session.lock_mode``),
+  built into the cache (``session.cache_dir`` or the platformdirs user cache dir) and run with its interpreter;
+* without packages (the ``trylast`` fallback), the session's interpreter runs the job, labelled unisolated.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +18,27 @@ if TYPE_CHECKING:
     from ..session import Session
 
 
-@hookimpl(trylast=True)
+@hookimpl
 def pytest_modelarts_resolve_environment(
     environment: Environment | None, config: JobConfig, session: Session
 ) -> PythonRuntime | None:
+    """Lock and build an Environment with conda dependencies; return its activated interpreter."""
+    if environment is None or environment.conda is None:
+        return None
+    from .build import ensure_environment
+
+    built = ensure_environment(
+        environment,
+        cache_dir=session.cache_dir,
+        lock_mode=session.lock_mode,
+        python_source=getattr(session, "python_source", None),
+    )
+    return built.runtime()
+
+
+@hookimpl(trylast=True, specname="pytest_modelarts_resolve_environment")
+def resolve_unisolated(environment: Environment | None, config: JobConfig, session: Session) -> PythonRuntime | None:
     """Without packages to install, run with the session's interpreter, labelled unisolated."""
     if environment is None or environment.conda is None:
         return PythonRuntime.unisolated(session.local_python)
-    return None  # a locked environment is the builder's (pytest_modelarts.envs.build)
+    return None

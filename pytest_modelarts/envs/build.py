@@ -1,0 +1,319 @@
+"""A lock -> a cached prefix, built once, atomically.
+
+* conda packages are installed with py-rattler (hardlinked from its package cache, with the final prefix
+  patched into prefix-dependent files although the build happens in a staging dir);
+* pip packages are installed with uv, ``--require-hashes --no-deps`` from the lock's URLs and sha256;
+* with ``python_source="local"`` the prefix is a relocatable uv venv over a local interpreter instead.
+
+Building happens in ``staging/`` and the finished prefix is renamed into ``envs/<key>``; a file lock per key makes
+N processes (pytest-xdist workers) build it once while the others wait. A build killed halfway leaves only a
+staging dir, which nothing ever uses and the next build of that key (or ``gc``) removes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from ..errors import BuildError
+from ..session import LockMode
+from .cache import MARKER, EnvCache
+from .lock import LockedEnvironment, LockedPackage, lock_environment, parse_with_conda_lock
+from .progress import Progress
+from .runtime import PythonRuntime
+
+
+@dataclass(frozen=True)
+class BuiltEnvironment:
+    """A built prefix and how to run its interpreter."""
+
+    key: str
+    prefix: Path
+    python_source: str  # "conda" | "local"
+    interpreter: str  # what provides python, e.g. "conda python 3.11.2" or "local cpython 3.11.2 at /usr/bin/python3.11"
+    built: bool  # True when this call built it (False: cache hit)
+    name: str = "env"
+
+    @property
+    def python(self) -> Path:
+        return self.prefix / "bin" / "python"
+
+    def activation(self) -> dict[str, str]:
+        """Variables that activate the prefix (besides ``PATH``, which gets ``<prefix>/bin`` in front)."""
+        env = {
+            "CONDA_PREFIX": str(self.prefix),
+            "CONDA_DEFAULT_ENV": self.name,
+            "PYTHONNOUSERSITE": "1",
+        }
+        if self.python_source == "local":
+            env["VIRTUAL_ENV"] = str(self.prefix)
+        else:
+            env["LD_LIBRARY_PATH"] = str(self.prefix / "lib")
+        return env
+
+    def runtime(self) -> PythonRuntime:
+        return PythonRuntime(
+            python=self.python,
+            isolated=True,
+            label=f"locked env {self.name!r} ({self.interpreter})",
+            env_hash=self.key,
+            prefix=self.prefix,
+            path_prefix=(str(self.prefix / "bin"),),
+            env=MappingProxyType(self.activation()),
+        )
+
+
+def _read_marker(prefix: Path) -> dict[str, str] | None:
+    try:
+        return json.loads((prefix / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _usable(prefix: Path) -> dict[str, str] | None:
+    marker = _read_marker(prefix)
+    if marker is None:
+        return None
+    # a venv's python links to a local interpreter that may have gone away since
+    return marker if (prefix / "bin" / "python").exists() else None
+
+
+def build_environment(
+    locked: LockedEnvironment,
+    *,
+    cache_dir: os.PathLike[str] | str | None = None,
+    name: str = "env",
+    progress: Progress | None = None,
+) -> BuiltEnvironment:
+    """Realise ``locked`` into the cache (or find it there) and return the prefix."""
+    import filelock
+
+    cache = EnvCache.at(cache_dir)
+    key = locked.key
+    final = cache.env_dir(key)
+    marker = _usable(final)
+    if marker is not None:
+        cache.touch(key)
+        return BuiltEnvironment(key, final, locked.python_source, marker["interpreter"], False, name)
+    progress = progress or Progress()
+    for d in (cache.locks, cache.staging, cache.envs):
+        d.mkdir(parents=True, exist_ok=True)
+    with filelock.FileLock(str(cache.lock_path(key))):
+        marker = _usable(final)
+        if marker is not None:  # built by another process while we waited
+            cache.touch(key)
+            return BuiltEnvironment(key, final, locked.python_source, marker["interpreter"], False, name)
+        cache.remove_staging(key)  # leftovers of a killed build
+        if final.exists():  # published but broken (its local interpreter is gone): rebuild
+            trash = cache.staging / f"{key[:16]}-broken"
+            os.rename(final, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        start = time.perf_counter()
+        staging = Path(tempfile.mkdtemp(prefix=f"{key[:16]}-", dir=cache.staging))
+        progress.info(f"building environment {name!r} ({key[:12]}) from {locked.path}")
+        try:
+            parse_with_conda_lock(locked.path)  # the lock must be one conda-lock itself accepts
+            if locked.python_source == "local":
+                interpreter = _make_venv(locked, staging, progress)
+            else:
+                interpreter = _install_conda(locked, staging, final, cache, progress)
+            if locked.pip:
+                _install_pip(locked.pip, staging, progress)
+                if locked.python_source != "local":
+                    _fix_shebangs(staging, final)
+            (staging / MARKER).write_text(
+                json.dumps({"key": key, "lock": str(locked.path), "interpreter": interpreter, "python_source": locked.python_source,
+                            "created": time.time()}, indent=2)
+            )
+            (staging / ".pytest-modelarts-last-used").touch()
+            os.rename(staging, final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        seconds = time.perf_counter() - start
+        cache.record_build(key, seconds, name=name)
+        progress.info(f"environment {name!r} ready in {seconds:.2f}s at {final} (python: {interpreter})")
+        return BuiltEnvironment(key, final, locked.python_source, interpreter, True, name)
+
+
+# --- conda ---------------------------------------------------------------------------------------------------
+
+
+async def _records_for(packages: tuple[LockedPackage, ...], platform: str, cache: EnvCache) -> list:
+    """The channels' own repodata records of the locked packages (install needs noarch type, depends...)."""
+    from rattler import Gateway
+
+    by_url = {p.url: p for p in packages}
+    channels = sorted({p.url.rsplit("/", 2)[0] for p in packages})
+    gateway = Gateway(cache_dir=cache.repodata)
+    try:
+        result = await gateway.query(channels, [platform, "noarch"], [p.name for p in packages], recursive=False,
+                                     channel_relations="disabled")
+    except Exception as exc:
+        raise BuildError(f"conda channel(s) {channels} cannot be reached to install the lock: {exc}") from None
+    records = {}
+    for per_channel in result:
+        for record in per_channel:
+            if record.url in by_url:
+                records[record.url] = record
+    missing = [f"{p.name}={p.version}={p.build}" for p in packages if p.url not in records]
+    if missing:
+        raise BuildError(
+            f"locked conda package(s) {missing} are no longer in their channel {channels}; re-lock (lock_mode='update')"
+        )
+    for url, pkg in by_url.items():
+        rec = records[url]
+        got_sha = rec.sha256.hex() if rec.sha256 else None
+        got_md5 = rec.md5.hex() if rec.md5 else None
+        if (pkg.sha256 and got_sha and pkg.sha256 != got_sha) or (pkg.md5 and got_md5 and pkg.md5 != got_md5):
+            raise BuildError(
+                f"hash mismatch for conda package {pkg.name}={pkg.version}={pkg.build}: the lock says "
+                f"sha256 {pkg.sha256}, the channel now serves {got_sha} ({url})"
+            )
+    return [records[p.url] for p in packages]
+
+
+class _Reporter:
+    """Counts downloads and links for the progress line."""
+
+    def __init__(self) -> None:
+        self.downloads = 0
+        self.links = 0
+
+    def on_download_start(self, cache_entry: int) -> int:
+        self.downloads += 1
+        return 0
+
+    def on_link_start(self, operation: int, package_name: str) -> int:
+        self.links += 1
+        return 0
+
+
+def _install_conda(locked: LockedEnvironment, staging: Path, final: Path, cache: EnvCache, progress: Progress) -> str:
+    import rattler
+    from rattler import PackageCache
+
+    packages = locked.conda
+    with progress.step(f"fetching repodata of {len(packages)} conda package(s)"):
+        records = asyncio.run(_records_for(packages, locked.platform, cache))
+    reporter = _Reporter()
+    cache.pkgs.mkdir(parents=True, exist_ok=True)
+    with progress.step(f"installing {len(records)} conda package(s) with rattler"):
+        try:
+            asyncio.run(
+                rattler.install(
+                    records, target_prefix=staging, alternative_target_prefix=final,
+                    package_cache=PackageCache(cache.pkgs), installed_packages=[], show_progress=False,
+                    reporter=reporter, execute_link_scripts=False,
+                )
+            )
+        except Exception as exc:
+            text = str(exc)
+            hint = " (hash mismatch: the downloaded archive is not the one the lock names)" if "hash" in text.lower() else ""
+            raise BuildError(f"installing conda packages {[p.name for p in packages]} failed{hint}: {text}") from None
+    progress.info(f"conda: {reporter.downloads} package(s) fetched into the package cache, {reporter.links} linked")
+    python = next((p for p in packages if p.name == "python"), None)
+    if python is None or not (staging / "bin" / "python").exists():
+        raise BuildError(f"the lock {locked.path} installs no bin/python; add python to conda_packages and re-lock")
+    return f"conda python {python.version} ({python.url.rsplit('/', 1)[-1]})"
+
+
+# --- local interpreter ---------------------------------------------------------------------------------------
+
+
+def _uv_env() -> dict[str, str]:
+    drop = ("VIRTUAL_ENV", "CONDA_PREFIX", "UV_PYTHON", "PYTHONPATH", "PYTHONHOME", "UV_SYSTEM_PYTHON")
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
+def _make_venv(locked: LockedEnvironment, staging: Path, progress: Progress) -> str:
+    from uv import find_uv_bin
+
+    from .interpreters import select_interpreter
+
+    interp = select_interpreter(locked.python_spec, minor=locked.python_version)
+    progress.info(f"python from a local interpreter (explicit choice, PYTEST_MODELARTS_PYTHON=local): {interp}")
+    with progress.step("creating a uv venv"):
+        proc = subprocess.run(
+            [find_uv_bin(), "venv", "--relocatable", "--no-project", "--no-config", "--quiet", "--allow-existing",
+             "--python", str(interp.path), str(staging)],
+            capture_output=True, text=True, env=_uv_env(),
+        )
+    if proc.returncode != 0:
+        raise BuildError(f"uv venv with {interp} failed:\n{proc.stderr.strip()}")
+    return f"local {interp}"
+
+
+# --- pip -----------------------------------------------------------------------------------------------------
+
+
+def pip_requirements(packages: tuple[LockedPackage, ...]) -> str:
+    """The lock's pip packages as a hash-pinned requirements file (``name @ url --hash=sha256:...``)."""
+    return "".join(f"{p.name} @ {p.url} --hash=sha256:{p.sha256}\n" for p in packages)
+
+
+def _install_pip(packages: tuple[LockedPackage, ...], prefix: Path, progress: Progress) -> None:
+    from uv import find_uv_bin
+
+    req = prefix / ".pytest-modelarts-pip-lock.txt"
+    req.write_text(pip_requirements(packages))
+    with progress.step(f"installing {len(packages)} pip package(s) with uv (hashes enforced)"):
+        proc = subprocess.run(
+            [find_uv_bin(), "pip", "install", "--python", str(prefix / "bin" / "python"), "--no-deps", "--require-hashes",
+             "--no-config", "--quiet", "-r", str(req)],
+            capture_output=True, text=True, env=_uv_env(),
+        )
+    if proc.returncode != 0:
+        message = proc.stderr.strip()
+        offending = [p.name for p in packages if p.name.lower() in message.lower()]
+        hint = " (hash mismatch: the file downloaded is not the one the lock names)" if "hash" in message.lower() else ""
+        raise BuildError(f"installing pip package(s) {offending or [p.name for p in packages]} failed{hint}:\n{message}")
+
+
+def _fix_shebangs(staging: Path, final: Path) -> None:
+    """Point console scripts written by uv into the staging prefix at the final prefix."""
+    old, new = str(staging).encode(), str(final).encode()
+    bindir = staging / "bin"
+    for entry in bindir.iterdir() if bindir.is_dir() else ():
+        if entry.is_symlink() or not entry.is_file():
+            continue
+        with open(entry, "rb") as f:
+            head = f.read(2)
+        if head != b"#!":
+            continue
+        data = entry.read_bytes()
+        if old in data:
+            mode = entry.stat().st_mode
+            tmp = entry.with_name(entry.name + ".tmp")
+            tmp.write_bytes(data.replace(old, new))
+            os.chmod(tmp, mode)
+            os.replace(tmp, entry)
+
+
+# --- all together --------------------------------------------------------------------------------------------
+
+
+def ensure_environment(
+    environment,  # noqa: ANN001 - pytest_modelarts.Environment (with conda set)
+    *,
+    cache_dir: os.PathLike[str] | str | None = None,
+    lock_mode: LockMode | str = LockMode.CREATE,
+    lock_path: os.PathLike[str] | str | None = None,
+    python_source: str | None = None,
+    progress: Progress | None = None,
+) -> BuiltEnvironment:
+    """Lock ``environment`` (at ``lock_path``, default ``environment.default_lock_path()``), build it, return it."""
+    if environment.conda is None:
+        raise BuildError(f"Environment {environment.name!r} has no conda dependencies: nothing to lock or build")
+    path = Path(lock_path) if lock_path is not None else environment.default_lock_path()
+    locked = lock_environment(environment.conda, path, lock_mode, cache_dir=cache_dir, python_source=python_source,
+                              progress=progress)
+    return build_environment(locked, cache_dir=cache_dir, name=environment.name, progress=progress)
