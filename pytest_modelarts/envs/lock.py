@@ -45,9 +45,9 @@ META = "pytest-modelarts."
 
 def current_platform() -> str:
     """The conda subdir of this machine (``linux-64``, ``linux-aarch64``...)."""
-    from rattler import Platform
+    from rattler import Subdir
 
-    return str(Platform.current())
+    return str(Subdir.current())
 
 
 @dataclass(frozen=True)
