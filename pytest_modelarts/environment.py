@@ -79,7 +79,7 @@ class CondaDependencies:
         return hashlib.sha256(payload).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass
 class Environment:
     """A named environment for the boot file.
 
@@ -94,20 +94,28 @@ class Environment:
     conda: CondaDependencies | None = None
     lock_file: Path | None = field(default=None)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # the seed assigns ``env.conda = CondaDependencies.create(...)`` after construction: check it then too
+        if name == "conda" and value is not None and not isinstance(value, CondaDependencies):
+            raise ParameterError(
+                "Environment", "conda", value, "must be a CondaDependencies (use CondaDependencies.create(...)) or None"
+            )
+        if name == "lock_file" and value is not None:
+            if not isinstance(value, (str, Path)):
+                raise ParameterError("Environment", "lock_file", value, "must be a path or None")
+            value = Path(value)
+        super().__setattr__(name, value)
+
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _ENV_NAME.match(self.name):
             raise ParameterError(
                 "Environment", "name", self.name,
                 "must be a str of letters, digits, '_', '.', '-' (1-128 chars, starting with a letter or digit)",
             )
-        if self.conda is not None and not isinstance(self.conda, CondaDependencies):
-            raise ParameterError(
-                "Environment", "conda", self.conda, "must be a CondaDependencies (use CondaDependencies.create(...)) or None"
-            )
-        if self.lock_file is not None:
-            if not isinstance(self.lock_file, (str, Path)):
-                raise ParameterError("Environment", "lock_file", self.lock_file, "must be a path or None")
-            object.__setattr__(self, "lock_file", Path(self.lock_file))
+
+    def snapshot(self) -> Environment:
+        """A copy, so that a configuration validated now does not change if the user edits the original."""
+        return Environment(self.name, self.conda, self.lock_file)
 
     @property
     def isolated(self) -> bool:

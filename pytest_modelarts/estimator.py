@@ -284,6 +284,8 @@ def validate_estimator(
 
     if environment is not None and not isinstance(environment, Environment):
         raise ParameterError(E, "environment", environment, "must be a pytest_modelarts.Environment or None")
+    if environment is not None:
+        environment = environment.snapshot()
     if container_options is None:
         container_options = ContainerOptions()
     elif not isinstance(container_options, ContainerOptions):
