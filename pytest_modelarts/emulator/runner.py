@@ -1,0 +1,217 @@
+"""Emulated training jobs: each submitted job really runs, through the public SDK's local backend.
+
+A job moves Creating -> Pending -> Running -> Completed / Failed (Terminating -> Terminated when stopped).
+While Pending it "downloads" its code and inputs from the emulated OBS into a work directory; Running is an
+``Estimator(train_instance_type="local", ...).fit(...)`` of that code with the job's parameters and node
+count; afterwards its outputs (and logs, when ``log_export_path`` is set) are "uploaded" to the emulated OBS.
+The environment is the emulator's own interpreter: online jobs carry an engine, not an Environment.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..job import JobPhase
+from .obs import ObsStore, split_obs_url
+
+FINAL = {"Completed", "Failed", "Terminated", "Abnormal"}
+
+
+class EmulatedJob:
+    """One training job of the emulator: its v2 document and the thread that runs it."""
+
+    def __init__(self, body: dict[str, Any], *, project_id: str, store: ObsStore, work_root: Path,
+                 phase_delay: float, python: str | None) -> None:
+        self.id = str(uuid.uuid4())
+        self.body = body
+        self.project_id = project_id
+        self.name: str = body["metadata"]["name"]
+        self.create_time = int(time.time() * 1000)
+        self.phase = JobPhase.CREATING.value
+        self.secondary_phase = "Creating"
+        self.task_statuses: list[dict[str, Any]] = []
+        self.start_time: int | None = None
+        self.end_time: int | None = None
+        self.error: str | None = None
+        self._store = store
+        self._work = work_root / self.id
+        self._delay = phase_delay
+        self._python = python
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._local_job: Any = None
+        self._thread = threading.Thread(target=self._run, name=f"emulated-job-{self.id[:8]}", daemon=True)
+
+    # -- views ----------------------------------------------------------------------------------------
+    @property
+    def node_count(self) -> int:
+        return int(((self.body.get("spec") or {}).get("resource") or {}).get("node_count") or 1)
+
+    @property
+    def tasks(self) -> list[str]:
+        return [f"worker-{i}" for i in range(self.node_count)]
+
+    def document(self) -> dict[str, Any]:
+        """The job as the v2 API shows it (``JobResponse``)."""
+        with self._lock:
+            now = int(time.time() * 1000)
+            duration = 0
+            if self.start_time is not None:
+                duration = (self.end_time or now) - self.start_time
+            meta = dict(self.body.get("metadata") or {})
+            meta.update(id=self.id, create_time=self.create_time, user_name="emulator")
+            algorithm = dict(self.body.get("algorithm") or {})
+            if isinstance(algorithm.get("environments"), dict):  # the response shows a list of maps
+                algorithm["environments"] = [algorithm["environments"]]
+            return {
+                "kind": self.body.get("kind", "job"),
+                "metadata": meta,
+                "status": {
+                    "phase": self.phase, "secondary_phase": self.secondary_phase, "duration": duration,
+                    "start_time": self.start_time, "tasks": self.tasks, "task_statuses": list(self.task_statuses),
+                },
+                "algorithm": algorithm,
+                "spec": self.body.get("spec") or {},
+            }
+
+    def log(self, task: str) -> str:
+        with self._lock:
+            job = self._local_job
+        if job is None:
+            return self.error + "\n" if self.error else ""
+        index = self.tasks.index(task)
+        names = job.get_job_log_file_list()
+        if index >= len(names):
+            return ""
+        text = job.get_job_log(names[index])
+        if self.error and index == 0:
+            text += self.error + "\n"
+        return text
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self.phase in FINAL:
+                return
+            self.phase, self.secondary_phase = JobPhase.TERMINATING.value, "Terminating"
+            self._stop.set()
+            job = self._local_job
+        if job is not None:
+            job.stop()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _set(self, phase: JobPhase, secondary: str | None = None) -> bool:
+        """Move to ``phase`` unless a stop came first; False when stopped."""
+        with self._lock:
+            if self._stop.is_set():
+                return False
+            self.phase = phase.value
+            self.secondary_phase = secondary or phase.value
+            return True
+
+    def _finish(self, phase: JobPhase, secondary: str | None = None) -> None:
+        with self._lock:
+            if self._stop.is_set():
+                phase, secondary = JobPhase.TERMINATED, "Terminated"
+            self.phase = phase.value
+            self.secondary_phase = secondary or phase.value
+            self.end_time = int(time.time() * 1000)
+
+    def _run(self) -> None:
+        try:
+            self._run_inner()
+        except Exception as exc:  # the emulator must report, never die
+            self.error = f"emulator: {type(exc).__name__}: {exc}"
+            self._finish(JobPhase.FAILED, "Failed")
+            traceback.print_exc()
+
+    def _run_inner(self) -> None:
+        from .. import Estimator, Session  # the public SDK, as a user would run the job locally
+
+        if self._stop.wait(self._delay) or not self._set(JobPhase.PENDING, "Pending"):
+            return self._finish(JobPhase.TERMINATED)
+        algorithm = self.body.get("algorithm") or {}
+        self._work.mkdir(parents=True, exist_ok=True)
+        try:
+            code_url = algorithm.get("code_dir")
+            boot_url = algorithm.get("boot_file")
+            if algorithm.get("id") or not code_url or not boot_url:
+                raise _JobSetupError("the emulator runs code_dir + boot_file jobs only (no built-in algorithms or images)")
+            name = code_url.rstrip("/").rsplit("/", 1)[-1]
+            code = self._work / "code" / name
+            try:
+                self._store.download(code_url.rstrip("/") + "/", code)
+            except FileNotFoundError:
+                raise _JobSetupError(f"code_dir {code_url} does not exist in OBS") from None
+            boot_rel = boot_url.removeprefix(code_url.rstrip("/") + "/")
+            inputs = None
+            for item in algorithm.get("inputs") or []:
+                obs_url = (((item.get("remote") or {}).get("obs")) or {}).get("obs_url")
+                if obs_url:
+                    try:
+                        inputs = self._store.download(obs_url, self._work / "inputs" / item.get("name", "data_url"))
+                    except FileNotFoundError:
+                        raise _JobSetupError(f"input {obs_url} does not exist in OBS") from None
+                    break
+                raise _JobSetupError("the emulator supports OBS inputs only (no datasets)")
+            outputs = [((o.get("remote") or {}).get("obs") or {}).get("obs_url") for o in algorithm.get("outputs") or []]
+            for url in outputs:
+                if url and not self._store.has_bucket(split_obs_url(url)[0]):
+                    raise _JobSetupError(f"output bucket of {url} does not exist")
+        except _JobSetupError as exc:
+            self.error = f"emulator: {exc}"
+            return self._finish(JobPhase.FAILED, "Failed")
+        if self._stop.wait(self._delay) or not self._set(JobPhase.RUNNING, "Running"):
+            return self._finish(JobPhase.TERMINATED)
+        self.start_time = int(time.time() * 1000)
+        session = Session(local_root=self._work / "runs", stream_logs=False,
+                          **({"local_python": self._python} if self._python else {}))
+        out_dir = self._work / "output"
+        estimator = Estimator(
+            modelarts_session=session, train_instance_type="local", train_instance_count=self.node_count,
+            code_dir=str(code), boot_file=boot_rel, output_path=str(out_dir),
+            hyperparameters=[{"label": p["name"], "value": str(p.get("value", ""))} for p in algorithm.get("parameters") or []],
+        )
+        job = estimator.fit(inputs=str(inputs) if inputs else None, wait=False, job_name=self.name[:64])
+        with self._lock:
+            self._local_job = job
+            stopped = self._stop.is_set()
+        if stopped:
+            job.stop()
+        phase = job.wait()
+        self.task_statuses = [{"task": t, "exit_code": job.exit_code if job.exit_code is not None else -1,
+                               "message": job.failure_reason or ""} for t in self.tasks]
+        for url in outputs:
+            if url and out_dir.exists():
+                self._store.upload(out_dir, url)
+        log_url = (((self.body.get("spec") or {}).get("log_export_path")) or {}).get("obs_url")
+        if log_url:
+            with self._lock:
+                logs = {t: self.log(t) for t in self.tasks}
+            tmp = self._work / "exported-logs"
+            tmp.mkdir(exist_ok=True)
+            for t, text in logs.items():
+                (tmp / f"modelarts-job-{self.id}-{t}.log").write_text(text)
+            self._store.upload(tmp, log_url)
+        if phase is JobPhase.COMPLETED:
+            self._finish(JobPhase.COMPLETED, "Completed")
+        else:
+            self._finish(JobPhase.FAILED if phase is not JobPhase.TERMINATED else JobPhase.TERMINATED)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self._work, ignore_errors=True)
+
+
+class _JobSetupError(Exception):
+    pass
