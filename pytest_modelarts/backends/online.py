@@ -250,12 +250,16 @@ class _Clients:
                 raise _Transient(self.clean(f"no response ({getattr(resp, 'reason', '')})"))
             if status < 300 or status in ok_statuses:
                 return resp
-            message = self.clean(f"{resp.errorCode}: {resp.errorMessage}")
+            if resp.errorCode is None and status in _AUTH_STATUSES:  # HEAD answers carry no error document
+                message = "access denied"
+            else:
+                message = self.clean(f"{resp.errorCode}: {resp.errorMessage}")
             if status >= 500 or status == 429:
                 raise _Transient(f"HTTP {status} {message}", status, resp.errorCode)
             cls = AuthenticationError if status in _AUTH_STATUSES and resp.errorCode in (
                 "SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", None) else OnlineError
-            raise cls(f"{what} was refused by OBS: HTTP {status} {message}", status=status, error_code=resp.errorCode)
+            hint = " (check the access key and secret key)" if cls is AuthenticationError else ""
+            raise cls(f"{what} was refused by OBS: HTTP {status} {message}{hint}", status=status, error_code=resp.errorCode)
 
         last: _Transient | None = None
         for n in range(self.policy.attempts):

@@ -5,7 +5,8 @@
 ``"500"``, ``"502"``, ``"503"``, ``"504"``, ``"429"``
     answer with that status and the service's error body, without doing anything
 ``"slow"``
-    wait ``delay`` seconds, then answer normally (a client with a shorter timeout gives up)
+    do the work, then wait ``delay`` seconds before answering (a client with a shorter timeout gives up
+    without knowing that its request took effect)
 ``"drop"``
     close the connection without answering, without doing anything
 ``"drop_after"``
@@ -38,7 +39,7 @@ class Fault:
     @property
     def after(self) -> bool:
         """True when the work is done before the fault shows."""
-        return self.kind.endswith("_after")
+        return self.kind.endswith("_after") or self.kind == "slow"
 
 
 @dataclass

@@ -35,6 +35,7 @@ class EmulatedJob:
         self.create_time = int(time.time() * 1000)
         self.phase = JobPhase.CREATING.value
         self.secondary_phase = "Creating"
+        self.history: list[str] = [self.phase]  # every phase the job went through, in order
         self.task_statuses: list[dict[str, Any]] = []
         self.start_time: int | None = None
         self.end_time: int | None = None
@@ -103,6 +104,7 @@ class EmulatedJob:
             if self.phase in FINAL:
                 return
             self.phase, self.secondary_phase = JobPhase.TERMINATING.value, "Terminating"
+            self.history.append(self.phase)
             self._stop.set()
             job = self._local_job
         if job is not None:
@@ -118,6 +120,7 @@ class EmulatedJob:
                 return False
             self.phase = phase.value
             self.secondary_phase = secondary or phase.value
+            self.history.append(self.phase)
             return True
 
     def _finish(self, phase: JobPhase, secondary: str | None = None) -> None:
@@ -126,6 +129,7 @@ class EmulatedJob:
                 phase, secondary = JobPhase.TERMINATED, "Terminated"
             self.phase = phase.value
             self.secondary_phase = secondary or phase.value
+            self.history.append(self.phase)
             self.end_time = int(time.time() * 1000)
 
     def _run(self) -> None:

@@ -32,14 +32,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
+        with emulator.lock:
+            emulator.requests[service] += 1
         fault = emulator.faults.draw(service, self.command, url.path)
-        if fault is not None and fault.kind == "slow":
-            time.sleep(fault.delay)
-            fault = None
         if fault is not None and not fault.after:
             return self._fail(fault, service)
         response = emulator.dispatch(service, self.command, url.path, url.query, dict(self.headers.items()), body)
-        if fault is not None:
+        if fault is not None and fault.kind == "slow":  # the work is done; the answer is late
+            time.sleep(fault.delay)
+        elif fault is not None:
             return self._fail(fault, service)
         self._send(response)
 
@@ -123,6 +124,9 @@ class Emulator:
             self.store.create_bucket(bucket)
         self.buckets = tuple(buckets)
         self.faults = FaultInjector(seed=seed)
+        #: requests received per service (faulty ones included)
+        self.requests = {"modelarts": 0, "obs": 0}
+        self.lock = threading.Lock()
         self.training = TrainingService(project_id=project_id, store=self.store, work_root=self.root / "jobs",
                                         phase_delay=phase_delay, python=python)
         self._host, self._port, self._obs_port = host, port, obs_port
@@ -192,8 +196,13 @@ class Emulator:
 
     # -- inspection helpers ---------------------------------------------------------------------------
     def jobs(self) -> list[dict[str, Any]]:
-        """Every job's v2 document, oldest first."""
-        return [j.document() for j in sorted(self.training.jobs.values(), key=lambda j: j.create_time)]
+        """Every job's v2 document, oldest first, plus ``emulator.history`` (the phases it went through)."""
+        docs = []
+        for job in sorted(self.training.jobs.values(), key=lambda j: j.create_time):
+            doc = job.document()
+            doc["emulator"] = {"history": list(job.history), "error": job.error}
+            docs.append(doc)
+        return docs
 
     def wait_idle(self, timeout: float = 60) -> None:
         """Wait until no job is running (for tests that inspect outputs)."""

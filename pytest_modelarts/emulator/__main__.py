@@ -1,0 +1,62 @@
+"""``python -m pytest_modelarts.emulator``: run the ModelArts/OBS emulator until Ctrl-C.
+
+The keys come from ``--access-key``/``--secret-key`` or ``HUAWEICLOUD_SDK_AK``/``HUAWEICLOUD_SDK_SK`` (the
+secret is never printed). The endpoints are printed as shell exports, e.g. for CI::
+
+    eval "$(python -m pytest_modelarts.emulator --print-env --bucket my-bucket &)"
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from .server import Emulator
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pytest_modelarts.emulator",
+                                     description="Emulate the ModelArts v2 training-job API and OBS on loopback.")
+    parser.add_argument("--access-key", default=os.environ.get("HUAWEICLOUD_SDK_AK"), help="default: $HUAWEICLOUD_SDK_AK")
+    parser.add_argument("--secret-key", default=os.environ.get("HUAWEICLOUD_SDK_SK"), help="default: $HUAWEICLOUD_SDK_SK")
+    parser.add_argument("--project-id", default=os.environ.get("HUAWEICLOUD_SDK_PROJECT_ID", "emulator-project"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="ModelArts API port (default: any free port)")
+    parser.add_argument("--obs-port", type=int, default=0, help="OBS port (default: any free port)")
+    parser.add_argument("--root", default=None, help="state directory (OBS objects, job runs); default: a temporary one")
+    parser.add_argument("--bucket", action="append", default=None, help="bucket to create (repeatable)")
+    parser.add_argument("--phase-delay", type=float, default=0.5, help="seconds spent in Creating and in Pending")
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="fraction of requests that fail")
+    parser.add_argument("--fault-kinds", default="500,503,429", help="comma-separated: 500,502,503,504,429,slow,drop,drop_after,500_after")
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    if not args.access_key or not args.secret_key:
+        parser.error("give --access-key and --secret-key (or set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK)")
+    if args.host not in ("127.0.0.1", "::1", "localhost"):
+        parser.error("the emulator serves on loopback only")
+    emulator = Emulator(args.access_key, args.secret_key, args.project_id, root=args.root,
+                        buckets=tuple(args.bucket or ["modelarts-emulator"]), host=args.host, port=args.port,
+                        obs_port=args.obs_port, phase_delay=args.phase_delay, seed=args.seed)
+    if args.fault_rate:
+        emulator.faults.inject(args.fault_rate, tuple(k.strip() for k in args.fault_kinds.split(",") if k.strip()))
+    emulator.start()
+    print(f"export MODELARTS_ENDPOINT={emulator.endpoint}")
+    print(f"export MODELARTS_OBS_ENDPOINT={emulator.obs_endpoint}")
+    print(f"export HUAWEICLOUD_SDK_PROJECT_ID={args.project_id}")
+    print(f"# buckets: {', '.join(emulator.buckets)}; state in {emulator.root}", flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

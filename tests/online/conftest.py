@@ -1,0 +1,44 @@
+"""Online backend, emulator and promotion: every test talks to the emulator over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_modelarts.emulator.fixtures import modelarts_emulator  # noqa: F401  (the fixture under test)
+
+FLAVOR = "modelarts.vm.cpu.2u"
+
+TRAIN = """\
+import argparse, os, pathlib, sys
+p = argparse.ArgumentParser()
+p.add_argument('--data_url'); p.add_argument('--train_url'); p.add_argument('--epochs', default='1')
+a, _ = p.parse_known_args()
+print('epochs', a.epochs, 'data', sorted(os.listdir(a.data_url)))
+pathlib.Path(a.train_url, 'model.txt').write_text('trained ' + a.epochs)
+if os.environ.get('VC_TASK_INDEX', '0') == '0' and a.epochs == 'fail':
+    print('boom', file=sys.stderr); sys.exit(3)
+"""
+
+
+@pytest.fixture(autouse=True)
+def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    # faults are retried within a bounded number of attempts; keep the read timeout short for "slow" faults
+    monkeypatch.setenv("PYTEST_MODELARTS_HTTP_TIMEOUT", "5")
+
+
+@pytest.fixture
+def online_code(tmp_path: Path) -> Path:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text(TRAIN)
+    return code
+
+
+@pytest.fixture
+def online_data(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.csv").write_text("x,y\n1,2\n")
+    return data
