@@ -36,8 +36,9 @@ def pytest_modelarts_resolve_environment(
     return built.runtime()
 
 
+# named pytest_* because pytest only considers attributes with that prefix as hook implementations
 @hookimpl(trylast=True, specname="pytest_modelarts_resolve_environment")
-def resolve_unisolated(environment: Environment | None, config: JobConfig, session: Session) -> PythonRuntime | None:
+def pytest_modelarts_resolve_environment_unisolated(environment: Environment | None, config: JobConfig, session: Session) -> PythonRuntime | None:
     """Without packages to install, run with the session's interpreter, labelled unisolated."""
     if environment is None or environment.conda is None:
         return PythonRuntime.unisolated(session.local_python)
