@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .environment import Environment
     from .envs.runtime import PythonRuntime
     from .job import TrainingJob
+    from .promotion import PromotionRecord
     from .session import Session
 
 hookspec = pluggy.HookspecMarker("pytest")
@@ -56,3 +57,8 @@ def pytest_modelarts_job_started(job: TrainingJob) -> None:
 @hookspec
 def pytest_modelarts_job_finished(job: TrainingJob) -> None:
     """Called once when a job reaches a final phase (Completed, Failed or Terminated)."""
+
+
+@hookspec
+def pytest_modelarts_job_promoted(record: PromotionRecord, config: JobConfig) -> None:
+    """Called after a passing smoke test's online configuration ``config`` was promoted (or found in the ledger)."""
