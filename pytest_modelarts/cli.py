@@ -65,10 +65,37 @@ def _gc(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_clean_parser(sub: argparse._SubParsersAction) -> None:
+    clean = sub.add_parser(
+        "clean", help="remove Docker containers and networks left by runs that died (e.g. SIGKILLed)",
+        description="Remove the containers and networks labelled pytest-modelarts whose owning process is dead "
+                    "(what the start of every 'pytest --modelarts' run does); --all removes them all.",
+    )
+    clean.add_argument("--all", action="store_true", dest="everything",
+                       help="also remove those of processes still running (stops their jobs)")
+    clean.set_defaults(func=_clean)
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from .backends.docker import cleanup_leftovers
+
+    report = cleanup_leftovers(everything=args.everything)
+    if report.error:
+        print(f"error: {report.error}", file=sys.stderr)
+        return 1
+    for name in report.containers:
+        print(f"removed container {name}")
+    for name in report.networks:
+        print(f"removed network {name}")
+    print(report)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-modelarts", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     add_env_parsers(sub)
+    add_clean_parser(sub)
     return parser
 
 
