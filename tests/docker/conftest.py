@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pytest_modelarts import Session
+from pytest_modelarts.backends import docker as dk
+
+from ..support import images
+
+CODE = Path(__file__).parent / "code"
+MULTINODE_CODE = Path(__file__).parent.parent / "multinode" / "code"
+
+
+@pytest.fixture(scope="session")
+def docker_client():  # type: ignore[no-untyped-def]
+    """A client of the local daemon; the test is skipped (failed, with PYTEST_MODELARTS_REQUIRE_DOCKER=1) without one."""
+    why = dk.docker_available()
+    if why is not None:
+        if os.environ.get("PYTEST_MODELARTS_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"PYTEST_MODELARTS_REQUIRE_DOCKER=1 but {why}")
+        pytest.skip(f"needs a Docker daemon: {why}")
+    client = dk.docker_client()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def python_image(docker_client) -> str:  # type: ignore[no-untyped-def]
+    try:
+        return images.python_image(docker_client)
+    except images.ImageUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def ma_user_image(docker_client, python_image) -> str:  # type: ignore[no-untyped-def]
+    return images.ma_user_image(docker_client)
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Session:
+    return Session(local_root=tmp_path / "root", stream_logs=False, stop_grace_period=1)
+
+
+def labelled(client, job_id: str | None = None) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(containers, networks) carrying our labels, of one job or of all."""
+    label = f"{dk.LABEL_JOB_ID}={job_id}" if job_id else dk.LABEL
+    return (len(client.containers.list(all=True, filters={"label": label})),
+            len(client.networks.list(filters={"label": label})))

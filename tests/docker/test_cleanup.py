@@ -1,0 +1,109 @@
+"""No container or network outlives its job: timeout, stop(), SIGINT and SIGKILL of the parent, leftovers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pytest_modelarts import Estimator, JobPhase, JobTimeoutError, Session
+from pytest_modelarts.backends import docker as dk
+
+from .conftest import CODE, labelled
+
+pytestmark = pytest.mark.docker
+
+
+def sleeper(session: Session, image: str, count: int = 2) -> Estimator:
+    return Estimator(modelarts_session=session, code_dir=CODE, user_image_url=image, train_instance_type="local",
+                     train_instance_count=count, user_command="python ${MA_JOB_DIR}/code/jobs.py --mode=sleep")
+
+
+def test_timeout_removes_containers_and_network(session: Session, python_image: str, docker_client) -> None:
+    job = sleeper(session, python_image).fit()
+    assert labelled(docker_client, job.job_id) == (2, 1)
+    with pytest.raises(JobTimeoutError):
+        job.wait(timeout=0.5)
+    assert job.phase is JobPhase.TERMINATED
+    assert labelled(docker_client, job.job_id) == (0, 0)
+
+
+def test_stop_removes_containers_and_network(session: Session, python_image: str, docker_client) -> None:
+    job = sleeper(session, python_image).fit()
+    assert labelled(docker_client, job.job_id) == (2, 1)
+    job.stop()
+    assert job.phase is JobPhase.TERMINATED
+    assert labelled(docker_client, job.job_id) == (0, 0)
+
+
+PARENT = """
+import sys, time
+from pytest_modelarts import Estimator, Session
+session = Session(local_root={root!r}, stream_logs=False, stop_grace_period=1)
+job = Estimator(modelarts_session=session, code_dir={code!r}, user_image_url={image!r}, train_instance_type="local",
+                train_instance_count=2, user_command="python ${{MA_JOB_DIR}}/code/jobs.py --mode=sleep").fit()
+print(job.job_id, flush=True)
+job.wait()
+"""
+
+
+def start_parent(tmp_path: Path, image: str) -> tuple[subprocess.Popen[str], str]:
+    script = tmp_path / "parent.py"
+    script.write_text(textwrap.dedent(PARENT.format(root=str(tmp_path / "root"), code=str(CODE), image=image)))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    assert proc.stdout is not None
+    job_id = proc.stdout.readline().strip()
+    assert job_id, "the parent did not start its job"
+    return proc, job_id
+
+
+def test_sigint_of_the_parent_removes_everything(tmp_path: Path, python_image: str, docker_client) -> None:
+    proc, job_id = start_parent(tmp_path, python_image)
+    assert labelled(docker_client, job_id) == (2, 1)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) != 0  # KeyboardInterrupt
+    assert labelled(docker_client, job_id) == (0, 0)
+
+
+def test_sigkill_of_the_parent_leaves_what_the_next_run_removes(tmp_path: Path, python_image: str, docker_client) -> None:
+    proc, job_id = start_parent(tmp_path, python_image)
+    assert labelled(docker_client, job_id) == (2, 1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert labelled(docker_client, job_id) == (2, 1)  # nobody was left to clean up
+    # what the next run does first (pytest --modelarts calls cleanup_leftovers; so does the CLI)
+    result = subprocess.run([sys.executable, "-m", "pytest_modelarts.cli", "clean"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "removed" in result.stdout
+    assert labelled(docker_client, job_id) == (0, 0)
+
+
+def test_cleanup_leaves_jobs_of_living_processes_alone(session: Session, python_image: str, docker_client) -> None:
+    with sleeper(session, python_image, count=1).fit() as job:
+        report = dk.cleanup_leftovers()
+        assert report.error is None
+        assert labelled(docker_client, job.job_id) == (1, 1)
+        assert job.phase is JobPhase.RUNNING
+    assert labelled(docker_client, job.job_id) == (0, 0)
+
+
+def test_cleanup_without_a_daemon_reports_instead_of_raising(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-daemon.sock")
+    report = dk.cleanup_leftovers()
+    assert report.containers == [] and report.error and "no Docker daemon answers" in report.error
+    assert "nothing removed" in str(report)
+
+
+def test_owner_of_a_dead_process_is_dead() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    token = dk._owner_token(proc.pid)
+    assert dk._owner_alive(token)
+    proc.wait()
+    assert not dk._owner_alive(token)
+    assert dk._owner_alive(dk._owner_token(os.getpid()))
+    assert dk._owner_alive("another-host/1/1")  # other machines sharing the daemon are not ours to judge
