@@ -302,7 +302,8 @@ def _resolve_pip(pip_packages: Sequence[str], python_version: str, platform: str
         message = proc.stderr.strip()
         offending = [p for p in pip_packages if re.split(r"[\s=<>!~\[;@]", p, maxsplit=1)[0].lower() in message.lower()]
         what = f"pip package(s) {offending}" if offending else f"pip packages {list(pip_packages)}"
-        hint = " (unknown to the package index)" if "not found in the package registry" in message else ""
+        flat = " ".join(message.split())  # uv wraps its messages to the terminal width
+        hint = " (unknown to the package index)" if "not found in the package registry" in flat else ""
         raise LockError(f"{what}{hint} cannot be resolved for Python {python_version} on {platform}:\n{message}")
     data = tomllib.loads(proc.stdout)
     rank = _wheel_rank(python_version)
