@@ -1,0 +1,79 @@
+"""promote(): one online job per configuration, remembered in the ledger."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from pytest_modelarts import ConfigurationError, Estimator
+from pytest_modelarts.estimator import validate_fit
+from pytest_modelarts.promotion import Ledger, PromotionRecord, code_hash, promote, promotion_key
+
+from .conftest import FLAVOR
+
+
+def config_for(session, code, data, name="promo", instance_type=FLAVOR, **kw):
+    est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=instance_type,
+                    train_instance_count=1, output_path="obs://emulator-bucket/out/" if instance_type != "local" else None, **kw)
+    return validate_fit(est.config, inputs=str(data), dataset_id=None, dataset_version_id=None, data_source=None, job_name=name)
+
+
+def test_promote_submits_once_and_a_rerun_submits_nothing(modelarts_emulator, online_code, online_data, tmp_path):
+    session = modelarts_emulator.session()
+    config = config_for(session, online_code, online_data)
+    rec = promote(config, session, ledger=Ledger(tmp_path / "ledger.json"), lock_hash="abc", wait=True)
+    assert rec.created and rec.phase == "Completed" and rec.job_name == "promo"
+    assert rec.job_id == modelarts_emulator.jobs()[0]["metadata"]["id"]
+    # a new process (new Ledger object), a new job name: same configuration, nothing submitted
+    again = promote(replace(config, job_name="promo-rerun"), session, ledger=Ledger(tmp_path / "ledger.json"), lock_hash="abc")
+    assert again == replace(rec, created=False)
+    assert len(modelarts_emulator.jobs()) == 1
+    forced = promote(config, session, ledger=Ledger(tmp_path / "ledger.json"), lock_hash="abc", force=True)
+    assert forced.created and forced.job_id != rec.job_id
+    assert len(modelarts_emulator.jobs()) == 2
+    assert Ledger(tmp_path / "ledger.json").lookup(rec.key).job_id == forced.job_id
+
+
+def test_a_ledger_hit_can_wait_for_a_job_still_running(modelarts_emulator, online_code, online_data, tmp_path):
+    session = modelarts_emulator.session()
+    config = config_for(session, online_code, online_data)
+    ledger = Ledger(tmp_path / "ledger.json")
+    rec = promote(config, session, ledger=ledger, lock_hash=None)
+    assert rec.created and not rec.is_final or rec.phase == "Completed"
+    later = promote(config, session, ledger=ledger, lock_hash=None, wait=True)
+    assert (later.created, later.phase, later.job_id) == (False, "Completed", rec.job_id)
+    assert ledger.lookup(rec.key).phase == "Completed"
+
+
+def test_the_key_follows_content_lock_and_configuration_not_paths(online_code, online_data, tmp_path, sdk_session):
+    base = config_for(sdk_session, online_code, online_data, instance_type="local")
+    online = replace(base, train_instance_type=FLAVOR, output_path="obs://b/out/")
+    key = promotion_key(online, "lock1", code_hash(online_code))
+    copy = tmp_path / "elsewhere" / "code"
+    shutil.copytree(online_code, copy)
+    moved = replace(online, code_dir=str(copy), job_name="other-name")
+    assert promotion_key(moved, "lock1", code_hash(copy)) == key
+    assert promotion_key(online, "lock2", code_hash(online_code)) != key
+    assert promotion_key(replace(online, train_instance_count=2), "lock1", code_hash(online_code)) != key
+    (copy / "train.py").write_text("print('changed')\n")
+    assert code_hash(copy) != code_hash(online_code)
+    (online_data / "more.csv").write_text("3,4\n")
+    assert promotion_key(online, "lock1", code_hash(online_code)) != key
+
+
+def test_promoting_a_local_configuration_is_a_configuration_error(online_code, online_data, tmp_path, sdk_session):
+    config = config_for(sdk_session, online_code, online_data, instance_type="local")
+    with pytest.raises(ConfigurationError, match="needs an online configuration"):
+        promote(config, sdk_session, ledger=Ledger(tmp_path / "l.json"), lock_hash=None)
+
+
+def test_ledger_round_trip_and_forget(tmp_path):
+    ledger = Ledger(tmp_path / "sub" / "ledger.json")
+    rec = PromotionRecord(key="k" * 64, job_id="j", job_name="n", phase="Running", created=True, submitted_at=1.0)
+    ledger.record(rec)
+    assert ledger.lookup("k" * 64) == replace(rec, created=False)
+    assert ledger.records() == [replace(rec, created=False)]
+    ledger.forget("k" * 64)
+    assert ledger.lookup("k" * 64) is None
