@@ -1,0 +1,33 @@
+"""The seed document's own example, with this project's import path.
+
+    python examples/seed_example.py
+
+It runs the digits MLP locally under the ModelArts contract in a *locked* environment: the first run locks
+``mlp_digits.conda-lock.yml`` (next to this file) and builds it into the cache (this needs conda-forge and
+PyPI); later runs reuse the cached build. Step 2 of the seed page changes only ``train_instance_type``
+(e.g. ``"modelarts.vm.cpu.2u"``, with an ``obs://`` output_path and inputs) to train online.
+The pytest smoke tests next to this file use the current interpreter instead (``environment=None``).
+"""
+
+from pathlib import Path
+
+from pytest_modelarts import CondaDependencies, Environment, Estimator, Session
+
+HERE = Path(__file__).resolve().parent
+
+session = Session()
+env = Environment("mlp_digits", lock_file=HERE / "mlp_digits.conda-lock.yml")
+env.conda = CondaDependencies.create(pip_packages=["scikit-learn>=1.3"], conda_packages=["python=3.11"])
+estimator = Estimator(
+    modelarts_session=session,
+    code_dir=str(HERE / "mnist_mlp"),
+    boot_file="train.py",
+    train_instance_type="local",
+    train_instance_count=1,
+    environment=env,
+    hyperparameters=[{"label": "epochs", "value": "10"}],
+)
+job = estimator.fit(wait=False, job_name="my_training_job")
+job.wait()
+job.raise_for_status()
+print(job.get_job_info())
