@@ -345,7 +345,8 @@ class ModelArtsPlugin:
         s = self.settings
         if not s.enabled:
             return []
-        lines = [f"modelarts: sandboxes under {s.root}, lock mode {s.lock_mode.value}, timeout {f"{s.timeout:g} s" if s.timeout else "none"}"]
+        timeout = f"{s.timeout:g} s" if s.timeout else "none"
+        lines = [f"modelarts: sandboxes under {s.root}, lock mode {s.lock_mode.value}, timeout {timeout}"]
         if s.promote:
             lines.append(f"modelarts: promoting passing smoke tests (default flavor {s.instance_type or 'from the marker'}, ledger {s.ledger})")
         return lines
