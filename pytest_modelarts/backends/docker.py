@@ -21,8 +21,10 @@ Used for custom-image jobs (``user_image_url``) and for any local job with ``bac
   seed's Estimator table says, while boot-file jobs get them as ``--label=value``.
 * **Network.** Each job has a bridge network of its own, ``pytest-modelarts-<job id>``, on which worker
   ``i`` is ``${MA_VJ_NAME}-worker-<i>.${MA_VJ_NAME}`` (also its short name) at a fixed address, which is its
-  ``MA_CURRENT_IP``. ``network_mode="none"``: a single worker gets no network at all (only its loopback;
-  ``MA_CURRENT_IP=127.0.0.1``); several workers share an *internal* network that reaches nothing else.
+  ``MA_CURRENT_IP``. ``network_mode="none"``: no network at all; the workers share worker 0's network
+  namespace, which has only a loopback interface, and worker ``i`` is ``127.0.0.<i+1>`` there (as with the
+  process backend), its host names mapped to that address. (An ``internal`` Docker network would still let
+  the job reach the host's own addresses.) Workers after the first then share worker 0's host name too.
 * **Ownership.** After the job, what it wrote under the mount is given to the invoking user's uid:gid (or
   the ``uid:gid`` in :data:`OWNER_VARIABLE`): directly when we are root, else by a short helper container of
   the same image run as root (``chown -R``; the image needs ``chown``). Outputs are then copied to
@@ -594,7 +596,7 @@ class DockerBackend(Backend):
                 "('docker login') and try again"
             ) from None
 
-    def _create_network(self, client: docker.DockerClient, config: JobConfig, job_id: str, internal: bool) -> tuple[Network, list[str]]:
+    def _create_network(self, client: docker.DockerClient, config: JobConfig, job_id: str) -> tuple[Network, list[str]]:
         """A bridge network of the job's own with an explicit subnet, so that workers have fixed addresses."""
         import ipaddress
 
@@ -606,7 +608,7 @@ class DockerBackend(Backend):
         last: Exception | None = None
         for _ in range(5):
             # let the daemon pick a free subnet, then pin it: fixed addresses need a user-configured subnet
-            probe = client.networks.create(name, driver="bridge", labels=labels, internal=internal)
+            probe = client.networks.create(name, driver="bridge", labels=labels)
             try:
                 probe.reload()
                 subnet = probe.attrs["IPAM"]["Config"][0]["Subnet"]
@@ -618,7 +620,7 @@ class DockerBackend(Backend):
             addresses = [str(next(hosts)) for _ in range(config.train_instance_count)]
             ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)])
             try:
-                return client.networks.create(name, driver="bridge", labels=labels, internal=internal, ipam=ipam), addresses
+                return client.networks.create(name, driver="bridge", labels=labels, ipam=ipam), addresses
             except docker.errors.APIError as exc:  # another network took the subnet meanwhile
                 last = exc
         raise BackendError(f"could not create the network of job {config.job_name!r}: {last}")
@@ -640,9 +642,10 @@ class DockerBackend(Backend):
         hosts = tuple(contract.worker_hostnames(job_id, count))
         offline = options.network_mode == "none"
         network: Network | None = None
-        addresses = ["127.0.0.1"] * count
-        if not (offline and count == 1):
-            network, addresses = self._create_network(client, config, job_id, internal=offline)
+        if offline:
+            addresses = contract.loopback_hosts(count)
+        else:
+            network, addresses = self._create_network(client, config, job_id)
         num_gpus = (options.gpus if options.gpus and options.gpus > 0 else _host_gpus() if options.gpus else 0)
         extra = dict(config.hyperparameters) if config.is_custom_image else {}
 
@@ -676,9 +679,12 @@ class DockerBackend(Backend):
                 spec["network"] = network.name
                 spec["networking_config"] = {network.name: client.api.create_endpoint_config(
                     aliases=[hosts[i], short], ipv4_address=addresses[i])}
-            else:
+            elif i == 0:
                 spec["network_mode"] = "none"
-                spec["extra_hosts"] = {hosts[i]: "127.0.0.1", short: "127.0.0.1"}
+                spec["extra_hosts"] = {name: addresses[j] for j, host in enumerate(hosts) for name in (host, host.split(".")[0])}
+            else:  # no network of its own: worker 0's loopback-only namespace, host names and all
+                spec["network_mode"] = f"container:{specs[0]['name']}"
+                del spec["hostname"], spec["domainname"]
             if options.cpus is not None:
                 spec["nano_cpus"] = int(options.cpus * 1e9)
             if options.memory is not None:
