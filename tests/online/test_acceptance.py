@@ -1,0 +1,72 @@
+"""Acceptance: ``pytest --modelarts --modelarts-promote`` on the example, against the emulator.
+
+The outer test starts an emulator, points the SDK's environment variables at it and runs the example's
+smoke tests in an inner pytest; the plugin promotes the passing ones through the online backend.
+"""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from pytest_modelarts.emulator import Emulator
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+pytest.importorskip("sklearn")
+
+
+@pytest.fixture
+def example_emulator(tmp_path_factory, monkeypatch):
+    root = tmp_path_factory.mktemp("emu")
+    with Emulator("ACCEPTANCEAK", "acceptance-Secret-Key-123", "acceptance-project", root=root,
+                  buckets=("my-bucket",), phase_delay=0.05) as emulator:
+        shutil.copytree(EXAMPLES / "data" / "digits_sample", emulator.obs_root / "my-bucket" / "digits")
+        for name, value in {"HUAWEICLOUD_SDK_AK": "ACCEPTANCEAK", "HUAWEICLOUD_SDK_SK": "acceptance-Secret-Key-123",
+                            "HUAWEICLOUD_SDK_PROJECT_ID": "acceptance-project", "MODELARTS_ENDPOINT": emulator.endpoint,
+                            "MODELARTS_OBS_ENDPOINT": emulator.obs_endpoint}.items():
+            monkeypatch.setenv(name, value)
+        yield emulator
+
+
+def _example(pytester) -> None:
+    shutil.copytree(EXAMPLES / "mnist_mlp", pytester.path / "mnist_mlp")
+    shutil.copytree(EXAMPLES / "data", pytester.path / "data")
+    shutil.copy(EXAMPLES / "test_mnist_mlp.py", pytester.path / "test_mnist_mlp.py")
+
+
+def test_promote_the_example_end_to_end_and_rerun_submits_nothing(pytester, example_emulator):
+    _example(pytester)
+    args = ("--modelarts", "--modelarts-promote", "--modelarts-promote-wait", "-p", "no:cacheprovider", "-k", "learns")
+    result = pytester.runpytest(*args, "--junitxml=first.xml")
+    result.assert_outcomes(passed=1)
+    jobs = example_emulator.jobs()
+    assert len(jobs) == 1
+    assert jobs[0]["status"]["phase"] == "Completed", jobs[0]["emulator"]
+    assert jobs[0]["spec"]["resource"]["flavor_id"] == "modelarts.vm.cpu.2u"
+    assert [p["value"] for p in jobs[0]["algorithm"]["parameters"] if p["name"] == "epochs"] == ["30"]  # smoke overrides dropped
+    outputs = {p.name for p in (example_emulator.obs_root / "my-bucket" / "mnist-mlp" / "output").iterdir()}
+    assert {"model.pkl", "metrics.json"} <= outputs
+    job_id = jobs[0]["metadata"]["id"]
+    assert job_id in result.stdout.str()
+    assert job_id in (pytester.path / "first.xml").read_text()
+
+    rerun = pytester.runpytest(*args, "--junitxml=second.xml")
+    rerun.assert_outcomes(passed=1)
+    assert len(example_emulator.jobs()) == 1
+    assert example_emulator.training.create_requests == 1
+    report = (pytester.path / "first.xml").read_text() + (pytester.path / "second.xml").read_text()
+    assert "acceptance-Secret-Key-123" not in report + result.stdout.str() + rerun.stdout.str()
+    ET.fromstring((pytester.path / "second.xml").read_text())
+
+
+def test_a_failing_smoke_test_promotes_nothing(pytester, example_emulator):
+    _example(pytester)
+    (pytester.path / "mnist_mlp" / "train.py").write_text("import sys\nsys.exit('broken on purpose')\n")
+    result = pytester.runpytest("--modelarts", "--modelarts-promote", "-p", "no:cacheprovider", "-k", "learns")
+    result.assert_outcomes(failed=1)
+    assert example_emulator.jobs() == []
+    assert example_emulator.requests == {"modelarts": 0, "obs": 0}
