@@ -175,17 +175,32 @@ def cleanup_leftovers(*, everything: bool = False, client: docker.DockerClient |
         return report
     import docker.errors
 
+    def gone(exc: docker.errors.APIError) -> bool:
+        # 404: already removed; 409: another run's clean-up is removing it right now
+        return exc.status_code in (404, 409)
+
     try:
         for container in client.containers.list(all=True, filters={"label": LABEL}):
             if everything or not _owner_alive(container.labels.get(LABEL_OWNER, "")):
-                with contextlib.suppress(docker.errors.NotFound):
+                try:
                     container.remove(force=True)
                     report.containers.append(container.name)
+                except docker.errors.APIError as exc:
+                    if not gone(exc):
+                        raise
         for network in client.networks.list(filters={"label": LABEL}):
             if everything or not _owner_alive((network.attrs.get("Labels") or {}).get(LABEL_OWNER, "")):
-                with contextlib.suppress(docker.errors.NotFound):
-                    network.remove()
-                    report.networks.append(network.name)
+                for attempt in range(20):
+                    try:
+                        network.remove()
+                        report.networks.append(network.name)
+                        break
+                    except docker.errors.APIError as exc:
+                        if gone(exc):
+                            break
+                        if exc.status_code != 403 or attempt == 19:  # 403: endpoints still detaching
+                            raise
+                        time.sleep(0.1)
     finally:
         if own:
             client.close()

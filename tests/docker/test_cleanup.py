@@ -70,13 +70,27 @@ def test_sigint_of_the_parent_removes_everything(tmp_path: Path, python_image: s
     assert labelled(docker_client, job_id) == (0, 0)
 
 
-def test_sigkill_of_the_parent_leaves_what_the_next_run_removes(tmp_path: Path, python_image: str, docker_client) -> None:
-    proc, job_id = start_parent(tmp_path, python_image)
-    assert labelled(docker_client, job_id) == (2, 1)
+def killed_parent_leftovers(tmp_path: Path, image: str, client) -> str:  # type: ignore[no-untyped-def]
+    proc, job_id = start_parent(tmp_path, image)
+    assert labelled(client, job_id) == (2, 1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert labelled(docker_client, job_id) == (2, 1)  # nobody was left to clean up
-    # what the next run does first (pytest --modelarts calls cleanup_leftovers; so does the CLI)
+    assert labelled(client, job_id) == (2, 1)  # nobody was left to clean up
+    return job_id
+
+
+def test_sigkill_of_the_parent_leftovers_are_removed_when_the_next_pytest_run_starts(
+    pytester: pytest.Pytester, tmp_path: Path, python_image: str, docker_client,
+) -> None:
+    job_id = killed_parent_leftovers(tmp_path, python_image, docker_client)
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest_subprocess("--modelarts", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert labelled(docker_client, job_id) == (0, 0)
+
+
+def test_sigkill_of_the_parent_leftovers_are_removed_by_the_clean_command(tmp_path: Path, python_image: str, docker_client) -> None:
+    job_id = killed_parent_leftovers(tmp_path, python_image, docker_client)
     result = subprocess.run([sys.executable, "-m", "pytest_modelarts.cli", "clean"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "removed" in result.stdout
