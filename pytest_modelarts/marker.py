@@ -59,13 +59,16 @@ def modelarts(
     return dict(locals())
 
 
-MARKER_SIGNATURE = "modelarts" + str(inspect.signature(modelarts)).split(" ->")[0]
+_SIG = inspect.signature(modelarts)
+MARKER_SIGNATURE = "modelarts" + str(_SIG.replace(
+    parameters=[p.replace(annotation=inspect.Parameter.empty) for p in _SIG.parameters.values()],
+    return_annotation=inspect.Signature.empty))
 MARKER_HELP = (
-    MARKER_SIGNATURE.replace("'", "")
+    MARKER_SIGNATURE
     + ": a ModelArts smoke test: the job's full (online) configuration plus smoke_* overrides for the local"
     " run. Skipped unless pytest runs with --modelarts. See docs/plugin.md."
 )
-PARAMETERS = tuple(inspect.signature(modelarts).parameters)
+PARAMETERS = tuple(_SIG.parameters)
 
 
 class SpecError(ConfigurationError):

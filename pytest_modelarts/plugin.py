@@ -251,6 +251,12 @@ class SmokeEstimator(Estimator):
         self.timeout = timeout
         self.default_job_name = default_job_name
 
+    def with_overrides(self, **changes: Any) -> SmokeEstimator:
+        """A copy with some Estimator parameters changed; it keeps the smoke inputs, timeout and job name."""
+        base = super().with_overrides(**changes)
+        return SmokeEstimator(smoke_inputs=self.smoke_inputs, timeout=self.timeout, default_job_name=self.default_job_name,
+                              modelarts_session=base.session, **base._params)
+
     def fit(self, inputs: Any = _UNSET, dataset_id: str | None = None, dataset_version_id: str | None = None,
             data_source: Any = None, wait: bool = False, job_name: str | None = None, **unknown: Any) -> TrainingJob:
         if inputs is self._UNSET:

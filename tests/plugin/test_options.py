@@ -1,0 +1,61 @@
+"""Options: one group, each with an ini twin; the command line wins; bad values list the valid ones."""
+
+from __future__ import annotations
+
+import pytest
+
+MARKED = """
+import pytest
+
+@pytest.mark.modelarts(code_dir="code", boot_file="train.py")
+def test_smoke(modelarts_job):
+    assert modelarts_job.succeeded
+"""
+
+
+def test_help_lists_the_modelarts_group_with_ini_names(project: pytest.Pytester) -> None:
+    result = project.runpytest("--help")
+    result.stdout.fnmatch_lines(["ModelArts smoke tests:", "  --modelarts *run ModelArts smoke tests*"])
+    text = " ".join(result.stdout.str().split())  # help text wraps
+    assert "(ini: modelarts)" in text
+    for flag, ini in [("--modelarts-cache-dir", "modelarts_cache_dir"), ("--modelarts-lock-mode", "modelarts_lock_mode"),
+                      ("--modelarts-timeout", "modelarts_timeout"), ("--modelarts-keep-sandboxes", "modelarts_keep_sandboxes"),
+                      ("--modelarts-promote", "modelarts_promote"), ("--modelarts-promote-wait", "modelarts_promote_wait"),
+                      ("--modelarts-promote-force", "modelarts_promote_force"),
+                      ("--modelarts-instance-type", "modelarts_instance_type"),
+                      ("--modelarts-promote-ledger", "modelarts_promote_ledger")]:
+        assert flag in text and ini in text
+
+
+def test_the_ini_file_can_enable_modelarts(project: pytest.Pytester) -> None:
+    project.makeini("[pytest]\naddopts = -p no:cacheprovider\nmodelarts = true\n")
+    project.makepyfile(MARKED)
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def test_the_command_line_wins_over_the_ini_file(project: pytest.Pytester) -> None:
+    project.makeini("[pytest]\nmodelarts = yes\nmodelarts_lock_mode = check\nmodelarts_timeout = 120\nmodelarts_root = ini-root\n")
+    project.makepyfile(MARKED)
+    from_ini = project.runpytest()
+    from_ini.stdout.fnmatch_lines([f"modelarts: sandboxes under {project.path / 'ini-root'}, lock mode check, timeout 120 s"])
+    from_ini.assert_outcomes(passed=1)
+    from_cli = project.runpytest("--modelarts-lock-mode=update", "--modelarts-timeout=none", "--modelarts-root=cli-root")
+    from_cli.stdout.fnmatch_lines([f"modelarts: sandboxes under {project.path / 'cli-root'}, lock mode update, timeout none"])
+    assert (project.path / "cli-root" / "pytest" / "main" / "runs").is_dir()
+
+
+@pytest.mark.parametrize(("args", "ini", "message"), [
+    (["--modelarts-lock-mode=sometimes"], "", "ERROR: --modelarts-lock-mode=sometimes: must be one of create, check, update"),
+    ([], "modelarts_lock_mode = nope", "ERROR: ini modelarts_lock_mode = nope: must be one of create, check, update"),
+    (["--modelarts-timeout=-3"], "", "ERROR: --modelarts-timeout=-3: must be a number of seconds > 0, or 'none' for no timeout"),
+    ([], "modelarts = maybe", "ERROR: ini modelarts = maybe: must be one of true, 1, yes, on, false, 0, no, off"),
+    (["--modelarts-log-lines=many"], "", "ERROR: --modelarts-log-lines=many: must be an int >= 0"),
+    (["--modelarts-promote"], "", "ERROR: --modelarts-promote promotes passing smoke tests: add --modelarts to run them"),
+    (["--modelarts", "--modelarts-promote-wait"], "", "ERROR: --modelarts-promote-wait and --modelarts-promote-force modify promotion: add --modelarts-promote"),
+])
+def test_bad_values_are_usage_errors_that_list_the_valid_ones(project: pytest.Pytester, args: list[str], ini: str, message: str) -> None:
+    project.makeini(f"[pytest]\n{ini}\n")
+    project.makepyfile(MARKED)
+    result = project.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
