@@ -1,0 +1,67 @@
+"""Reports: the terminal summary lists each job; junitxml carries the same as properties, logs as attachments."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+TESTS = """
+import pytest
+
+@pytest.mark.modelarts(code_dir="code", boot_file="train.py", smoke_hyperparameters={"epochs": 2})
+def test_good(modelarts_job):
+    pass
+
+@pytest.mark.modelarts(code_dir="code", boot_file="train.py", smoke_hyperparameters={"exit": 3})
+def test_bad(modelarts_job):
+    pass
+
+def test_plain():
+    pass
+"""
+
+
+def _properties(case: ET.Element) -> list[tuple[str, str]]:
+    return [(p.get("name"), p.get("value")) for p in case.iter("property")]
+
+
+def test_the_summary_lists_each_job_with_status_duration_and_environment(project: pytest.Pytester) -> None:
+    project.makepyfile(TESTS)
+    result = project.runpytest("--modelarts")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*= ModelArts jobs =*",
+        "test_good  Completed  *s  unisolated  exit 0  test_the_summary_lists_each_job*.py::test_good",
+        "test_bad   Failed     *s  unisolated  exit 3  test_the_summary_lists_each_job*.py::test_bad",
+        "    sandbox kept: */.modelarts/pytest/main/runs/test_bad-*",
+    ])
+    assert "ModelArts jobs" not in project.runpytest("-k", "plain").stdout.str()
+
+
+def test_junitxml_has_job_properties_and_the_failed_log_attached(project: pytest.Pytester) -> None:
+    project.makepyfile(TESTS)
+    project.runpytest("--modelarts", "--junitxml=report.xml")
+    cases = {c.get("name"): c for c in ET.parse(project.path / "report.xml").getroot().iter("testcase")}
+    good, bad = dict(_properties(cases["test_good"])), dict(_properties(cases["test_bad"]))
+    assert good["modelarts_job"] == "test_good" and good["modelarts_status"] == "Completed"
+    assert good["modelarts_exit_code"] == "0" and good["modelarts_env_hash"] == "unisolated"
+    assert float(good["modelarts_duration"]) > 0 and len(good["modelarts_job_id"]) == 8
+    assert "--epochs=2" in good["modelarts_command"]
+    assert "modelarts_sandbox" not in good  # removed with the passing run
+    assert bad["modelarts_status"] == "Failed" and bad["modelarts_exit_code"] == "3"
+    assert (project.path / ".modelarts").as_posix() in bad["modelarts_sandbox"]
+    log = bad["modelarts_log"]
+    assert log.endswith("worker-0.log")
+    assert "boom: failing on purpose" in open(log).read()
+    assert cases["test_bad"].find("system-out").text == f"[[ATTACHMENT|{log}]]\n"
+    assert "exit code: 3" in cases["test_bad"].find("failure").text
+    assert _properties(cases["test_plain"]) == []
+
+
+def test_junit_logging_system_out_carries_the_attachment_in_the_captured_output(project: pytest.Pytester) -> None:
+    project.makepyfile(TESTS)
+    project.runpytest("--modelarts", "--junitxml=report.xml", "-o", "junit_logging=system-out", "-k", "bad")
+    (case,) = [c for c in ET.parse(project.path / "report.xml").getroot().iter("testcase")]
+    outs = case.findall("system-out")
+    assert len(outs) == 1 and "[[ATTACHMENT|" in outs[0].text
