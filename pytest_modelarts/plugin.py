@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from . import hookspecs
-from .errors import ConfigurationError, JobError
+from .errors import ConfigurationError, JobError, ModelArtsError
 from .estimator import Estimator
 from .job import JobPhase, TrainingJob
 from .marker import MARKER_HELP, SmokeSpec, SpecError, job_name_for, spec_from_marker
@@ -406,7 +406,14 @@ class ModelArtsPlugin:
                 with contextlib.suppress(Exception):
                     job.stop()  # a job a test left running must not outlive it
             if self.settings.promote and item.stash.get(_PASSED_KEY, False):
-                self._promote(item)
+                try:
+                    self._promote(item)
+                except ModelArtsError as exc:
+                    problem = f"{type(exc).__name__}: {exc}"
+                else:
+                    problem = None
+                if problem is not None:  # the smoke test passed; its promotion is reported as a teardown error
+                    pytest.fail(f"{item.nodeid}: promotion failed: {problem}", pytrace=False)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:

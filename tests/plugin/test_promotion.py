@@ -1,0 +1,72 @@
+"""``--modelarts-promote``: passing smoke tests submit their online configuration once; failed ones nothing."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from pytest_modelarts.emulator.fixtures import modelarts_emulator  # noqa: F401  (the ModelArts/OBS emulator)
+
+FLAVOR = "modelarts.vm.cpu.2u"
+
+
+@pytest.fixture
+def online(modelarts_emulator, monkeypatch):  # noqa: F811
+    for name, value in modelarts_emulator.env().items():
+        monkeypatch.setenv(name, value)
+    return modelarts_emulator
+
+
+def test_passing_tests_are_promoted_once_with_full_values_and_reported(project: pytest.Pytester, online) -> None:
+    bucket = online.bucket
+    project.makepyfile(f"""
+        import pytest
+
+        smoke = pytest.mark.modelarts(code_dir="code", boot_file="train.py",
+                                      hyperparameters={{"epochs": 6}}, smoke_hyperparameters={{"epochs": 2}},
+                                      inputs="data/full", smoke_inputs="data/small",
+                                      online_output_path="obs://{bucket}/out/")
+
+        @smoke
+        def test_passes(modelarts_job):
+            pass
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", smoke_hyperparameters={{"exit": 1}},
+                               online_output_path="obs://{bucket}/bad/", inputs="data/full")
+        def test_fails(modelarts_job):
+            pass
+    """)
+    args = ("--modelarts", "--modelarts-promote", "--modelarts-promote-wait", f"--modelarts-instance-type={FLAVOR}")
+    result = project.runpytest(*args, "--junitxml=first.xml")
+    result.assert_outcomes(passed=1, failed=1)
+    (job,) = online.jobs()
+    job_id = job["metadata"]["id"]
+    assert job["metadata"]["name"] == "test_passes"
+    assert job["spec"]["resource"]["flavor_id"] == FLAVOR
+    assert [p["value"] for p in job["algorithm"]["parameters"] if p["name"] == "epochs"] == ["6"]  # full values
+    result.stdout.fnmatch_lines(["*- promoted online -*", f"test_passes  job id {job_id}  Completed  {FLAVOR}  (submitted)  *::test_passes"])
+    cases = {c.get("name"): c for c in ET.parse(project.path / "first.xml").getroot().iter("testcase")}
+    props = {p.get("name"): p.get("value") for p in cases["test_passes"].iter("property")}
+    assert props["modelarts_promoted_job_id"] == job_id and props["modelarts_promoted_status"] == "Completed"
+    assert (project.path / ".modelarts" / "promotions.json").is_file()
+
+    rerun = project.runpytest(*args, "-k", "passes")
+    rerun.assert_outcomes(passed=1)
+    rerun.stdout.fnmatch_lines([f"test_passes  job id {job_id}  *(already in the ledger)*"])
+    assert online.create_requests == 1
+
+
+def test_promotion_without_a_flavor_is_a_teardown_error_that_says_how(project: pytest.Pytester, online) -> None:
+    project.makepyfile("""
+        import pytest
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", inputs="data/small")
+        def test_no_flavor(modelarts_job):
+            pass
+    """)
+    result = project.runpytest("--modelarts", "--modelarts-promote")
+    result.assert_outcomes(passed=1, errors=1)
+    assert "Traceback" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*::test_no_flavor: promotion failed: ConfigurationError: promotion needs an online flavor: give train_instance_type='modelarts.vm.cpu.2u'*--modelarts-instance-type*"])
+    assert online.jobs() == []
