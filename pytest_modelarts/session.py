@@ -95,6 +95,10 @@ class Session:
         where locked environments are built; default the platform's user cache dir.
     ``lock_mode``
         ``create`` (default), ``check`` or ``update``; see :class:`LockMode`.
+    ``python_source``
+        where a locked environment's ``python`` comes from: ``"conda"`` (a conda package, the default) or
+        ``"local"`` (a local interpreter that satisfies the spec, through a uv venv: the fast path when the
+        conda packages pin only ``python``). None: ``$PYTEST_MODELARTS_PYTHON``, else ``conda``.
     ``stream_logs``
         echo job output live to this process's stdout (default True).
     ``stop_grace_period``
@@ -115,6 +119,7 @@ class Session:
         local_root: str | os.PathLike[str] | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         lock_mode: str | LockMode = LockMode.CREATE,
+        python_source: str | None = None,
         stream_logs: bool = True,
         stop_grace_period: float = 5.0,
         plugin_manager: pluggy.PluginManager | None = None,
@@ -141,6 +146,9 @@ class Session:
         self.local_root = Path(local_root) if local_root else Path.cwd() / ".modelarts"
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.lock_mode = LockMode.parse(lock_mode)
+        if python_source not in (None, "conda", "local"):
+            raise ParameterError("Session", "python_source", python_source, "must be 'conda', 'local' or None")
+        self.python_source = python_source
         if not isinstance(stream_logs, bool):
             raise ParameterError("Session", "stream_logs", stream_logs, "must be a bool")
         if not isinstance(stop_grace_period, (int, float)) or stop_grace_period < 0:

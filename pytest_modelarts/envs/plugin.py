@@ -31,7 +31,7 @@ def pytest_modelarts_resolve_environment(
         environment,
         cache_dir=session.cache_dir,
         lock_mode=session.lock_mode,
-        python_source=getattr(session, "python_source", None),
+        python_source=session.python_source,
     )
     return built.runtime()
 
