@@ -99,6 +99,9 @@ class Session:
         where a locked environment's ``python`` comes from: ``"conda"`` (a conda package, the default) or
         ``"local"`` (a local interpreter that satisfies the spec, through a uv venv: the fast path when the
         conda packages pin only ``python``). None: ``$PYTEST_MODELARTS_PYTHON``, else ``conda``.
+    ``docker_image``
+        the image (with python) that runs boot-file jobs on the ``docker`` backend when the job gives no
+        ``user_image_url``; None: ``$PYTEST_MODELARTS_DOCKER_IMAGE``.
     ``stream_logs``
         echo job output live to this process's stdout (default True).
     ``stop_grace_period``
@@ -120,6 +123,7 @@ class Session:
         cache_dir: str | os.PathLike[str] | None = None,
         lock_mode: str | LockMode = LockMode.CREATE,
         python_source: str | None = None,
+        docker_image: str | None = None,
         stream_logs: bool = True,
         stop_grace_period: float = 5.0,
         plugin_manager: pluggy.PluginManager | None = None,
@@ -149,6 +153,9 @@ class Session:
         if python_source not in (None, "conda", "local"):
             raise ParameterError("Session", "python_source", python_source, "must be 'conda', 'local' or None")
         self.python_source = python_source
+        if docker_image is not None and (not isinstance(docker_image, str) or not docker_image.strip()):
+            raise ParameterError("Session", "docker_image", docker_image, "must be an image reference such as 'my/python:3.11'")
+        self.docker_image = docker_image
         if not isinstance(stream_logs, bool):
             raise ParameterError("Session", "stream_logs", stream_logs, "must be a bool")
         if not isinstance(stop_grace_period, (int, float)) or stop_grace_period < 0:

@@ -46,6 +46,7 @@ import contextlib
 import os
 import re
 import shlex
+import signal
 import socket
 import sys
 import threading
@@ -294,6 +295,25 @@ def _remove_live() -> None:
             execution._remove_resources(force=True)
 
 
+def _install_sigterm_cleanup() -> None:
+    """SIGTERM kills Python without atexit: remove our containers first, then die of the signal as before.
+
+    Only where nobody handles SIGTERM already (the default action), and only from the main thread.
+    SIGKILL cannot be caught: its leftovers are removed when the next run starts (cleanup_leftovers).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        _remove_live()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
 class DockerExecution(Execution):
     def __init__(self, config: JobConfig, backend: DockerBackend, box: sb.Sandbox, image: str,
                  client: docker.DockerClient, commands: list[list[str]]) -> None:
@@ -317,6 +337,7 @@ class DockerExecution(Execution):
         self._notes: list[str] = []
         self._follower: LogFollower | None = None
         _LIVE.add(self)
+        _install_sigterm_cleanup()
 
     # -- start ----------------------------------------------------------------------------------------
     def _launch(self, specs: list[dict[str, Any]], network: Network | None) -> None:
@@ -565,7 +586,7 @@ class DockerBackend(Backend):
     needs_runtime = False  # the image brings its own interpreter
 
     def image_for(self, config: JobConfig) -> str:
-        image = config.user_image_url or getattr(self.session, "docker_image", None) or os.environ.get(IMAGE_VARIABLE)
+        image = config.user_image_url or self.session.docker_image or os.environ.get(IMAGE_VARIABLE)
         if not image:
             raise ConfigurationError(
                 f"job {config.job_name!r} runs a boot file in Docker but names no image: pass user_image_url=... "

@@ -70,6 +70,14 @@ def test_sigint_of_the_parent_removes_everything(tmp_path: Path, python_image: s
     assert labelled(docker_client, job_id) == (0, 0)
 
 
+def test_sigterm_of_the_parent_removes_everything_before_it_dies(tmp_path: Path, python_image: str, docker_client) -> None:
+    proc, job_id = start_parent(tmp_path, python_image)
+    assert labelled(docker_client, job_id) == (2, 1)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == -signal.SIGTERM  # it still dies of the signal
+    assert labelled(docker_client, job_id) == (0, 0)
+
+
 def killed_parent_leftovers(tmp_path: Path, image: str, client) -> str:  # type: ignore[no-untyped-def]
     proc, job_id = start_parent(tmp_path, image)
     assert labelled(client, job_id) == (2, 1)
