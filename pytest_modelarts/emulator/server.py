@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .faults import Fault, FaultInjector
-from .modelarts import JSON, TrainingService, api_error
+from .modelarts import TrainingService, api_error
 from .obs import ObsStore, Response, obs_error
 from .signing import SignatureError, verify_apig, verify_obs
 
@@ -211,4 +211,4 @@ class Emulator:
             job.join(max(0.0, deadline - time.monotonic()))
 
 
-__all__ = ["Emulator", "JSON"]
+__all__ = ["Emulator"]
