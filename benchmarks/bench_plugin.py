@@ -1,0 +1,95 @@
+"""Plugin overhead: ``pytest --modelarts examples/`` vs a plain pytest test running the same boot file.
+
+Both sides run in a fresh ``python -m pytest`` (same interpreter), on a copy of ``examples/``, with a warm
+environment (the example uses the current interpreter, ``environment=None``; one warm-up run of each side
+first fills the OS cache and imports). The plain side is one pytest test per smoke job of the example that
+runs ``train.py`` with ``subprocess`` and exactly the smoke job's arguments (taken from the marker and the
+job file), without our plugin (``-p no:modelarts``). Sides alternate; the figure is the ratio of medians of
+total wall time. Goal: <= 1.10.
+
+    python benchmarks/bench_plugin.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pytest_modelarts.jobfile import load_job_file
+from pytest_modelarts.marker import spec_from_marker
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+PLAIN = '''\
+import subprocess, sys
+import pytest
+
+CASES = {cases}
+
+@pytest.mark.parametrize("data, args", CASES)
+def test_plain(data, args, tmp_path):
+    data_url = data or str(tmp_path / "inputs")
+    (tmp_path / "inputs").mkdir()
+    subprocess.run([sys.executable, {train!r}, f"--data_url={{data_url}}", f"--train_url={{tmp_path / 'out'}}", *args,
+                    "--num_gpus=0"], check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert (tmp_path / "out" / "model.pkl").is_file()
+'''
+
+
+def smoke_cases(examples: Path) -> list[tuple[str | None, list[str]]]:
+    """(data dir, argv) of every smoke job the example runs: the marker's (twice: two tests) and the job file's."""
+    spec_module = importlib.util.spec_from_file_location("bench_example", examples / "test_mnist_mlp.py")
+    module = importlib.util.module_from_spec(spec_module)
+    spec_module.loader.exec_module(module)  # type: ignore[union-attr]
+    mark = module.mnist_mlp.mark
+    marker = spec_from_marker(mark.args, mark.kwargs, examples)
+    specs = [(marker, marker.local_inputs), (marker, None)]  # test_mnist_mlp_learns, test_mnist_mlp_without_inputs
+    specs += [(spec, spec.local_inputs) for _, spec in load_job_file(examples / "mnist_mlp.modelarts.toml")]
+    return [(data, [f"--{h['label']}={h['value']}" for h in spec.local_hyperparameters()]) for spec, data in specs]
+
+
+def run(args: list[str], cwd: Path) -> float:
+    t0 = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    elapsed = time.perf_counter() - t0
+    if result.returncode != 0:
+        sys.exit(f"pytest {' '.join(args)} failed:\n{result.stdout}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        examples = root / "examples"
+        shutil.copytree(EXAMPLES, examples, ignore=shutil.ignore_patterns("__pycache__", ".modelarts"))
+        (root / "pytest.ini").write_text("[pytest]\n")
+        cases = smoke_cases(examples)
+        plain_dir = root / "plain"
+        plain_dir.mkdir()
+        (plain_dir / "test_plain.py").write_text(PLAIN.format(cases=repr(cases), train=str(examples / "mnist_mlp" / "train.py")))
+        plugin_args, plain_args = ["--modelarts", "examples"], ["-p", "no:modelarts", "plain"]
+        run(plugin_args, root), run(plain_args, root)  # warm-up
+        with_plugin, plain = [], []
+        for _ in range(opts.runs):
+            plain.append(run(plain_args, root))
+            with_plugin.append(run(plugin_args, root))
+    p, b = statistics.median(with_plugin), statistics.median(plain)
+    print(f"smoke jobs per run: {len(cases)} (the marker's two tests and the job file's job)")
+    print(f"pytest --modelarts examples/     median {p:6.2f} s  ({opts.runs} runs: {', '.join(f'{t:.2f}' for t in with_plugin)})")
+    print(f"plain pytest, same boot file     median {b:6.2f} s  ({opts.runs} runs: {', '.join(f'{t:.2f}' for t in plain)})")
+    print(f"ratio {p / b:.3f}  (goal: <= 1.10)")
+
+
+if __name__ == "__main__":
+    main()
