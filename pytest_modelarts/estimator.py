@@ -173,7 +173,7 @@ def start_job(config: JobConfig, session: Session) -> TrainingJob:
             raise ConfigurationError(f"no plugin could provide the environment {config.environment!r}")
     job_id = secrets.token_hex(4)
     execution = backend.start(config, runtime, job_id=job_id)
-    job = TrainingJob(config=config, job_id=job_id, backend=name, execution=execution, session=session, runtime=runtime)
+    job = TrainingJob(config=config, job_id=execution.service_job_id or job_id, backend=name, execution=execution, session=session, runtime=runtime)
     hook.pytest_modelarts_job_started(job=job)
     return job
 

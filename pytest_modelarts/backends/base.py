@@ -29,6 +29,8 @@ class Execution(abc.ABC):
     command: Sequence[str] | None = None
     #: the local directory laid out like ``MA_MOUNT_PATH``'s parent (local backends), else None
     sandbox: Path | None = None
+    #: the id the service gave the job (online backends); None where our own id names it
+    service_job_id: str | None = None
 
     @abc.abstractmethod
     def phase(self) -> JobPhase:

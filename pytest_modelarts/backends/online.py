@@ -437,6 +437,7 @@ class OnlineExecution(Execution):
     def __init__(self, clients: _Clients, online_id: str, config: JobConfig, *, body: Any = None) -> None:
         self._clients = clients
         self.online_id = online_id
+        self.service_job_id = online_id
         self.config = config
         self._body = body
         self._doc: Any = None

@@ -24,7 +24,7 @@ def test_fit_runs_the_job_online_and_outputs_land_in_obs(modelarts_emulator, onl
     assert job.wait(120) is JobPhase.COMPLETED
     info = job.get_job_info()
     [doc] = modelarts_emulator.jobs()
-    assert info["online_job_id"] == doc["metadata"]["id"] == info["job_id"]
+    assert info["online_job_id"] == doc["metadata"]["id"] == info["job_id"] == job.job_id
     assert doc["emulator"]["history"] == ["Creating", "Pending", "Running", "Completed"]
     assert doc["spec"]["resource"] == {"flavor_id": FLAVOR, "node_count": 1}
     assert doc["algorithm"]["parameters"] == [{"name": "epochs", "value": "2"}]
