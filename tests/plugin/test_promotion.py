@@ -1,4 +1,8 @@
-"""``--modelarts-promote``: passing smoke tests submit their online configuration once; failed ones nothing."""
+"""``--modelarts-promote``: passing smoke tests submit their online configuration once; failed ones nothing.
+
+These run pytest in a subprocess: pytester's in-process runs restore sys.modules afterwards, and the HTTP
+client of the online backend must not outlive the modules (requests' cookie classes) it was built from.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ def test_passing_tests_are_promoted_once_with_full_values_and_reported(project: 
             pass
     """)
     args = ("--modelarts", "--modelarts-promote", "--modelarts-promote-wait", f"--modelarts-instance-type={FLAVOR}")
-    result = project.runpytest(*args, "--junitxml=first.xml")
+    result = project.runpytest_subprocess(*args, "--junitxml=first.xml")
     result.assert_outcomes(passed=1, failed=1)
     (job,) = online.jobs()
     job_id = job["metadata"]["id"]
@@ -51,7 +55,7 @@ def test_passing_tests_are_promoted_once_with_full_values_and_reported(project: 
     assert props["modelarts_promoted_job_id"] == job_id and props["modelarts_promoted_status"] == "Completed"
     assert (project.path / ".modelarts" / "promotions.json").is_file()
 
-    rerun = project.runpytest(*args, "-k", "passes")
+    rerun = project.runpytest_subprocess(*args, "-k", "passes")
     rerun.assert_outcomes(passed=1)
     rerun.stdout.fnmatch_lines([f"test_passes  job id {job_id}  *(already in the ledger)*"])
     assert online.create_requests == 1
@@ -65,7 +69,7 @@ def test_promotion_without_a_flavor_is_a_teardown_error_that_says_how(project: p
         def test_no_flavor(modelarts_job):
             pass
     """)
-    result = project.runpytest("--modelarts", "--modelarts-promote")
+    result = project.runpytest_subprocess("--modelarts", "--modelarts-promote")
     result.assert_outcomes(passed=1, errors=1)
     assert "Traceback" not in result.stdout.str()
     result.stdout.fnmatch_lines(["*::test_no_flavor: promotion failed: ConfigurationError: promotion needs an online flavor: give train_instance_type='modelarts.vm.cpu.2u'*--modelarts-instance-type*"])
