@@ -60,6 +60,18 @@ def _parse_lock_mode(text: str) -> LockMode:
         raise ValueError(f"must be one of {', '.join(m.value for m in LockMode)}") from None
 
 
+PYTHON_SOURCES = ("conda", "local")
+
+
+def _parse_python_source(text: str) -> str | None:
+    value = text.strip().lower()
+    if not value:
+        return None
+    if value not in PYTHON_SOURCES:
+        raise ValueError(f"must be one of {', '.join(PYTHON_SOURCES)}")
+    return value
+
+
 def _parse_timeout(text: str) -> float | None:
     if text.strip().lower() in ("none", "0"):
         return None
@@ -112,6 +124,10 @@ OPTIONS = (
            _parse_str, metavar="DIR"),
     Option("--modelarts-lock-mode", "modelarts_lock_mode", "environment locks: create (default), check (CI: stale locks fail) or update",
            _parse_lock_mode, "create", metavar="MODE"),
+    Option("--modelarts-python-source", "modelarts_python_source",
+           "where a locked environment's python comes from: conda (default) or local (a local interpreter that "
+           "satisfies the spec, through a uv venv; only when conda_packages pin just python)",
+           _parse_python_source, metavar="SOURCE"),
     Option("--modelarts-timeout", "modelarts_timeout", f"default seconds a smoke job may run ('none': no limit; default {DEFAULT_TIMEOUT:g})",
            _parse_timeout, str(DEFAULT_TIMEOUT), metavar="SECONDS"),
     Option("--modelarts-keep-sandboxes", "modelarts_keep_sandboxes", "keep the sandboxes of passing tests too (failed runs always keep theirs)",
@@ -153,6 +169,7 @@ class Settings:
     root: Path
     cache_dir: Path | None
     lock_mode: LockMode
+    python_source: str | None
     timeout: float | None
     keep_sandboxes: bool
     log_lines: int
@@ -180,7 +197,7 @@ class Settings:
         return cls(
             enabled=values["modelarts"], root=root,
             cache_dir=_absolute(base, values["modelarts_cache_dir"]),
-            lock_mode=values["modelarts_lock_mode"], timeout=values["modelarts_timeout"],
+            lock_mode=values["modelarts_lock_mode"], python_source=values["modelarts_python_source"], timeout=values["modelarts_timeout"],
             keep_sandboxes=values["modelarts_keep_sandboxes"], log_lines=values["modelarts_log_lines"],
             promote=values["modelarts_promote"], promote_wait=values["modelarts_promote_wait"],
             promote_force=values["modelarts_promote_force"], instance_type=values["modelarts_instance_type"],
@@ -288,7 +305,7 @@ class ModelArtsPlugin:
             self._session = Session(
                 plugin_manager=self.config.pluginmanager,
                 local_root=s.root / "pytest" / _worker_id(self.config),
-                cache_dir=s.cache_dir, lock_mode=s.lock_mode,
+                cache_dir=s.cache_dir, lock_mode=s.lock_mode, python_source=s.python_source,
                 stream_logs=self.config.getoption("capture") == "no",
             )
         return self._session

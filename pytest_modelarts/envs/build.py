@@ -240,7 +240,7 @@ def _make_venv(locked: LockedEnvironment, staging: Path, progress: Progress) -> 
     from .interpreters import select_interpreter
 
     interp = select_interpreter(locked.python_spec, minor=locked.python_version)
-    progress.info(f"python from a local interpreter (explicit choice, PYTEST_MODELARTS_PYTHON=local): {interp}")
+    progress.info(f"python from a local interpreter (explicit choice: python_source=local): {interp}")
     with progress.step("creating a uv venv"):
         proc = subprocess.run(
             [find_uv_bin(), "venv", "--relocatable", "--no-project", "--no-config", "--quiet", "--allow-existing",

@@ -378,7 +378,7 @@ def solve(
 
         interp = select_interpreter(python_spec)
         python_version = interp.minor
-        progress.info(f"python from a local interpreter ({PYTHON_SOURCE_ENV}=local): {interp}")
+        progress.info(f"python from a local interpreter (explicit choice: python_source=local): {interp}")
     if spec.pip_packages:
         with progress.step(f"resolving pip packages {list(spec.pip_packages)} for Python {python_version}"):
             packages += _resolve_pip(spec.pip_packages, python_version, platform, progress)

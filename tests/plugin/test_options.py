@@ -23,7 +23,8 @@ def test_help_lists_the_modelarts_group_with_ini_names(project: pytest.Pytester)
                       ("--modelarts-promote", "modelarts_promote"), ("--modelarts-promote-wait", "modelarts_promote_wait"),
                       ("--modelarts-promote-force", "modelarts_promote_force"),
                       ("--modelarts-instance-type", "modelarts_instance_type"),
-                      ("--modelarts-promote-ledger", "modelarts_promote_ledger")]:
+                      ("--modelarts-promote-ledger", "modelarts_promote_ledger"),
+                      ("--modelarts-python-source", "modelarts_python_source")]:
         assert flag in text and ini in text
 
 
@@ -50,6 +51,7 @@ def test_the_command_line_wins_over_the_ini_file(project: pytest.Pytester) -> No
     (["--modelarts-timeout=-3"], "", "ERROR: --modelarts-timeout=-3: must be a number of seconds > 0, or 'none' for no timeout"),
     ([], "modelarts = maybe", "ERROR: ini modelarts = maybe: must be one of true, 1, yes, on, false, 0, no, off"),
     (["--modelarts-log-lines=many"], "", "ERROR: --modelarts-log-lines=many: must be an int >= 0"),
+    ([], "modelarts_python_source = system", "ERROR: ini modelarts_python_source = system: must be one of conda, local"),
     (["--modelarts-promote"], "", "ERROR: --modelarts-promote promotes passing smoke tests: add --modelarts to run them"),
     (["--modelarts", "--modelarts-promote-wait"], "", "ERROR: --modelarts-promote-wait and --modelarts-promote-force modify promotion: add --modelarts-promote"),
 ])
@@ -59,3 +61,30 @@ def test_bad_values_are_usage_errors_that_list_the_valid_ones(project: pytest.Py
     result = project.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+def test_python_source_local_runs_the_job_in_a_locked_uv_venv(project: pytest.Pytester, tmp_path) -> None:
+    """``modelarts_python_source = local``: an environment that pins only python is locked and built over a
+    local interpreter, and the job runs with that environment's interpreter, not the caller's."""
+    cache = tmp_path / "env-cache"
+    project.makeini(f"[pytest]\nmodelarts = yes\nmodelarts_python_source = local\nmodelarts_cache_dir = {cache}\n")
+    (project.path / "env.toml").write_text('name = "only-python"\nconda_packages = ["python=3.11"]\n')
+    (project.path / "code" / "where.py").write_text(
+        "import sys, os\nprint('prefix', sys.prefix)\nprint('venv', os.environ.get('VIRTUAL_ENV'))\n")
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="where.py", environment="env.toml")
+        def test_where(modelarts_job):
+            (prefix,) = [l.split()[1] for l in modelarts_job.log_lines if l.startswith("prefix ")]
+            (venv,) = [l.split()[1] for l in modelarts_job.log_lines if l.startswith("venv ")]
+            assert prefix == venv
+            print("PREFIX", prefix)
+        """
+    )
+    result = project.runpytest("-s")
+    result.assert_outcomes(passed=1)
+    prefix = next(line.split()[1] for line in result.outlines if line.startswith("PREFIX "))
+    assert prefix.startswith(str(cache))
+    assert (project.path / "only-python.conda-lock.yml").is_file()
