@@ -15,9 +15,9 @@ from pytest_modelarts import CondaDependencies, Environment, Estimator, Session
 
 HERE = Path(__file__).resolve().parent
 
-session = Session()
-env = Environment("mlp_digits", lock_file=HERE / "mlp_digits.conda-lock.yml")
-env.conda = CondaDependencies.create(pip_packages=["scikit-learn>=1.3"], conda_packages=["python=3.11"])
+session = Session(python_source="local")  # python from a local interpreter; conda channels may be unreachable
+env = Environment("mlp-digits", lock_file=HERE / "mlp-digits.conda-lock.yml")
+env.conda = CondaDependencies.create(pip_packages=["scikit-learn>=1.3,<2"], conda_packages=["python=3.11"])
 estimator = Estimator(
     modelarts_session=session,
     code_dir=str(HERE / "mnist_mlp"),

@@ -12,6 +12,7 @@ import pytest
 mnist_mlp = pytest.mark.modelarts(
     code_dir="mnist_mlp",
     boot_file="train.py",
+    environment="mlp_digits.env.toml",
     hyperparameters={"epochs": 30, "hidden": 64, "learning_rate": 0.01},
     smoke_hyperparameters={"epochs": 8},
     smoke_inputs="data/digits_sample",

@@ -29,8 +29,11 @@ seed parameter                            v2 job body
 ``user_image_url``                        ``algorithm.engine.image_url``
 ``user_command``                          ``algorithm.command``
 ``model_name``                            ``algorithm.id`` (an algorithm from algorithm management)
-``environment``                           not sent: online jobs run the engine's image; put packages in the
-                                          code dir's ``pip-requirements.txt``
+``environment``                           its pip packages, pinned from the committed lock when there is one,
+                                          become ``pip-requirements.txt`` in the uploaded code dir (preset
+                                          images install it before the boot file); not when the code dir has a
+                                          requirements file of its own. Conda packages are the engine's or the
+                                          image's business (``framework_type``/``user_image_url``)
 ``fit(data_source)``                      not supported online (a ParameterError)
 =======================================  =====================================================================
 
@@ -48,17 +51,21 @@ service's answer and scrubbed of the key anyway.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
+import shutil
+import tempfile
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from .. import contract
 from ..errors import AuthenticationError, ConfigurationError, OnlineError, ParameterError
 from ..hookspecs import hookimpl
 from ..job import JobPhase
@@ -306,6 +313,39 @@ def upload_tree(clients: _Clients, local: Path, bucket: str, kind: str) -> str:
     return url
 
 
+def online_requirements(config: JobConfig) -> str | None:
+    """The ``pip-requirements.txt`` an online job needs for its Environment, or None.
+
+    Pinned ``name==version`` from the environment's lock when it exists (no hashes: the online image may be
+    another Python or platform than the lock's wheels), else the spec's pip packages as given.
+    """
+    env = config.environment
+    if env is None or env.conda is None or not env.conda.pip_packages:
+        return None
+    from ..envs.lock import read_lock, spec_hash
+
+    locked = read_lock(env.default_lock_path())
+    fresh = locked is not None and locked.spec_hash == spec_hash(env.conda, locked.python_source, locked.platform)
+    lines = [f"{p.name}=={p.version}" for p in locked.pip] if fresh else list(env.conda.pip_packages)
+    return "# written by pytest-modelarts from environment %r\n%s\n" % (env.name, "\n".join(lines))
+
+
+@contextlib.contextmanager
+def code_with_requirements(config: JobConfig) -> Iterator[Path]:
+    """The code dir to upload: as it is, or a copy with the Environment's ``pip-requirements.txt`` added."""
+    assert config.code_path is not None
+    requirements = online_requirements(config)
+    own = [n for n in contract.REQUIREMENTS_FILES if (config.code_path / n).is_file()]
+    if requirements is None or own:
+        yield config.code_path
+        return
+    with tempfile.TemporaryDirectory(prefix="pytest-modelarts-code-") as tmp:
+        staged = Path(tmp) / config.code_path.name
+        shutil.copytree(config.code_path, staged, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"))
+        (staged / contract.REQUIREMENTS_FILES[0]).write_text(requirements)
+        yield staged
+
+
 # -- the v2 job body -----------------------------------------------------------------------------------------
 
 def build_job_body(config: JobConfig, *, code_url: str | None, inputs_url: str | None) -> Any:
@@ -384,7 +424,8 @@ class OnlineBackend(Backend):
         bucket = split_obs_url(config.output_path or "")[0]
         code_url = config.code_dir
         if config.code_path is not None:
-            code_url = upload_tree(clients, config.code_path, bucket, "code")
+            with code_with_requirements(config) as code:
+                code_url = upload_tree(clients, code, bucket, "code")
         inputs_url = config.inputs
         if inputs_url is not None and not inputs_url.startswith("obs://"):
             local = Path(inputs_url.removeprefix("file://")).expanduser()

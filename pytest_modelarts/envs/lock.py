@@ -197,8 +197,22 @@ def _with_key(locked: LockedEnvironment) -> LockedEnvironment:
     return replace(locked, key=key)
 
 
+def _import_conda_lock() -> None:
+    """Import conda-lock's modules once, without the deprecation warnings its vendored conda emits on import
+    (they concern conda-lock, not our users' code, and would show in every pytest run's summary)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        import conda_lock.lockfile  # noqa: F401
+        import conda_lock.lockfile.v2prelim.models  # noqa: F401
+        import conda_lock.models.channel  # noqa: F401
+
+
 def parse_with_conda_lock(path: Path):  # noqa: ANN201 - conda_lock's Lockfile; imported lazily (slow import)
     """Parse ``path`` with conda-lock's own parser (raises :class:`LockError` when it refuses the file)."""
+    _import_conda_lock()
     from conda_lock.lockfile import parse_conda_lock_file
 
     try:
@@ -288,6 +302,7 @@ def _wheel_rank(python_version: str):  # noqa: ANN202
 
 def _resolve_pip(pip_packages: Sequence[str], python_version: str, platform: str, progress: Progress) -> list:
     """uv pip compile -> locked pip packages (one artifact each: the best wheel for this machine, else the sdist)."""
+    _import_conda_lock()
     from conda_lock.lockfile.v2prelim.models import HashModel, LockedDependency
     from packaging.utils import parse_wheel_filename
     from uv import find_uv_bin
@@ -343,6 +358,7 @@ def solve(
     progress: Progress | None = None,
 ) -> LockedEnvironment:
     """Solve ``spec`` and write the lock to ``path`` (atomically). Returns the written lock."""
+    _import_conda_lock()
     from conda_lock.lockfile import write_conda_lock_file
     from conda_lock.lockfile.v2prelim.models import HashModel, LockedDependency, Lockfile, LockMeta
     from conda_lock.models.channel import Channel

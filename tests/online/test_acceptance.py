@@ -36,12 +36,15 @@ def _example(pytester) -> None:
     shutil.copytree(EXAMPLES / "mnist_mlp", pytester.path / "mnist_mlp")
     shutil.copytree(EXAMPLES / "data", pytester.path / "data")
     shutil.copy(EXAMPLES / "test_mnist_mlp.py", pytester.path / "test_mnist_mlp.py")
+    for name in ("mlp_digits.env.toml", "mlp-digits.conda-lock.yml"):  # the locked environment, as committed
+        shutil.copy(EXAMPLES / name, pytester.path / name)
 
 
 def test_promote_the_example_end_to_end_and_rerun_submits_nothing(pytester, example_emulator):
     _example(pytester)
-    args = ("--modelarts", "--modelarts-promote", "--modelarts-promote-wait", "-p", "no:cacheprovider", "-k", "learns")
-    result = pytester.runpytest(*args, "--junitxml=first.xml")
+    args = ("--modelarts", "--modelarts-promote", "--modelarts-promote-wait", "--modelarts-python-source=local",
+            "--modelarts-lock-mode=check", "-p", "no:cacheprovider", "-k", "learns")
+    result = pytester.runpytest_subprocess(*args, "--junitxml=first.xml")
     result.assert_outcomes(passed=1)
     jobs = example_emulator.jobs()
     assert len(jobs) == 1
@@ -50,11 +53,17 @@ def test_promote_the_example_end_to_end_and_rerun_submits_nothing(pytester, exam
     assert [p["value"] for p in jobs[0]["algorithm"]["parameters"] if p["name"] == "epochs"] == ["30"]  # smoke overrides dropped
     outputs = {p.name for p in (example_emulator.obs_root / "my-bucket" / "mnist-mlp" / "output").iterdir()}
     assert {"model.pkl", "metrics.json"} <= outputs
+    # the locked environment travelled with the code, pinned as in the committed lock
+    [requirements] = (example_emulator.obs_root / "my-bucket").rglob("mnist_mlp/pip-requirements.txt")
+    pins = requirements.read_text().splitlines()
+    locked = {line.strip().split(": ", 1)[1] for line in (EXAMPLES / "mlp-digits.conda-lock.yml").read_text().splitlines()
+              if line.startswith("- name: ")}
+    assert any(p.startswith("scikit-learn==") for p in pins) and {p.split("==")[0] for p in pins[1:]} == locked
     job_id = jobs[0]["metadata"]["id"]
     assert job_id in result.stdout.str()
     assert job_id in (pytester.path / "first.xml").read_text()
 
-    rerun = pytester.runpytest(*args, "--junitxml=second.xml")
+    rerun = pytester.runpytest_subprocess(*args, "--junitxml=second.xml")
     rerun.assert_outcomes(passed=1)
     assert len(example_emulator.jobs()) == 1
     assert example_emulator.training.create_requests == 1
@@ -66,7 +75,8 @@ def test_promote_the_example_end_to_end_and_rerun_submits_nothing(pytester, exam
 def test_a_failing_smoke_test_promotes_nothing(pytester, example_emulator):
     _example(pytester)
     (pytester.path / "mnist_mlp" / "train.py").write_text("import sys\nsys.exit('broken on purpose')\n")
-    result = pytester.runpytest("--modelarts", "--modelarts-promote", "-p", "no:cacheprovider", "-k", "learns")
+    result = pytester.runpytest_subprocess("--modelarts", "--modelarts-promote", "--modelarts-python-source=local",
+                                          "-p", "no:cacheprovider", "-k", "learns")
     result.assert_outcomes(failed=1)
     assert example_emulator.jobs() == []
     assert example_emulator.requests == {"modelarts": 0, "obs": 0}

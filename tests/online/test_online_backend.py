@@ -118,3 +118,27 @@ def test_job_body_mapping_of_a_custom_image_job(online_code):
     assert body["algorithm"]["outputs"][0]["remote"]["obs"]["obs_url"] == "obs://b/o/"
     assert body["spec"]["resource"]["node_count"] == 3
     assert body["spec"]["log_export_path"]["obs_url"] == "obs://b/l/"
+
+
+def test_the_environment_travels_online_as_pinned_requirements(modelarts_emulator, tmp_path, online_data):
+    """Smoke locally in the locked environment, then fit online: the uploaded code carries the lock's pip
+    packages as pip-requirements.txt, which the (emulated) platform installs before the boot file."""
+    from pytest_modelarts import CondaDependencies, Environment
+    from pytest_modelarts.envs.lock import read_lock
+
+    code = tmp_path / "needs-six"
+    code.mkdir()
+    (code / "train.py").write_text("import six\nprint('six from', six.__file__, six.__version__)\n")
+    env = Environment("needs-six", conda=CondaDependencies.create(pip_packages=["six"], conda_packages=["python=3.11"]),
+                      lock_file=tmp_path / "needs-six.conda-lock.yml")
+    local = Session(local_root=tmp_path / "local", cache_dir=tmp_path / "envs", python_source="local", stream_logs=False)
+    Estimator(modelarts_session=local, code_dir=str(code), boot_file="train.py", train_instance_type="local",
+              train_instance_count=1, environment=env).fit(wait=True)
+    (six,) = read_lock(env.lock_file).pip
+    job = estimator(modelarts_emulator.session(), code, environment=env).fit(inputs=str(online_data), wait=True)
+    assert job.phase is JobPhase.COMPLETED
+    [requirements] = [k for k in modelarts_emulator.objects() if k.endswith("/needs-six/pip-requirements.txt")]
+    text = (modelarts_emulator.obs_root / modelarts_emulator.bucket / requirements).read_text()
+    assert f"six=={six.version}" in text.splitlines()
+    assert f"six from" in job.logs() and six.version in job.logs() and "requirements-site" in job.logs()
+    assert not (code / "pip-requirements.txt").exists()  # the user's code dir is not touched
