@@ -1,10 +1,11 @@
 """Plugin overhead: ``pytest --modelarts examples/`` vs a plain pytest test running the same boot file.
 
-Both sides run in a fresh ``python -m pytest`` (same interpreter), on a copy of ``examples/``, with a warm
-environment (the example uses the current interpreter, ``environment=None``; one warm-up run of each side
-first fills the OS cache and imports). The plain side is one pytest test per smoke job of the example that
-runs ``train.py`` with ``subprocess`` and exactly the smoke job's arguments (taken from the marker and the
-job file), without our plugin (``-p no:modelarts``). Sides alternate; the figure is the ratio of medians of
+Both sides run in a fresh ``python -m pytest``, on a copy of ``examples/``, with a warm environment: the
+example's locked environment (``mlp_digits.env.toml``) is built before timing, and one warm-up run of each
+side fills the OS cache and imports. The plain side is one pytest test per smoke job of the example that
+runs ``train.py`` with ``subprocess``, with the same interpreter (the locked environment's python) and
+exactly the smoke job's arguments (taken from the marker and the job file), without our plugin
+(``-p no:modelarts``). Sides alternate; the figure is the ratio of medians of
 total wall time. Goal: <= 1.10.
 
     python benchmarks/bench_plugin.py [--runs 5]
@@ -37,7 +38,7 @@ CASES = {cases}
 def test_plain(data, args, tmp_path):
     data_url = data or str(tmp_path / "inputs")
     (tmp_path / "inputs").mkdir()
-    subprocess.run([sys.executable, {train!r}, f"--data_url={{data_url}}", f"--train_url={{tmp_path / 'out'}}", *args,
+    subprocess.run([{python!r}, {train!r}, f"--data_url={{data_url}}", f"--train_url={{tmp_path / 'out'}}", *args,
                     "--num_gpus=0"], check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert (tmp_path / "out" / "model.pkl").is_file()
 '''
@@ -53,6 +54,16 @@ def smoke_cases(examples: Path) -> list[tuple[str | None, list[str]]]:
     specs = [(marker, marker.local_inputs), (marker, None)]  # test_mnist_mlp_learns, test_mnist_mlp_without_inputs
     specs += [(spec, spec.local_inputs) for _, spec in load_job_file(examples / "mnist_mlp.modelarts.toml")]
     return [(data, [f"--{h['label']}={h['value']}" for h in spec.local_hyperparameters()]) for spec, data in specs]
+
+
+def warm_environment(examples: Path) -> Path:
+    """Lock (from the committed lock) and build the example's environment; return its interpreter."""
+    from pytest_modelarts.envs.build import ensure_environment
+    from pytest_modelarts.marker import load_environment_file
+
+    env = load_environment_file(examples / "mlp_digits.env.toml")
+    env.lock_file = examples / "mlp-digits.conda-lock.yml"
+    return ensure_environment(env, lock_mode="check", python_source="local").python
 
 
 def run(args: list[str], cwd: Path) -> float:
@@ -73,11 +84,12 @@ def main() -> None:
         root = Path(tmp)
         examples = root / "examples"
         shutil.copytree(EXAMPLES, examples, ignore=shutil.ignore_patterns("__pycache__", ".modelarts"))
-        (root / "pytest.ini").write_text("[pytest]\n")
+        (root / "pytest.ini").write_text("[pytest]\nmodelarts_python_source = local\n")
         cases = smoke_cases(examples)
+        python = warm_environment(examples)
         plain_dir = root / "plain"
         plain_dir.mkdir()
-        (plain_dir / "test_plain.py").write_text(PLAIN.format(cases=repr(cases), train=str(examples / "mnist_mlp" / "train.py")))
+        (plain_dir / "test_plain.py").write_text(PLAIN.format(cases=repr(cases), python=str(python), train=str(examples / "mnist_mlp" / "train.py")))
         plugin_args, plain_args = ["--modelarts", "examples"], ["-p", "no:modelarts", "plain"]
         run(plugin_args, root), run(plain_args, root)  # warm-up
         with_plugin, plain = [], []
