@@ -32,6 +32,9 @@ from .reporting import (
 from .session import LockMode, Session
 from .testing import JobResult
 
+#: the ``modelarts_emulator`` fixture, for users' CI tests of the online path (docs/online.md)
+pytest_plugins = ["pytest_modelarts.emulator.fixtures"]
+
 ENABLE_HINT = "ModelArts smoke test: run pytest with --modelarts (or set modelarts = true in the ini file) to run it"
 DEFAULT_TIMEOUT = 900.0
 DEFAULT_LOG_LINES = 30

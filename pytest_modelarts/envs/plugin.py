@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+# Imported with the plugin on purpose: PyYAML's C extension keeps references to the yaml package it was first
+# loaded with, so a yaml imported lazily inside an in-process pytest run (pytester), then dropped from
+# sys.modules and imported again, fails every load with "could not determine a constructor for the tag None".
+import yaml  # noqa: F401
+
 from ..hookspecs import hookimpl
 from .runtime import PythonRuntime
 

@@ -25,3 +25,16 @@ def test_cli_prints_the_endpoints_and_stops_on_sigterm(tmp_path):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert "cli-secret-value" not in "".join(lines) + out + err
+
+
+def test_users_get_the_emulator_fixture_from_the_plugin(pytester):
+    """No conftest needed: the plugin brings ``modelarts_emulator`` for users' tests of the online path."""
+    pytester.makepyfile(
+        """
+        def test_it(modelarts_emulator):
+            session = modelarts_emulator.session()
+            assert session.endpoint == modelarts_emulator.endpoint
+            assert modelarts_emulator.jobs() == []
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
