@@ -21,10 +21,13 @@ Used for custom-image jobs (``user_image_url``) and for any local job with ``bac
   seed's Estimator table says, while boot-file jobs get them as ``--label=value``.
 * **Network.** Each job has a bridge network of its own, ``pytest-modelarts-<job id>``, on which worker
   ``i`` is ``${MA_VJ_NAME}-worker-<i>.${MA_VJ_NAME}`` (also its short name) at a fixed address, which is its
-  ``MA_CURRENT_IP``. ``network_mode="none"``: no network at all; the workers share worker 0's network
-  namespace, which has only a loopback interface, and worker ``i`` is ``127.0.0.<i+1>`` there (as with the
-  process backend), its host names mapped to that address. (An ``internal`` Docker network would still let
-  the job reach the host's own addresses.) Workers after the first then share worker 0's host name too.
+  ``MA_CURRENT_IP``. ``network_mode="none"``: no network at all. A multi-node job's workers share one network
+  namespace with only a loopback interface, held by a *pause* container (as Kubernetes holds a pod's; the
+  image ``pytest-modelarts/pause`` is made locally from a 129-byte static program, x86-64 only; elsewhere
+  worker 0's namespace serves) so that workers may start and end in any order; worker ``i`` is
+  ``127.0.0.<i+1>`` there (as with the process backend), its host names mapped to that address. (An
+  ``internal`` Docker network would still let the job reach the host's own addresses.) The workers then
+  share worker 0's host name.
 * **Ownership.** After the job, what it wrote under the mount is given to the invoking user's uid:gid (or
   the ``uid:gid`` in :data:`OWNER_VARIABLE`): directly when we are root, else by a short helper container of
   the same image run as root (``chown -R``; the image needs ``chown``). Outputs are then copied to
@@ -48,7 +51,6 @@ import re
 import shlex
 import signal
 import socket
-import sys
 import threading
 import time
 import weakref
@@ -64,7 +66,7 @@ from ..hookspecs import hookimpl
 from ..job import JobPhase
 from . import sandbox as sb
 from .base import Backend, Execution
-from .local import LogFollower
+from .workers import WorkerJob
 
 if TYPE_CHECKING:
     import docker
@@ -140,6 +142,57 @@ def _owner_alive(token: str) -> bool:
     if host != socket.gethostname():
         return True
     return _start_ticks(int(pid)) == ticks
+
+
+PAUSE_REPOSITORY = f"{LABEL}/pause"
+
+
+def _pause_program() -> bytes | None:
+    """A static x86-64 Linux program that sleeps in ``pause()`` forever (129 bytes), or None on another machine.
+
+    It is the body of the network-namespace holder of offline multi-node jobs, the role Kubernetes gives its
+    pause container. Written here because no image can be pulled: ELF header, one loadable segment, and
+    ``loop: mov eax, 34 (pause); syscall; jmp loop``.
+    """
+    import platform
+    import struct
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return None
+    base, header_size = 0x400000, 64 + 56
+    code = bytes.fromhex("b822000000" "0f05" "ebf7")
+    size = header_size + len(code)
+    elf = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
+    elf += struct.pack("<HHIQQQIHHHHHH", 2, 0x3E, 1, base + header_size, 64, 0, 0, 64, 56, 1, 0, 0, 0)
+    elf += struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)
+    return elf + code
+
+
+def ensure_pause_image(client: docker.DockerClient) -> str | None:
+    """The local pause image (imported once, tagged by content), or None where :func:`_pause_program` has none."""
+    import hashlib
+    import io
+    import tarfile
+
+    import docker.errors
+
+    program = _pause_program()
+    if program is None:
+        return None
+    tag = hashlib.sha256(program).hexdigest()[:12]
+    ref = f"{PAUSE_REPOSITORY}:{tag}"
+    try:
+        client.images.get(ref)
+        return ref
+    except docker.errors.ImageNotFound:
+        pass
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("pause")
+        info.size, info.mode = len(program), 0o755
+        tar.addfile(info, io.BytesIO(program))
+    client.api.import_image_from_data(buf.getvalue(), repository=PAUSE_REPOSITORY, tag=tag)
+    return ref
 
 
 def _labels(config: JobConfig, job_id: str, **extra: str) -> dict[str, str]:
@@ -314,43 +367,34 @@ def _install_sigterm_cleanup() -> None:
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
-class DockerExecution(Execution):
+class DockerExecution(WorkerJob):
+    """Workers as containers on a network of the job's own; a thread per container copies its output to the log."""
+
     def __init__(self, config: JobConfig, backend: DockerBackend, box: sb.Sandbox, image: str,
                  client: docker.DockerClient, commands: list[list[str]]) -> None:
-        self.config = config
-        self.session = backend.session
-        self.sandbox = box.root
-        self.command = commands[0]
+        super().__init__(config, backend.session, box, commands)
         self.image = image
-        self._box = box
         self._client = client
-        self._commands = commands
-        self._lock = threading.RLock()
         self._ended = threading.Condition()
         self._workers: list[_Worker] = []
         self._network: Network | None = None
-        self._stop_requested = False
+        self._holder: Container | None = None  # holds the loopback-only namespace of an offline job
         self._stopped_by_us: set[int] = set()
-        self._failed_worker: int | None = None
-        self._final: JobPhase | None = None
-        self._exit_code: int | None = None
         self._notes: list[str] = []
-        self._follower: LogFollower | None = None
         _LIVE.add(self)
         _install_sigterm_cleanup()
 
     # -- start ----------------------------------------------------------------------------------------
-    def _launch(self, specs: list[dict[str, Any]], network: Network | None) -> None:
+    def _launch(self, specs: list[dict[str, Any]], network: Network | None, holder: dict[str, Any] | None) -> None:
         self._network = network
         try:
+            if holder is not None:
+                self._holder = self._client.containers.create(**holder)
+                self._holder.start()
             for i, spec in enumerate(specs):
                 container = self._client.containers.create(**spec)
                 self._workers.append(_Worker(i, container, self._box.log_file(i), self._ended))
-            if self.session.stream_logs:
-                n = len(specs)
-                prefixes = [f"[worker-{i}] " if n > 1 else "" for i in range(n)]
-                self._follower = LogFollower([self._box.log_file(i) for i in range(n)], sys.stdout, prefixes)
-                self._follower.start()
+            self._follow_logs()
             for worker in self._workers:
                 worker.container.start()
                 worker.thread.start()
@@ -359,97 +403,54 @@ class DockerExecution(Execution):
             self._remove_resources(force=True)
             raise
 
-    # -- state ----------------------------------------------------------------------------------------
-    def _refresh(self) -> JobPhase:
-        with self._lock:
-            if self._final is not None:
-                return self._final
-            running = [w for w in self._workers if not w.done]
-            failed = next((w for w in self._workers if w.done and w.exit_code != 0), None)
-            if failed is not None and running and not self._stop_requested and self._failed_worker is None:
-                # one worker failed: the job fails and the others are stopped, as on ModelArts
-                self._failed_worker = failed.index
-                self._stop_containers(running)
-                running = [w for w in self._workers if not w.done]
-            if running:
-                return JobPhase.TERMINATING if self._stop_requested else JobPhase.RUNNING
-            return self._finish()
-
-    def _finish(self) -> JobPhase:
-        codes = [self._worker_code(w) for w in self._workers]
-        if self._failed_worker is None and not self._stop_requested:
-            self._failed_worker = next((i for i, c in enumerate(codes) if c != 0), None)
-        if self._failed_worker is not None:
-            phase, self._exit_code = JobPhase.FAILED, codes[self._failed_worker]
-        elif self._stop_requested:
-            phase, self._exit_code = JobPhase.TERMINATED, next((c for c in codes if c != 0), 0)
-        else:
-            phase, self._exit_code = JobPhase.COMPLETED, 0
-        try:
-            for worker in self._workers:
-                worker.thread.join(timeout=10)
-            if self._follower is not None:
-                self._follower.done.set()
-                self._follower.join(timeout=5)
-            self._remove_resources(force=True)
-            self._give_outputs_away()
-            sb.deliver(self.config, self._box)
-            self._give_delivered_away()
-        finally:
-            self._final = phase
-            _LIVE.discard(self)
-        return phase
+    # -- what the shared bookkeeping asks of us -----------------------------------------------------------
+    def _codes(self) -> list[int | None]:
+        return [self._worker_code(w) if w.done else None for w in self._workers]
 
     def _worker_code(self, worker: _Worker) -> int:
-        code = worker.exit_code if worker.exit_code is not None else -1
         if worker.oom_killed:
             return contract.OOM_EXIT_CODE
-        return code
+        return worker.exit_code if worker.exit_code is not None else -1
 
     def _is_oom(self, worker: _Worker) -> bool:
         return worker.oom_killed or (worker.exit_code == contract.OOM_EXIT_CODE and worker.index not in self._stopped_by_us)
 
-    def phase(self) -> JobPhase:
-        return self._refresh()
+    def _wait_for_change(self, timeout: float | None) -> None:
+        with self._ended:
+            self._ended.wait(0.5 if timeout is None else min(0.5, timeout))
 
-    def wait(self, timeout: float | None = None) -> JobPhase:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            phase = self._refresh()
-            if phase.is_final:
-                return phase
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                return phase
-            with self._ended:
-                self._ended.wait(0.5 if left is None else min(0.5, left))
-
-    def _stop_containers(self, workers: list[_Worker]) -> None:
+    def _stop_workers(self, workers: list[int]) -> None:
         """``docker stop`` (SIGTERM, the grace period, SIGKILL) every worker given, in parallel; wait for them."""
         import docker.errors
 
         grace = max(0, int(round(self.session.stop_grace_period)))
+        chosen = [self._workers[i] for i in workers]
 
         def stop(worker: _Worker) -> None:
             self._stopped_by_us.add(worker.index)
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 worker.container.stop(timeout=grace)
 
-        threads = [threading.Thread(target=stop, args=(w,), daemon=True) for w in workers if not w.done]
+        threads = [threading.Thread(target=stop, args=(w,), daemon=True) for w in chosen if not w.done]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        for worker in workers:
+        for worker in chosen:
             worker.thread.join(timeout=grace + 30)
 
-    def stop(self) -> None:
-        with self._lock:
-            if self._refresh().is_final:
-                return
-            self._stop_requested = True
-            self._stop_containers(self._workers)
-            self._refresh()
+    def _release(self) -> None:
+        try:
+            for worker in self._workers:
+                worker.thread.join(timeout=10)
+            self._remove_resources(force=True)
+            self._give_outputs_away()
+        finally:
+            _LIVE.discard(self)
+
+    def _deliver(self) -> None:
+        super()._deliver()
+        self._give_delivered_away()
 
     # -- resources ---------------------------------------------------------------------------------------
     def _remove_resources(self, *, force: bool) -> None:
@@ -458,6 +459,10 @@ class DockerExecution(Execution):
         for worker in self._workers:
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 worker.container.remove(force=force)
+        if self._holder is not None:
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                self._holder.remove(force=True)
+            self._holder = None
         if self._network is not None:
             for attempt in range(20):
                 try:
@@ -508,11 +513,6 @@ class DockerExecution(Execution):
 
     # -- results ---------------------------------------------------------------------------------------
     @property
-    def exit_code(self) -> int | None:
-        self._refresh()
-        return self._exit_code
-
-    @property
     def failure_reason(self) -> str | None:
         if self._final is not JobPhase.FAILED or self._failed_worker is None:
             return None
@@ -524,30 +524,9 @@ class DockerExecution(Execution):
             return f"lost track of worker {worker.index}: {worker.error}"
         return detail or None
 
-    def log_names(self) -> list[str]:
-        return [self._box.log_name(i) for i in range(len(self._commands))]
-
-    def read_log(self, name: str | None = None, offset: int = 0, size: int | None = None) -> bytes:
-        name = name or self.log_names()[0]
-        if name not in self.log_names():
-            raise BackendError(f"no log {name!r}; the logs are: {', '.join(self.log_names())}")
-        try:
-            with open(self._box.log_dir / name, "rb") as fh:
-                fh.seek(offset)
-                return fh.read() if size is None else fh.read(size)
-        except FileNotFoundError:
-            return b""
-
-    @property
-    def output_location(self) -> str:
-        return str(sb.output_location(self.config, self._box))
-
     def info(self) -> dict[str, Any]:
-        return {"sandbox": str(self._box.root), "command": list(self.command), "image": self.image,
-                "containers": [w.container.name for w in self._workers],
-                "network": self._network.name if self._network is not None else None,
-                "log_files": [str(self._box.log_file(i)) for i in range(len(self._commands))],
-                "notes": list(self._notes)}
+        return {**super().info(), "image": self.image, "containers": [w.container.name for w in self._workers],
+                "network": self._network.name if self._network is not None else None, "notes": list(self._notes)}
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -678,8 +657,18 @@ class DockerBackend(Backend):
         hosts = tuple(contract.worker_hostnames(job_id, count))
         offline = options.network_mode == "none"
         network: Network | None = None
+        holder: dict[str, Any] | None = None
         if offline:
             addresses = contract.loopback_hosts(count)
+            pause = ensure_pause_image(client) if count > 1 else None
+            if pause is not None:
+                short0, _, domain0 = hosts[0].partition(".")
+                holder = dict(
+                    image=pause, entrypoint=["/pause"], name=f"{LABEL}-{job_id}-netns", hostname=short0,
+                    domainname=domain0, network_mode="none", detach=True,
+                    labels=_labels(config, job_id, **{LABEL_WORKER: "netns"}),
+                    extra_hosts={name: addresses[j] for j, host in enumerate(hosts) for name in (host, host.split(".")[0])},
+                )
         else:
             network, addresses = self._create_network(client, config, job_id)
         num_gpus = (options.gpus if options.gpus and options.gpus > 0 else _host_gpus() if options.gpus else 0)
@@ -715,10 +704,13 @@ class DockerBackend(Backend):
                 spec["network"] = network.name
                 spec["networking_config"] = {network.name: client.api.create_endpoint_config(
                     aliases=[hosts[i], short], ipv4_address=addresses[i])}
+            elif holder is not None:  # every worker joins the holder's loopback-only namespace, host names and all
+                spec["network_mode"] = f"container:{holder['name']}"
+                del spec["hostname"], spec["domainname"]
             elif i == 0:
                 spec["network_mode"] = "none"
                 spec["extra_hosts"] = {name: addresses[j] for j, host in enumerate(hosts) for name in (host, host.split(".")[0])}
-            else:  # no network of its own: worker 0's loopback-only namespace, host names and all
+            else:  # no pause program for this machine: worker 0's namespace (it must outlive the others' start)
                 spec["network_mode"] = f"container:{specs[0]['name']}"
                 del spec["hostname"], spec["domainname"]
             if options.cpus is not None:
@@ -736,7 +728,7 @@ class DockerBackend(Backend):
                 fh.write(header.encode())
         execution = DockerExecution(config, self, box, image, client, commands)
         try:
-            execution._launch(specs, network)
+            execution._launch(specs, network, holder)
         except Exception as exc:
             import docker.errors
 

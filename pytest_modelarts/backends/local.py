@@ -15,88 +15,32 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import IO, Any
 
 from .. import contract
 from ..config import JobConfig
 from ..envs.runtime import PythonRuntime
-from ..errors import BackendError, ConfigurationError
+from ..errors import ConfigurationError
 from ..hookspecs import hookimpl
 from ..job import JobPhase
 from ..session import Session
 from . import sandbox as sb
 from .base import Backend, Execution
+from .workers import WorkerJob
 
 SUPERVISOR = Path(__file__).resolve().parent.parent / "_supervisor.py"
-POLL = 0.05
 
 
-class LogFollower(threading.Thread):
-    """Echoes what is appended to log files, line by line, prefixed with the worker when there are several."""
+class LocalExecution(WorkerJob):
+    """Workers as supervised processes; each supervisor writes how its worker ended to a status file."""
 
-    def __init__(self, files: list[Path], out: IO[str], prefixes: list[str]) -> None:
-        super().__init__(daemon=True, name="modelarts-log-follower")
-        self.files = files
-        self.out = out
-        self.prefixes = prefixes
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        handles: dict[int, IO[bytes]] = {}
-        pending = [b""] * len(self.files)
-        try:
-            while True:
-                finished = self.done.is_set()
-                for i, path in enumerate(self.files):
-                    if i not in handles:
-                        with contextlib.suppress(FileNotFoundError):
-                            handles[i] = open(path, "rb")
-                    if i in handles:
-                        pending[i] += handles[i].read()
-                        *lines, pending[i] = pending[i].split(b"\n")
-                        if finished and pending[i]:
-                            lines.append(pending[i])
-                            pending[i] = b""
-                        for line in lines:
-                            self._emit(self.prefixes[i] + line.decode("utf-8", "replace"))
-                if finished:
-                    return
-                self.done.wait(POLL)
-        finally:
-            for handle in handles.values():
-                handle.close()
-
-    def _emit(self, text: str) -> None:
-        with contextlib.suppress(Exception):  # a closed or captured stream must not kill the job's bookkeeping
-            self.out.write(text + "\n")
-            self.out.flush()
-
-
-class LocalExecution(Execution):
     def __init__(self, config: JobConfig, session: Session, sandbox: sb.Sandbox,
                  commands: list[list[str]], envs: list[dict[str, str]], cwd: Path) -> None:
-        self.config = config
-        self.session = session
-        self.sandbox = sandbox.root
-        self._box = sandbox
-        self.command = commands[0]
-        self._commands = commands
-        self._lock = threading.RLock()
-        self._stop_requested = False
-        self._final: JobPhase | None = None
-        self._exit_code: int | None = None
-        self._failed_worker: int | None = None
+        super().__init__(config, session, sandbox, commands)
         self._procs: list[subprocess.Popen[bytes]] = []
         self._pipes: list[int] = []
-        self._follower: LogFollower | None = None
-        if session.stream_logs:
-            n = len(commands)
-            prefixes = [f"[worker-{i}] " if n > 1 else "" for i in range(n)]
-            self._follower = LogFollower([sandbox.log_file(i) for i in range(n)], sys.stdout, prefixes)
-            self._follower.start()
+        self._follow_logs()
         try:
             for i, (command, env) in enumerate(zip(commands, envs)):
                 self._spawn(i, command, env, cwd)
@@ -121,85 +65,32 @@ class LocalExecution(Execution):
         self._procs.append(proc)
         self._pipes.append(write_end)
 
-    # -- state ----------------------------------------------------------------------------------------
-    def _worker_status(self, worker: int) -> dict[str, Any] | None:
-        try:
-            return json.loads(self._box.status_file(worker).read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
-
-    def _refresh(self) -> JobPhase:
-        with self._lock:
-            if self._final is not None:
-                return self._final
-            codes = [p.poll() for p in self._procs]
-            failed = next((i for i, c in enumerate(codes) if c not in (None, 0)), None)
-            if failed is not None and not self._stop_requested and any(c is None for c in codes):
-                # one worker failed: the job fails and the others are stopped, as on ModelArts
-                self._failed_worker = failed
-                self._terminate_all()
-                codes = [p.poll() for p in self._procs]
-            if any(c is None for c in codes):
-                return JobPhase.TERMINATING if self._stop_requested else JobPhase.RUNNING
-            return self._finish(codes)
-
-    def _finish(self, codes: list[int | None]) -> JobPhase:
-        statuses = [self._worker_status(i) for i in range(len(codes))]
-        exit_codes = [s["exit_code"] if s else c for s, c in zip(statuses, codes)]
-        if self._failed_worker is None and not self._stop_requested:
-            self._failed_worker = next((i for i, c in enumerate(exit_codes) if c != 0), None)
-        if self._failed_worker is not None:
-            phase, self._exit_code = JobPhase.FAILED, exit_codes[self._failed_worker]
-        elif self._stop_requested:
-            phase, self._exit_code = JobPhase.TERMINATED, next((c for c in exit_codes if c != 0), 0)
-        else:
-            phase, self._exit_code = JobPhase.COMPLETED, 0
-        for fd in self._pipes:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._pipes = []
-        if self._follower is not None:
-            self._follower.done.set()
-            self._follower.join(timeout=5)
-        try:
-            sb.deliver(self.config, self._box)
-        finally:
-            self._final = phase
-        return phase
-
-    def phase(self) -> JobPhase:
-        return self._refresh()
-
-    def wait(self, timeout: float | None = None) -> JobPhase:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            phase = self._refresh()
-            if phase.is_final:
-                return phase
-            if deadline is not None and time.monotonic() >= deadline:
-                return phase
-            # block on the first still-running worker, but wake up to notice another worker failing
-            running = next(p for p in self._procs if p.poll() is None)
-            step = 0.2 if len(self._procs) > 1 else None
-            if deadline is not None:
-                left = max(0.0, deadline - time.monotonic())
-                step = left if step is None else min(step, left)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                running.wait(step)
-
-    def _terminate_all(self) -> None:
-        for proc in self._procs:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + self.session.stop_grace_period + 5
+    def _codes(self) -> list[int | None]:
+        codes: list[int | None] = []
         for i, proc in enumerate(self._procs):
-            try:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:  # the supervisor itself is stuck: kill it and its job's group
-                self._kill_hard(i, proc)
+            if proc.poll() is None:
+                codes.append(None)
+                continue
+            try:  # the supervisor's record (e.g. 143 for a SIGTERMed job), else its own exit code
+                codes.append(int(json.loads(self._box.status_file(i).read_text())["exit_code"]))
+            except (FileNotFoundError, ValueError, KeyError):
+                codes.append(proc.returncode)
+        return codes
 
-    def _kill_hard(self, worker: int, proc: subprocess.Popen[bytes]) -> None:
+    def _stop_workers(self, workers: list[int]) -> None:
+        for i in workers:
+            if self._procs[i].poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self._procs[i].send_signal(signal.SIGTERM)  # the supervisor does TERM, grace, KILL
+        deadline = time.monotonic() + self.session.stop_grace_period + 5
+        for i in workers:
+            try:
+                self._procs[i].wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:  # the supervisor itself is stuck: kill it and its job's group
+                self._kill_hard(i)
+
+    def _kill_hard(self, worker: int) -> None:
+        proc = self._procs[worker]
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
@@ -207,19 +98,22 @@ class LocalExecution(Execution):
             os.killpg(job_pid, signal.SIGKILL)
         proc.wait()
 
-    def stop(self) -> None:
-        with self._lock:
-            if self._refresh().is_final:
-                return
-            self._stop_requested = True
-            self._terminate_all()
-            self._refresh()
+    def _wait_for_change(self, timeout: float | None) -> None:
+        # block on the first still-running worker, but wake up to notice another worker failing
+        running = next((p for p in self._procs if p.poll() is None), None)
+        if running is None:
+            return
+        step = 0.2 if len(self._procs) > 1 else timeout
+        if timeout is not None and step is not None:
+            step = min(step, timeout)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            running.wait(step)
 
-    # -- results --------------------------------------------------------------------------------------
-    @property
-    def exit_code(self) -> int | None:
-        self._refresh()
-        return self._exit_code
+    def _release(self) -> None:
+        for fd in self._pipes:  # the supervisors are gone: their parent-death pipes can close
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._pipes = []
 
     @property
     def failure_reason(self) -> str | None:
@@ -227,31 +121,8 @@ class LocalExecution(Execution):
             detail = f"worker {self._failed_worker} exited with {self._exit_code}"
             if self._exit_code == contract.OOM_EXIT_CODE:
                 detail += " (killed: out of memory)"
-            return detail if len(self._procs) > 1 or self._exit_code == contract.OOM_EXIT_CODE else None
+            return detail if self._n > 1 or self._exit_code == contract.OOM_EXIT_CODE else None
         return None
-
-    def log_names(self) -> list[str]:
-        return [self._box.log_name(i) for i in range(len(self._commands))]
-
-    def read_log(self, name: str | None = None, offset: int = 0, size: int | None = None) -> bytes:
-        name = name or self.log_names()[0]
-        if name not in self.log_names():
-            raise BackendError(f"no log {name!r}; the logs are: {', '.join(self.log_names())}")
-        path = self._box.log_dir / name
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                return fh.read() if size is None else fh.read(size)
-        except FileNotFoundError:
-            return b""
-
-    @property
-    def output_location(self) -> str:
-        return str(sb.output_location(self.config, self._box))
-
-    def info(self) -> dict[str, Any]:
-        return {"sandbox": str(self._box.root), "command": list(self.command),
-                "log_files": [str(self._box.log_file(i)) for i in range(len(self._commands))]}
 
 
 class LocalBackend(Backend):

@@ -97,3 +97,14 @@ def test_memory_overrun_is_reported_as_out_of_memory(session: Session, tmp_path:
     with pytest.raises(JobFailedError, match=r"exit code 137 \(out of memory\)"):
         job.raise_for_status()
     assert labelled(docker_client, job.job_id) == (0, 0)
+
+
+def test_no_network_workers_may_outlive_worker_0(session: Session, python_image: str, docker_client) -> None:
+    """The offline namespace belongs to a pause container, not to worker 0: worker 0 may end before the others
+    have even started (it used to make their start fail: 'namespace path ... no such file')."""
+    for _ in range(3):
+        job = Estimator(modelarts_session=session, code_dir=CODE, user_image_url=python_image, train_instance_type="local",
+                        train_instance_count=3, user_command="python ${MA_JOB_DIR}/code/jobs.py --mode=first_leaves",
+                        container_options=ContainerOptions(network_mode="none")).fit(wait=True)
+        assert [job.logs(i).count("bound 127.0.0.") for i in range(3)] == [0, 1, 1]
+        assert labelled(docker_client, job.job_id) == (0, 0)

@@ -32,5 +32,12 @@ elif args.mode == "wait_for_go":
     while not os.path.exists(os.path.join(args.data_url, "go")):
         time.sleep(0.05)
     print("got go", flush=True)
+elif args.mode == "first_leaves":
+    # worker 0 ends at once; the others start later and still need their loopback network
+    if os.environ["VC_TASK_INDEX"] != "0":
+        time.sleep(0.3)
+        with socket.socket() as server:
+            server.bind((os.environ["MA_CURRENT_IP"], 0))
+            print("bound", server.getsockname()[0], flush=True)
 else:
     raise SystemExit(f"unknown mode {args.mode!r}")

@@ -1,0 +1,201 @@
+"""What the local backends share: a job of N workers in a sandbox on this machine.
+
+:class:`WorkerJob` holds the bookkeeping of the ``local`` (processes) and ``docker`` (containers) backends:
+the phases, ModelArts' fail-fast rule for multi-node jobs (one worker fails: the job fails and the others are
+stopped), the exit code and phase decision, the per-worker log files, live echo of the logs, and delivery of
+outputs whatever the end. A backend says only how its workers report an exit code, how they are stopped,
+how to wait for a change, and what to release at the end.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from ..errors import BackendError
+from ..job import JobPhase
+from . import sandbox as sb
+from .base import Execution
+
+if TYPE_CHECKING:
+    from ..config import JobConfig
+    from ..session import Session
+
+POLL = 0.05
+
+
+class LogFollower(threading.Thread):
+    """Echoes what is appended to log files, line by line, prefixed with the worker when there are several."""
+
+    def __init__(self, files: list[Path], out: IO[str], prefixes: list[str]) -> None:
+        super().__init__(daemon=True, name="modelarts-log-follower")
+        self.files = files
+        self.out = out
+        self.prefixes = prefixes
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        handles: dict[int, IO[bytes]] = {}
+        pending = [b""] * len(self.files)
+        try:
+            while True:
+                finished = self.done.is_set()
+                for i, path in enumerate(self.files):
+                    if i not in handles:
+                        with contextlib.suppress(FileNotFoundError):
+                            handles[i] = open(path, "rb")
+                    if i in handles:
+                        pending[i] += handles[i].read()
+                        *lines, pending[i] = pending[i].split(b"\n")
+                        if finished and pending[i]:
+                            lines.append(pending[i])
+                            pending[i] = b""
+                        for line in lines:
+                            self._emit(self.prefixes[i] + line.decode("utf-8", "replace"))
+                if finished:
+                    return
+                self.done.wait(POLL)
+        finally:
+            for handle in handles.values():
+                handle.close()
+
+    def _emit(self, text: str) -> None:
+        with contextlib.suppress(Exception):  # a closed or captured stream must not kill the job's bookkeeping
+            self.out.write(text + "\n")
+            self.out.flush()
+
+
+class WorkerJob(Execution):
+    """A job of ``len(commands)`` workers whose logs and outputs live in ``box``."""
+
+    def __init__(self, config: JobConfig, session: Session, box: sb.Sandbox, commands: Sequence[Sequence[str]]) -> None:
+        self.config = config
+        self.session = session
+        self.sandbox = box.root
+        self.command = list(commands[0])
+        self._box = box
+        self._n = len(commands)
+        self._lock = threading.RLock()
+        self._stop_requested = False
+        self._final: JobPhase | None = None
+        self._exit_code: int | None = None
+        self._failed_worker: int | None = None
+        self._follower: LogFollower | None = None
+
+    # -- what a backend provides ----------------------------------------------------------------------
+    @abc.abstractmethod
+    def _codes(self) -> list[int | None]:
+        """Each worker's exit code, None while it runs."""
+
+    @abc.abstractmethod
+    def _stop_workers(self, workers: list[int]) -> None:
+        """Stop these workers (SIGTERM, the grace period, SIGKILL) and return once they have ended."""
+
+    @abc.abstractmethod
+    def _wait_for_change(self, timeout: float | None) -> None:
+        """Block until a worker may have ended, or ``timeout`` seconds (None: a backend-chosen while)."""
+
+    def _release(self) -> None:
+        """Once every worker has ended: free what the job held (containers, pipes); before outputs are delivered."""
+
+    def _deliver(self) -> None:
+        """Copy outputs to output_path and logs to log_url, as the platform uploads them."""
+        sb.deliver(self.config, self._box)
+
+    # -- the shared bookkeeping -------------------------------------------------------------------------
+    def _follow_logs(self) -> None:
+        if self.session.stream_logs:
+            prefixes = [f"[worker-{i}] " if self._n > 1 else "" for i in range(self._n)]
+            self._follower = LogFollower([self._box.log_file(i) for i in range(self._n)], sys.stdout, prefixes)
+            self._follower.start()
+
+    def _refresh(self) -> JobPhase:
+        with self._lock:
+            if self._final is not None:
+                return self._final
+            codes = self._codes()
+            running = [i for i, c in enumerate(codes) if c is None]
+            failed = next((i for i, c in enumerate(codes) if c not in (None, 0)), None)
+            if failed is not None and running and not self._stop_requested and self._failed_worker is None:
+                # one worker failed: the job fails and the others are stopped, as on ModelArts
+                self._failed_worker = failed
+                self._stop_workers(running)
+                codes = self._codes()
+            if any(c is None for c in codes):
+                return JobPhase.TERMINATING if self._stop_requested else JobPhase.RUNNING
+            return self._finish([c if c is not None else -1 for c in codes])
+
+    def _finish(self, codes: list[int]) -> JobPhase:
+        if self._failed_worker is None and not self._stop_requested:
+            self._failed_worker = next((i for i, c in enumerate(codes) if c != 0), None)
+        if self._failed_worker is not None:
+            phase, self._exit_code = JobPhase.FAILED, codes[self._failed_worker]
+        elif self._stop_requested:
+            phase, self._exit_code = JobPhase.TERMINATED, next((c for c in codes if c != 0), 0)
+        else:
+            phase, self._exit_code = JobPhase.COMPLETED, 0
+        try:
+            self._release()
+            if self._follower is not None:
+                self._follower.done.set()
+                self._follower.join(timeout=5)
+            self._deliver()
+        finally:
+            self._final = phase  # final only once outputs are where the user expects them
+        return phase
+
+    def phase(self) -> JobPhase:
+        return self._refresh()
+
+    def wait(self, timeout: float | None = None) -> JobPhase:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            phase = self._refresh()
+            if phase.is_final:
+                return phase
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return phase
+            self._wait_for_change(left)
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._refresh().is_final:
+                return
+            self._stop_requested = True
+            self._stop_workers([i for i, c in enumerate(self._codes()) if c is None])
+            self._refresh()
+
+    # -- results --------------------------------------------------------------------------------------
+    @property
+    def exit_code(self) -> int | None:
+        self._refresh()
+        return self._exit_code
+
+    def log_names(self) -> list[str]:
+        return [self._box.log_name(i) for i in range(self._n)]
+
+    def read_log(self, name: str | None = None, offset: int = 0, size: int | None = None) -> bytes:
+        name = name or self.log_names()[0]
+        if name not in self.log_names():
+            raise BackendError(f"no log {name!r}; the logs are: {', '.join(self.log_names())}")
+        try:
+            with open(self._box.log_dir / name, "rb") as fh:
+                fh.seek(offset)
+                return fh.read() if size is None else fh.read(size)
+        except FileNotFoundError:
+            return b""
+
+    @property
+    def output_location(self) -> str:
+        return str(sb.output_location(self.config, self._box))
+
+    def info(self) -> dict[str, Any]:
+        return {"sandbox": str(self._box.root), "command": list(self.command),
+                "log_files": [str(self._box.log_file(i)) for i in range(self._n)]}
