@@ -158,7 +158,7 @@ def test_gpus_are_refused_on_a_host_without_gpus(session: Session, python_image:
 def test_gpus_are_passed_through(session: Session, tmp_path: Path, python_image: str) -> None:
     if not dk._host_gpus():
         pytest.skip("this host has no NVIDIA GPU (/dev/nvidia*): GPU requests cannot be exercised here")
-    job = Estimator(modelarts_session=session, code_dir=CODE, user_image_url=python_image, train_instance_type="local",
-                    train_instance_count=1, output_path=tmp_path / "out", user_command="python ${MA_JOB_DIR}/code/probe.py",
-                    container_options=ContainerOptions(gpus=1)).fit(wait=True)
+    Estimator(modelarts_session=session, code_dir=CODE, user_image_url=python_image, train_instance_type="local",
+              train_instance_count=1, output_path=tmp_path / "out", user_command="python ${MA_JOB_DIR}/code/probe.py",
+              container_options=ContainerOptions(gpus=1)).fit(wait=True)
     assert json.loads((tmp_path / "out" / "probe.json").read_text())["env"]["MA_NUM_GPUS"] == "1"

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelarts.emulator.fixtures import modelarts_emulator  # noqa: F401  (the fixture under test)
-
 FLAVOR = "modelarts.vm.cpu.2u"
 
 TRAIN = """\

@@ -140,5 +140,5 @@ def test_the_environment_travels_online_as_pinned_requirements(modelarts_emulato
     [requirements] = [k for k in modelarts_emulator.objects() if k.endswith("/needs-six/pip-requirements.txt")]
     text = (modelarts_emulator.obs_root / modelarts_emulator.bucket / requirements).read_text()
     assert f"six=={six.version}" in text.splitlines()
-    assert f"six from" in job.logs() and six.version in job.logs() and "requirements-site" in job.logs()
+    assert "six from" in job.logs() and six.version in job.logs() and "requirements-site" in job.logs()
     assert not (code / "pip-requirements.txt").exists()  # the user's code dir is not touched

@@ -10,13 +10,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pytest_modelarts.emulator.fixtures import modelarts_emulator  # noqa: F401  (the ModelArts/OBS emulator)
-
 FLAVOR = "modelarts.vm.cpu.2u"
 
 
 @pytest.fixture
-def online(modelarts_emulator, monkeypatch):  # noqa: F811
+def online(modelarts_emulator, monkeypatch):
     for name, value in modelarts_emulator.env().items():
         monkeypatch.setenv(name, value)
     return modelarts_emulator
