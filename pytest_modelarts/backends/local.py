@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -53,7 +54,7 @@ class LocalExecution(WorkerJob):
         log = open(self._box.log_file(worker), "ab")
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-I", str(SUPERVISOR), str(self._box.status_file(worker)),
+                [sys.executable, "-I", "-S", str(SUPERVISOR), str(self._box.status_file(worker)),
                  str(self.session.stop_grace_period), "--", *command],
                 stdin=read_end, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=env,
                 start_new_session=True, close_fds=True,
@@ -99,15 +100,25 @@ class LocalExecution(WorkerJob):
         proc.wait()
 
     def _wait_for_change(self, timeout: float | None) -> None:
-        # block on the first still-running worker, but wake up to notice another worker failing
-        running = next((p for p in self._procs if p.poll() is None), None)
-        if running is None:
+        """Sleep until a worker exits (or ``timeout``): on Linux its pidfd wakes us the moment it does, where
+        ``Popen.wait(timeout)`` would poll with growing sleeps and notice an end up to 50 ms late."""
+        running = [p for p in self._procs if p.poll() is None]
+        if not running:
             return
-        step = 0.2 if len(self._procs) > 1 else timeout
-        if timeout is not None and step is not None:
-            step = min(step, timeout)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            running.wait(step)
+        fds: list[int] = []
+        try:
+            fds = [os.pidfd_open(p.pid) for p in running]
+        except (AttributeError, OSError):  # no pidfd (not Linux >= 5.3): poll
+            for fd in fds:
+                os.close(fd)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                running[0].wait(0.2 if timeout is None else min(0.2, timeout))
+            return
+        try:
+            select.select(fds, [], [], timeout)
+        finally:
+            for fd in fds:
+                os.close(fd)
 
     def _release(self) -> None:
         for fd in self._pipes:  # the supervisors are gone: their parent-death pipes can close
