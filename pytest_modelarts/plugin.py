@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import shutil
+import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +32,6 @@ from .reporting import (
 )
 from .session import LockMode, Session
 from .testing import JobResult
-
-#: the ``modelarts_emulator`` fixture, for users' CI tests of the online path (docs/online.md)
-pytest_plugins = ["pytest_modelarts.emulator.fixtures"]
 
 ENABLE_HINT = "ModelArts smoke test: run pytest with --modelarts (or set modelarts = true in the ini file) to run it"
 DEFAULT_TIMEOUT = 900.0
@@ -379,7 +377,14 @@ class ModelArtsPlugin:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.settings.enabled and _is_controller(self.config):
-            _cleanup_docker_leftovers()
+            # in the background: it only touches containers of dead runs, so it need not delay the first test
+            self._cleanup = threading.Thread(target=_cleanup_docker_leftovers, name="modelarts-docker-cleanup", daemon=True)
+            self._cleanup.start()
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        cleanup = getattr(self, "_cleanup", None)
+        if cleanup is not None:
+            cleanup.join(timeout=60)  # never leave it half done
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
         from .jobfile import ModelArtsFile, is_job_file
@@ -505,11 +510,9 @@ def _cleanup_docker_leftovers() -> None:
         from .backends import docker as docker_backend
     except ImportError:
         return
-    cleanup = getattr(docker_backend, "cleanup_leftovers", None)
-    if cleanup is None:
-        return
     with contextlib.suppress(Exception):  # Docker absent or not answering: never fail the session for it
-        cleanup()
+        if docker_backend.leftovers_possible():  # else no earlier run died owning containers: don't ask Docker
+            docker_backend.cleanup_leftovers()
 
 
 def _junit_attach(config: pytest.Config, report: pytest.TestReport, text: str) -> None:
@@ -558,3 +561,14 @@ def modelarts_job(request: pytest.FixtureRequest, estimator: SmokeEstimator) -> 
 
 
 __all__ = ["JobResult", "ModelArtsPlugin", "Settings", "SmokeEstimator", "get_plugin"]
+
+
+@pytest.fixture
+def modelarts_emulator(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A ModelArts v2 + OBS emulator on 127.0.0.1 for users' tests of the online path (docs/online.md).
+
+    Defined here so that the emulator (an HTTP server and the SDK's models) is imported only by tests that use it.
+    """
+    from .emulator.fixtures import running_emulator
+
+    yield from running_emulator(tmp_path_factory)

@@ -144,6 +144,55 @@ def _owner_alive(token: str) -> bool:
     return _start_ticks(int(pid)) == ticks
 
 
+# A process that creates containers leaves a note here while it may own some, so that the next run's
+# start-up asks Docker for leftovers only when a noted owner died (and imports no Docker SDK otherwise).
+OWNERS_VARIABLE = "PYTEST_MODELARTS_DOCKER_OWNERS"
+_owner_noted = False
+
+
+def _owners_dir() -> Path:
+    override = os.environ.get(OWNERS_VARIABLE)
+    if override:
+        return Path(override)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("pytest-modelarts")) / "docker-owners"
+
+
+def _note_owner() -> None:
+    global _owner_noted
+    if _owner_noted:
+        return
+    token = _owner_token()
+    with contextlib.suppress(OSError):
+        folder = _owners_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / token.replace("/", "-")).write_text(token)
+        _owner_noted = True
+
+
+def _forget_owner() -> None:
+    with contextlib.suppress(OSError):
+        (_owners_dir() / _owner_token().replace("/", "-")).unlink(missing_ok=True)
+
+
+def leftovers_possible() -> bool:
+    """Whether a process noted as owning containers has died (so :func:`cleanup_leftovers` has work)."""
+    try:
+        notes = list(_owners_dir().iterdir())
+    except OSError:
+        return False
+    return any(not _owner_alive(n.read_text()) for n in notes if n.is_file())
+
+
+def _forget_dead_owners() -> None:
+    with contextlib.suppress(OSError):
+        for note in _owners_dir().iterdir():
+            with contextlib.suppress(OSError):
+                if not _owner_alive(note.read_text()):
+                    note.unlink()
+
+
 PAUSE_REPOSITORY = f"{LABEL}/pause"
 
 
@@ -255,6 +304,7 @@ def cleanup_leftovers(*, everything: bool = False, client: docker.DockerClient |
                         if exc.status_code != 403 or attempt == 19:  # 403: endpoints still detaching
                             raise
                         time.sleep(0.1)
+        _forget_dead_owners()  # their resources are gone
     finally:
         if own:
             client.close()
@@ -346,6 +396,8 @@ def _remove_live() -> None:
     for execution in list(_LIVE):
         with contextlib.suppress(Exception):
             execution._remove_resources(force=True)
+    if _owner_noted:
+        _forget_owner()
 
 
 def _install_sigterm_cleanup() -> None:
@@ -381,6 +433,7 @@ class DockerExecution(WorkerJob):
         self._holder: Container | None = None  # holds the loopback-only namespace of an offline job
         self._stopped_by_us: set[int] = set()
         self._notes: list[str] = []
+        _note_owner()
         _LIVE.add(self)
         _install_sigterm_cleanup()
 

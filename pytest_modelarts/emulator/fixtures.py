@@ -1,7 +1,7 @@
 """The ``modelarts_emulator`` pytest fixture: a ModelArts/OBS emulator on 127.0.0.1 for one test.
 
-Enable it with ``pytest_plugins = ["pytest_modelarts.emulator.fixtures"]`` in a ``conftest.py`` (or
-``-p pytest_modelarts.emulator.fixtures``)::
+The pytest-modelarts plugin provides it (importing this module only when a test asks for it); without the
+plugin, enable it with ``pytest_plugins = ["pytest_modelarts.emulator.fixtures"]`` in a ``conftest.py``::
 
     def test_online(modelarts_emulator):
         session = modelarts_emulator.session()
@@ -92,9 +92,8 @@ class EmulatorHandle:
         return self._emulator.store.keys(bucket or self.bucket, prefix)
 
 
-@pytest.fixture
-def modelarts_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
-    """A ModelArts v2 + OBS emulator on 127.0.0.1 (random ports, fresh keys, bucket ``emulator-bucket``)."""
+def running_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
+    """Start an emulator for one test and stop it afterwards (the body of the ``modelarts_emulator`` fixture)."""
     root = tmp_path_factory.mktemp("modelarts-emulator")
     emulator = Emulator(
         "EMU" + secrets.token_hex(8).upper(), secrets.token_urlsafe(24), "emu" + secrets.token_hex(8),
@@ -105,3 +104,9 @@ def modelarts_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emu
         yield EmulatorHandle(emulator, root / "local")
     finally:
         emulator.stop()
+
+
+@pytest.fixture
+def modelarts_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
+    """A ModelArts v2 + OBS emulator on 127.0.0.1 (random ports, fresh keys, bucket ``emulator-bucket``)."""
+    yield from running_emulator(tmp_path_factory)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -129,3 +130,50 @@ def test_owner_of_a_dead_process_is_dead() -> None:
     assert not dk._owner_alive(token)
     assert dk._owner_alive(dk._owner_token(os.getpid()))
     assert dk._owner_alive("another-host/1/1")  # other machines sharing the daemon are not ours to judge
+
+
+REPORT_DOCKER_IMPORT = """
+import sys
+
+def pytest_sessionfinish(session):
+    print("docker imported:", "docker" in sys.modules)
+"""
+
+
+def test_start_up_asks_docker_only_when_a_noted_owner_died(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_client,
+) -> None:
+    """Without a note of a dead owner, `pytest --modelarts` neither imports the Docker SDK nor calls Docker."""
+    owners = tmp_path / "owners"
+    monkeypatch.setenv(dk.OWNERS_VARIABLE, str(owners))
+    pytester.makeconftest(REPORT_DOCKER_IMPORT)
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    args = ("--modelarts", "-p", "no:cacheprovider", "-s")
+    quiet = pytester.runpytest_subprocess(*args)
+    quiet.assert_outcomes(passed=1)
+    quiet.stdout.fnmatch_lines(["*docker imported: False*"])
+    owners.mkdir()
+    (owners / "dead").write_text(f"{socket.gethostname()}/999999999/1")  # no process has that pid
+    woken = pytester.runpytest_subprocess(*args)
+    woken.assert_outcomes(passed=1)
+    woken.stdout.fnmatch_lines(["*docker imported: True*"])
+    assert not (owners / "dead").exists()  # its leftovers were looked for, then the note forgotten
+
+
+def test_a_process_that_ran_containers_notes_itself_until_it_exits(tmp_path: Path, python_image: str) -> None:
+    owners = tmp_path / "owners"
+    script = tmp_path / "run.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, sys
+        from pytest_modelarts import Estimator, Session
+        session = Session(local_root={str(tmp_path / 'root')!r}, stream_logs=False)
+        Estimator(modelarts_session=session, code_dir={str(CODE)!r}, user_image_url={python_image!r},
+                  train_instance_type="local", train_instance_count=1,
+                  user_command="python ${{MA_JOB_DIR}}/code/jobs.py --mode=connect --target=127.0.0.1:1").fit(wait=True)
+        print("notes while running:", len(os.listdir({str(owners)!r})))
+    """))
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            env={**os.environ, dk.OWNERS_VARIABLE: str(owners)})
+    assert result.returncode == 0, result.stderr
+    assert "notes while running: 1" in result.stdout
+    assert list(owners.iterdir()) == []  # a clean exit forgets the note
