@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from .errors import ConfigurationError, JobError
+from .errors import ConfigurationError, JobError, ModelArtsError
 from .marker import PARAMETERS, SmokeSpec, SpecError, build_spec
 from .testing import JobResult
 
@@ -227,8 +227,10 @@ class ModelArtsJobItem(pytest.Item):
             from .plugin import get_plugin
 
             return get_plugin(self.config).format_failure(excinfo.value)
-        if isinstance(excinfo.value, (AssertionError, ConfigurationError)):
+        if isinstance(excinfo.value, AssertionError):
             return f"{self.path.name}::{self.name}: {excinfo.value}"
+        if isinstance(excinfo.value, ModelArtsError):
+            return f"{self.path.name}::{self.name}: {type(excinfo.value).__name__}: {excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self):  # type: ignore[no-untyped-def]

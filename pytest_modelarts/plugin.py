@@ -443,8 +443,13 @@ class ModelArtsPlugin:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
         report: pytest.TestReport = yield
-        if call.excinfo is not None and isinstance(call.excinfo.value, JobError) and call.excinfo.value.job is not None:
-            report.longrepr = self.format_failure(call.excinfo.value)
+        error = call.excinfo.value if call.excinfo is not None else None
+        if isinstance(error, JobError) and error.job is not None:
+            report.longrepr = self.format_failure(error)
+        elif isinstance(error, ModelArtsError) and not isinstance(error, JobError):
+            # a bad configuration, an environment that cannot be locked or built, a backend that cannot start:
+            # the message says what and how to fix it; our stack is noise
+            report.longrepr = f"{type(error).__name__}: {error}"
         if call.when == "call":
             item.stash[_PASSED_KEY] = report.passed
         elif call.when == "teardown":

@@ -167,7 +167,7 @@ async def _records_for(packages: tuple[LockedPackage, ...], platform: str, cache
     missing = [f"{p.name}={p.version}={p.build}" for p in packages if p.url not in records]
     if missing:
         raise BuildError(
-            f"locked conda package(s) {missing} are no longer in their channel {channels}; re-lock (lock_mode='update')"
+            f"locked conda package(s) {missing} are no longer in their channel {channels}; re-lock (lock_mode='update', or pytest --modelarts-lock-mode=update)"
         )
     for url, pkg in by_url.items():
         rec = records[url]

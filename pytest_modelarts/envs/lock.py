@@ -101,7 +101,8 @@ def python_source_for(spec: CondaDependencies, requested: str | None = None) -> 
         if others:
             raise LockError(
                 f"a local interpreter can serve only environments whose conda_packages pin just python; "
-                f"this one also needs {others}: use python from conda ({PYTHON_SOURCE_ENV}=conda)"
+                f"this one also needs {others}: use python from conda (Session(python_source='conda'), pytest "
+                f"--modelarts-python-source=conda or {PYTHON_SOURCE_ENV}=conda)"
             )
     return source
 
@@ -182,7 +183,7 @@ def read_lock(path: Path) -> LockedEnvironment | None:
     except (KeyError, TypeError, IndexError, ValueError, yaml.YAMLError) as exc:
         raise LockError(
             f"{path} is not a conda-lock.yml written by pytest-modelarts ({type(exc).__name__}: {exc}); "
-            "delete it or re-lock with lock_mode='update'"
+            "delete it or re-lock with lock_mode='update' (pytest --modelarts-lock-mode=update)"
         ) from None
     locked = _with_key(locked)
     _READ_MEMO[memo_key] = locked
@@ -459,12 +460,12 @@ def lock_environment(
             if existing is None:
                 raise LockError(
                     f"lock_mode=check: {path} is missing; create it with lock_mode='create' "
-                    "(Session(lock_mode='create')) and commit it"
+                    "(Session(lock_mode='create'), or pytest --modelarts-lock-mode=create) and commit it"
                 )
             raise LockError(
                 f"lock_mode=check: {path} is stale, the spec changed since it was locked "
                 f"({_describe_change(_spec_of(path), spec)}); re-lock with lock_mode='update' "
-                "(Session(lock_mode='update')) and commit the result"
+                "(Session(lock_mode='update'), or pytest --modelarts-lock-mode=update) and commit the result"
             )
     cache = EnvCache.at(cache_dir)
     cache.locks.mkdir(parents=True, exist_ok=True)

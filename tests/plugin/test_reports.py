@@ -65,3 +65,26 @@ def test_junit_logging_system_out_carries_the_attachment_in_the_captured_output(
     (case,) = [c for c in ET.parse(project.path / "report.xml").getroot().iter("testcase")]
     outs = case.findall("system-out")
     assert len(outs) == 1 and "[[ATTACHMENT|" in outs[0].text
+
+
+def test_an_environment_problem_is_an_error_with_its_fix_not_a_traceback(project: pytest.Pytester, tmp_path) -> None:
+    """CI's lock mode check: a spec changed since its lock was committed errors at setup, saying how to re-lock."""
+    project.makeini(f"[pytest]\nmodelarts = yes\nmodelarts_python_source = local\nmodelarts_cache_dir = {tmp_path / 'envs'}\n")
+    (project.path / "env.toml").write_text('name = "ci-env"\nconda_packages = ["python=3.11"]\n')
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", environment="env.toml")
+        def test_smoke(modelarts_job):
+            pass
+        """
+    )
+    project.runpytest().assert_outcomes(passed=1)  # locks (create mode) and runs
+    (project.path / "env.toml").write_text('name = "ci-env"\nconda_packages = ["python=3.11"]\npip_packages = ["six"]\n')
+    result = project.runpytest("--modelarts-lock-mode=check")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at setup of test_smoke*", "LockError: lock_mode=check: *ci-env.conda-lock.yml is stale*"])
+    text = result.stdout.str()
+    assert "(pip_packages added ['six'])" in text and "pytest --modelarts-lock-mode=update" in text
+    assert "lock.py" not in result.stdout.str()  # no traceback through our code
