@@ -1,10 +1,16 @@
-"""``pytest-modelarts``: command line. Each concern adds its own subcommand with an ``add_<name>_parser`` function."""
+"""The ``pytest-modelarts`` command. Each concern adds its own subcommand with an ``add_<name>_parser`` function."""
+
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+
+DESCRIPTION = (
+    "Housekeeping for pytest-modelarts: locked environments and their cache, and Docker leftovers. "
+    "Smoke tests themselves run with `pytest --modelarts`."
+)
 
 
 def add_env_parsers(sub: argparse._SubParsersAction) -> None:
@@ -92,7 +98,7 @@ def _clean(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pytest-modelarts", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="pytest-modelarts", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
     add_env_parsers(sub)
     add_clean_parser(sub)
