@@ -34,6 +34,7 @@ def job_record(job: TrainingJob, nodeid: str) -> dict[str, Any]:
         "sandbox": str(job.sandbox) if job.sandbox else None,
         "command": shlex.join(job.command) if job.command else None,
         "logs": job.log_locations(),
+        "output_conflicts": list(job.get_job_info().get("output_conflicts") or []),
         "kept": True,
     }
 
@@ -83,6 +84,7 @@ def junit_properties(records: Iterable[Mapping[str, Any]], promotions: Iterable[
         if r.get("sandbox") and r.get("kept"):
             props.append(("modelarts_sandbox", r["sandbox"]))
         props += [("modelarts_log", log) for log in r.get("logs") or [] if r.get("kept")]
+        props += [("modelarts_output_conflict", c) for c in r.get("output_conflicts") or []]
     for p in promotions:
         props += [("modelarts_promoted_job_id", p["job_id"]), ("modelarts_promoted_status", p["phase"])]
     return props
@@ -111,6 +113,9 @@ def write_summary(tr: Any, records: list[Mapping[str, Any]], promotions: list[Ma
             tr.write_line(text, red=failed, green=not failed)
             if r.get("kept") and r.get("sandbox") and failed:
                 tr.write_line(f"    sandbox kept: {r['sandbox']}")
+            for conflict in r.get("output_conflicts") or []:
+                tr.write_line(f"    output conflict: {conflict} wrote different contents (online, which one lands is not defined)",
+                              yellow=True)
     if promotions:
         tr.write_sep("-", "promoted online")
         for p in promotions:

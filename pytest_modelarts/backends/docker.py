@@ -531,8 +531,11 @@ class DockerExecution(WorkerJob):
         return output_owner()
 
     def _give_outputs_away(self) -> None:
+        for worker in range(self._box.workers):
+            self._give_away(self._box.mount(worker))
+
+    def _give_away(self, mount: Path) -> None:
         uid, gid = self._owner()
-        mount = Path(self._box.layout.mount)
         if os.geteuid() == 0:
             _chown_tree(mount, uid, gid)
             return
@@ -555,9 +558,11 @@ class DockerExecution(WorkerJob):
         uid, gid = self._owner()
         target = sb.output_location(self.config, self._box)
         os.chown(target, uid, gid)
-        for path in _walk(self._box.train_url):
-            with contextlib.suppress(FileNotFoundError):
-                os.lchown(target / path.relative_to(self._box.train_url), uid, gid)
+        for worker in range(self._box.workers):
+            train_url = self._box.train_url(worker)
+            for path in _walk(train_url):
+                with contextlib.suppress(FileNotFoundError):
+                    os.lchown(target / path.relative_to(train_url), uid, gid)
 
     def _note(self, text: str) -> None:
         self._notes.append(text)
@@ -701,10 +706,10 @@ class DockerBackend(Backend):
         self._ensure_image(client, image)
         box = sb.create_sandbox(config, job_id, self.session.local_root)
         layout = contract.Layout.container()
-        mount = Path(box.layout.mount)
-        for path in _walk(mount):
-            if path.is_dir() and not path.is_symlink():
-                path.chmod(0o777)
+        for worker in range(box.workers):  # any uid the image runs as may write there
+            for path in _walk(box.mount(worker)):
+                if path.is_dir() and not path.is_symlink():
+                    path.chmod(0o777)
         count = config.train_instance_count
         options = config.container
         hosts = tuple(contract.worker_hostnames(job_id, count))
@@ -750,7 +755,7 @@ class DockerBackend(Backend):
                 name=f"{LABEL}-{job_id}-worker-{i}", hostname=short, domainname=domain,
                 working_dir=str(layout.job_dir), labels=_labels(config, job_id, **{LABEL_WORKER: str(i)}),
                 user=options.user, detach=True,
-                mounts=[docker.types.Mount(str(layout.mount), str(mount), type="bind"),
+                mounts=[docker.types.Mount(str(layout.mount), str(box.mount(i)), type="bind"),
                         docker.types.Mount(CACHE_PATH, str(cache), type="bind")],
             )
             if network is not None:

@@ -37,13 +37,13 @@ class LocalExecution(WorkerJob):
     """Workers as supervised processes; each supervisor writes how its worker ended to a status file."""
 
     def __init__(self, config: JobConfig, session: Session, sandbox: sb.Sandbox,
-                 commands: list[list[str]], envs: list[dict[str, str]], cwd: Path) -> None:
+                 commands: list[list[str]], envs: list[dict[str, str]], cwds: list[Path]) -> None:
         super().__init__(config, session, sandbox, commands)
         self._procs: list[subprocess.Popen[bytes]] = []
         self._pipes: list[int] = []
         self._follow_logs()
         try:
-            for i, (command, env) in enumerate(zip(commands, envs)):
+            for i, (command, env, cwd) in enumerate(zip(commands, envs, cwds)):
                 self._spawn(i, command, env, cwd)
         except BaseException:
             self.stop()
@@ -155,17 +155,17 @@ class LocalBackend(Backend):
     def start(self, config: JobConfig, runtime: PythonRuntime | None, *, job_id: str) -> Execution:
         assert runtime is not None and config.boot_file is not None
         box = sb.create_sandbox(config, job_id, self.session.local_root)
-        layout = box.layout
         extra = dict(runtime.env)
         reqs = box.root / "requirements-site"
         sb.install_requirements(runtime.python, box, reqs, box.log_file(0))
         if reqs.exists():
             extra["PYTHONPATH"] = str(reqs)
         hosts = tuple(contract.loopback_hosts(config.train_instance_count))
-        argv = contract.boot_argv(str(runtime.python), layout, box.code_name, config.boot_file, config.hyperparameters)
-        argv[argv.index(f"--data_url={layout.data_url()}")] = f"--data_url={sb.data_url_for(config, layout.data_url())}"
-        commands, envs = [], []
-        for i in range(config.train_instance_count):
+        commands, envs, cwds = [], [], []
+        for i in range(config.train_instance_count):  # each worker in a home of its own, as each node has
+            layout = box.layout_of(i)
+            argv = contract.boot_argv(str(runtime.python), layout, box.code_name, config.boot_file, config.hyperparameters)
+            argv[argv.index(f"--data_url={layout.data_url()}")] = f"--data_url={sb.data_url_for(config, layout.data_url())}"
             node = contract.Node(index=i, hosts=hosts)
             env = contract.job_environment(
                 layout=layout, job_id=job_id, code_dir_name=box.code_name, node=node, current_ip=node.host,
@@ -174,11 +174,12 @@ class LocalBackend(Backend):
             env["PYTEST_MODELARTS_RUNTIME"] = runtime.describe()
             commands.append(argv)
             envs.append(env)
+            cwds.append(Path(layout.job_dir))
         header = f"[pytest-modelarts] job {config.job_name} ({job_id}) with {runtime.describe()}\n"
         for i in range(config.train_instance_count):
             with open(box.log_file(i), "ab") as fh:
                 fh.write(header.encode())
-        return LocalExecution(config, self.session, box, commands, envs, cwd=Path(layout.job_dir))
+        return LocalExecution(config, self.session, box, commands, envs, cwds)
 
 
 @hookimpl

@@ -1,23 +1,29 @@
-"""A job's sandbox on this machine: the ``MA_HOME`` tree a local run works in, shared by local backends.
+"""A job's sandbox on this machine: the ``MA_HOME`` trees a local run works in, shared by local backends.
 
 ::
 
     <local_root>/runs/<job_name>-<job_id>/
-        home/                               MA_HOME (the process backend's view; containers mount it)
+        home/                               worker 0's MA_HOME (the process backend's view; containers mount it)
             modelarts/                      MA_MOUNT_PATH
                 user-job-dir/<code dir>/    a copy of code_dir (the platform downloads it)
                 inputs/data_url_0/          a copy of the inputs (the platform downloads them)
                 outputs/train_url_0/        written by the job, copied to output_path afterwards
-                log/<vj>-worker-<i>.log     stdout+stderr of each worker
+                log/<vj>-worker-<i>.log     stdout+stderr of every worker (collected here, as the platform does)
+        workers/<i>/home/                   worker i's MA_HOME (multi-node jobs): a node of its own
         status/worker-<i>.json              how each worker ended (written by the supervisor)
         output/                             the default output_path of a local run
 
-Outputs are copied to ``output_path`` when the job ends, whether it completed, failed or was stopped, as the
-platform uploads them; logs are copied to ``log_url`` the same way.
+Each worker of a multi-node job has a home of its own, as each ModelArts node has its own disk: its own copy
+of the code and the inputs, its own ``train_url``. Outputs are copied to ``output_path`` when the job ends,
+whether it completed, failed or was stopped, as the platform uploads them: every worker's, worker 0's last.
+A file that several workers wrote with different contents is an *output conflict*: online, which node's
+copy lands in OBS is not defined, so it is reported (in worker 0's log and the job's info). Logs are copied
+to ``log_url`` the same way.
 """
 
 from __future__ import annotations
 
+import filecmp
 import os
 import shutil
 import subprocess
@@ -43,31 +49,31 @@ class Sandbox:
     root: Path
     code_name: str
     job_id: str
+    workers: int = 1
+
+    def layout_of(self, worker: int) -> contract.Layout:
+        """The contract's paths as worker ``worker`` (a local process) sees them."""
+        return contract.Layout.local(self.root if worker == 0 else self.root / "workers" / str(worker))
 
     @property
     def layout(self) -> contract.Layout:
-        """The contract's paths as a local process sees them."""
-        return contract.Layout.local(self.root)
+        return self.layout_of(0)
 
-    @property
-    def home(self) -> Path:
-        return Path(self.layout.home)
+    def train_url(self, worker: int = 0) -> Path:
+        return Path(self.layout_of(worker).train_url())
+
+    def data_url(self, worker: int = 0) -> Path:
+        return Path(self.layout_of(worker).data_url())
+
+    def code_dir(self, worker: int = 0) -> Path:
+        return Path(self.layout_of(worker).code_dir(self.code_name))
+
+    def mount(self, worker: int = 0) -> Path:
+        return Path(self.layout_of(worker).mount)
 
     @property
     def log_dir(self) -> Path:
         return Path(self.layout.log_dir)
-
-    @property
-    def train_url(self) -> Path:
-        return Path(self.layout.train_url())
-
-    @property
-    def data_url(self) -> Path:
-        return Path(self.layout.data_url())
-
-    @property
-    def code_dir(self) -> Path:
-        return Path(self.layout.code_dir(self.code_name))
 
     def log_name(self, worker: int) -> str:
         return f"{contract.vj_name(self.job_id)}-{contract.TASK_NAME}-{worker}.log"
@@ -83,7 +89,7 @@ class Sandbox:
 
 
 def create_sandbox(config: JobConfig, job_id: str, local_root: Path) -> Sandbox:
-    """Lay out the sandbox and copy code and inputs in, as the platform downloads them."""
+    """Lay out the sandbox and copy code and inputs into every worker's home, as the platform downloads them."""
     assert config.code_path is not None or config.is_custom_image
     code_name = contract.code_dir_name(config.code_dir) if config.code_dir else "code"
     root = (local_root / "runs" / f"{config.job_name}-{job_id}").resolve()
@@ -91,20 +97,21 @@ def create_sandbox(config: JobConfig, job_id: str, local_root: Path) -> Sandbox:
         root.mkdir(parents=True, exist_ok=False)
     except FileExistsError:
         raise BackendError(f"sandbox {root} exists already") from None
-    sandbox = Sandbox(root=root, code_name=code_name, job_id=job_id)
-    for directory in sandbox.layout.directories():
-        Path(directory).mkdir(parents=True, exist_ok=True)
+    sandbox = Sandbox(root=root, code_name=code_name, job_id=job_id, workers=config.train_instance_count)
     (root / "status").mkdir()
-    if config.code_path is not None:
-        _copy_tree(config.code_path, sandbox.code_dir)
-    else:
-        sandbox.code_dir.mkdir(parents=True)
-    if config.inputs is not None:
-        source = _local(config.inputs)
-        if source.is_dir():
-            _copy_tree(source, sandbox.data_url)
+    for worker in range(sandbox.workers):
+        for directory in sandbox.layout_of(worker).directories():
+            Path(directory).mkdir(parents=True, exist_ok=True)
+        if config.code_path is not None:
+            _copy_tree(config.code_path, sandbox.code_dir(worker))
         else:
-            shutil.copy2(source, sandbox.data_url / source.name)
+            sandbox.code_dir(worker).mkdir(parents=True)
+        if config.inputs is not None:
+            source = _local(config.inputs)
+            if source.is_dir():
+                _copy_tree(source, sandbox.data_url(worker))
+            else:
+                shutil.copy2(source, sandbox.data_url(worker) / source.name)
     return sandbox
 
 
@@ -119,16 +126,55 @@ def output_location(config: JobConfig, sandbox: Sandbox) -> Path:
     return _local(config.output_path) if config.output_path else sandbox.default_output()
 
 
-def deliver(config: JobConfig, sandbox: Sandbox) -> None:
-    """Copy outputs to output_path and logs to log_url (after the job, whatever its end)."""
+@dataclass(frozen=True)
+class OutputConflict:
+    """A file of ``train_url`` that several workers wrote with different contents."""
+
+    path: str
+    workers: tuple[int, ...]
+
+    def __str__(self) -> str:
+        return f"{self.path} (workers {', '.join(map(str, self.workers))})"
+
+
+def output_conflicts(sandbox: Sandbox) -> list[OutputConflict]:
+    """Files that more than one worker wrote into its ``train_url``, not all with the same contents."""
+    seen: dict[str, list[int]] = {}
+    for worker in range(sandbox.workers):
+        base = sandbox.train_url(worker)
+        for path in base.rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                seen.setdefault(path.relative_to(base).as_posix(), []).append(worker)
+    conflicts = []
+    for rel, workers in sorted(seen.items()):
+        first = sandbox.train_url(workers[0]) / rel
+        if len(workers) > 1 and any(not filecmp.cmp(first, sandbox.train_url(w) / rel, shallow=False) for w in workers[1:]):
+            conflicts.append(OutputConflict(rel, tuple(workers)))
+    return conflicts
+
+
+def deliver(config: JobConfig, sandbox: Sandbox) -> list[OutputConflict]:
+    """Copy every worker's outputs to output_path (worker 0's last) and logs to log_url, whatever the job's end.
+
+    Returns the output conflicts, which are also noted in worker 0's log.
+    """
     target = output_location(config, sandbox)
     target.mkdir(parents=True, exist_ok=True)
-    _copy_tree(sandbox.train_url, target)
+    conflicts = output_conflicts(sandbox) if sandbox.workers > 1 else []
+    if conflicts:
+        with open(sandbox.log_file(0), "a") as log:
+            for conflict in conflicts:
+                log.write(f"[pytest-modelarts] output conflict: {conflict} wrote different contents; output_path "
+                          "has worker 0's, but online which node's copy is uploaded last is not defined: write "
+                          "outputs from one worker (VC_TASK_INDEX == 0) or under per-worker names\n")
+    for worker in reversed(range(sandbox.workers)):
+        _copy_tree(sandbox.train_url(worker), target)
     if config.log_url:
         logs = _local(config.log_url)
         logs.mkdir(parents=True, exist_ok=True)
         for log in sandbox.log_dir.glob("*.log"):
             shutil.copy2(log, logs / log.name)
+    return conflicts
 
 
 def install_requirements(python: Path, sandbox: Sandbox, target: Path, log: Path) -> None:
@@ -137,7 +183,7 @@ def install_requirements(python: Path, sandbox: Sandbox, target: Path, log: Path
     Installed into ``target`` (put on PYTHONPATH) so that neither the cached environment nor the user's
     interpreter is modified; uv does the install, and its output goes to the job's log.
     """
-    files = [p.name for p in sandbox.code_dir.iterdir()]
+    files = [p.name for p in sandbox.code_dir().iterdir()]
     name = contract.requirements_file(files)
     if name is None:
         return
@@ -147,7 +193,7 @@ def install_requirements(python: Path, sandbox: Sandbox, target: Path, log: Path
         out.write(f"[pytest-modelarts] installing {name} (the platform does this before the boot file)\n".encode())
         out.flush()
         result = subprocess.run(
-            [find_uv_bin(), "pip", "install", "--python", str(python), "--target", str(target), "-r", str(sandbox.code_dir / name)],
+            [find_uv_bin(), "pip", "install", "--python", str(python), "--target", str(target), "-r", str(sandbox.code_dir() / name)],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
     if result.returncode != 0:

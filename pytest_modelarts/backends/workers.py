@@ -87,6 +87,7 @@ class WorkerJob(Execution):
         self._exit_code: int | None = None
         self._failed_worker: int | None = None
         self._follower: LogFollower | None = None
+        self._conflicts: list[sb.OutputConflict] = []
 
     # -- what a backend provides ----------------------------------------------------------------------
     @abc.abstractmethod
@@ -106,7 +107,7 @@ class WorkerJob(Execution):
 
     def _deliver(self) -> None:
         """Copy outputs to output_path and logs to log_url, as the platform uploads them."""
-        sb.deliver(self.config, self._box)
+        self._conflicts = sb.deliver(self.config, self._box)
 
     # -- the shared bookkeeping -------------------------------------------------------------------------
     def _follow_logs(self) -> None:
@@ -198,4 +199,5 @@ class WorkerJob(Execution):
 
     def info(self) -> dict[str, Any]:
         return {"sandbox": str(self._box.root), "command": list(self.command),
-                "log_files": [str(self._box.log_file(i)) for i in range(self._n)]}
+                "log_files": [str(self._box.log_file(i)) for i in range(self._n)],
+                "output_conflicts": [str(c) for c in self._conflicts]}

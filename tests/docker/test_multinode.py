@@ -8,7 +8,7 @@ import pytest
 
 from pytest_modelarts import Estimator, JobPhase, Session
 
-from .conftest import MULTINODE_CODE, labelled
+from .conftest import CODE, MULTINODE_CODE, labelled
 
 pytestmark = pytest.mark.docker
 
@@ -44,4 +44,15 @@ def test_a_failing_container_fails_the_job_and_stops_the_others(session: Session
     assert "failing on purpose" in job.logs(1)
     assert "worker 2: connecting" in job.logs(2) and "met the master" not in job.logs(2)
     assert docker_client.containers.list(filters={"label": f"pytest-modelarts.job-id={job.job_id}"}) == []
+    assert labelled(docker_client, job.job_id) == (0, 0)
+
+
+def test_each_container_has_its_own_outputs_and_conflicts_are_reported(session: Session, tmp_path: Path,
+                                                                       python_image: str, docker_client) -> None:
+    out = tmp_path / "out"
+    job = Estimator(modelarts_session=session, code_dir=CODE, user_image_url=python_image, train_instance_type="local",
+                    train_instance_count=2, output_path=out,
+                    user_command="python ${MA_JOB_DIR}/code/jobs.py --mode=same_output").fit(wait=True)
+    assert (out / "model.pkl").read_text() == "weights of worker 0"
+    assert job.get_job_info()["output_conflicts"] == ["model.pkl (workers 0, 1)"]
     assert labelled(docker_client, job.job_id) == (0, 0)

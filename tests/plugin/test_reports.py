@@ -88,3 +88,25 @@ def test_an_environment_problem_is_an_error_with_its_fix_not_a_traceback(project
     text = result.stdout.str()
     assert "(pip_packages added ['six'])" in text and "pytest --modelarts-lock-mode=update" in text
     assert "lock.py" not in result.stdout.str()  # no traceback through our code
+
+
+def test_output_conflicts_of_a_multi_node_smoke_job_show_in_the_summary_and_junitxml(project: pytest.Pytester) -> None:
+    (project.path / "code" / "same.py").write_text(
+        "import argparse, os\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--train_url'); a, _ = p.parse_known_args()\n"
+        "open(os.path.join(a.train_url, 'model.pkl'), 'w').write(os.environ['VC_TASK_INDEX'])\n"
+    )
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="same.py", train_instance_count=2)
+        def test_two_nodes(modelarts_job):
+            assert modelarts_job.file("model.pkl").read_text() == "0"
+        """
+    )
+    result = project.runpytest("--modelarts", "--junitxml=out.xml")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["    output conflict: model.pkl (workers 0, 1) wrote different contents*"])
+    props = {p.get("name"): p.get("value") for p in ET.parse(project.path / "out.xml").iter("property")}
+    assert props["modelarts_output_conflict"] == "model.pkl (workers 0, 1)"

@@ -239,3 +239,26 @@ def _wait_for_log(job, text: str, limit: float = 30.0) -> None:
     while text not in job.logs():
         assert time.monotonic() < deadline, f"{text!r} never appeared in the log: {job.logs()!r}"
         time.sleep(0.02)
+
+
+def test_each_worker_has_a_node_of_its_own_and_output_conflicts_are_reported(sdk_session, code_dir, tmp_path):
+    """As on ModelArts, every worker has its own home (code, inputs, train_url). Outputs of all workers are
+    delivered; a file that workers wrote with different contents is reported, worker 0's copy kept."""
+    write(code_dir, "train.py", """
+        import argparse, os
+        p = argparse.ArgumentParser(); p.add_argument("--train_url"); a, _ = p.parse_known_args()
+        i = os.environ["VC_TASK_INDEX"]
+        open(os.path.join(a.train_url, "model.pkl"), "w").write(f"weights of worker {i}")  # the trip-up
+        open(os.path.join(a.train_url, "config.json"), "w").write("{}")                    # same everywhere: fine
+        open(os.path.join(a.train_url, f"part-{i}.txt"), "w").write(i)                     # per-worker names: fine
+        print("MA_HOME=" + os.environ["MA_HOME"])
+    """)
+    out = tmp_path / "out"
+    job = estimator(sdk_session, code_dir, count=3, output_path=str(out)).fit(wait=True)
+    homes = [job.logs(i).split("MA_HOME=")[1].split()[0] for i in range(3)]
+    assert len(set(homes)) == 3 and homes[0] == str(Path(job.sandbox) / "home")
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.pkl", "part-0.txt", "part-1.txt", "part-2.txt"]
+    assert (out / "model.pkl").read_text() == "weights of worker 0"
+    assert job.get_job_info()["output_conflicts"] == ["model.pkl (workers 0, 1, 2)"]
+    assert "[pytest-modelarts] output conflict: model.pkl (workers 0, 1, 2)" in job.logs(0)
+    assert job.phase is JobPhase.COMPLETED  # a warning, not a failure: the job itself did not fail

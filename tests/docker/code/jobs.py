@@ -39,5 +39,9 @@ elif args.mode == "first_leaves":
         with socket.socket() as server:
             server.bind((os.environ["MA_CURRENT_IP"], 0))
             print("bound", server.getsockname()[0], flush=True)
+elif args.mode == "same_output":
+    # every worker writes the same output file, with its own contents (the multi-node trip-up)
+    with open(os.path.join(os.environ["DLS_TRAIN_URL"], "model.pkl"), "w") as fh:
+        fh.write(f"weights of worker {os.environ['VC_TASK_INDEX']}")
 else:
     raise SystemExit(f"unknown mode {args.mode!r}")
