@@ -162,9 +162,9 @@ def deliver(config: JobConfig, sandbox: Sandbox) -> list[OutputConflict]:
     target.mkdir(parents=True, exist_ok=True)
     conflicts = output_conflicts(sandbox) if sandbox.workers > 1 else []
     if conflicts:
-        with open(sandbox.log_file(0), "a") as log:
+        with open(sandbox.log_file(0), "a") as worker0_log:
             for conflict in conflicts:
-                log.write(f"[pytest-modelarts] output conflict: {conflict} wrote different contents; output_path "
+                worker0_log.write(f"[pytest-modelarts] output conflict: {conflict} wrote different contents; output_path "
                           "has worker 0's, but online which node's copy is uploaded last is not defined: write "
                           "outputs from one worker (VC_TASK_INDEX == 0) or under per-worker names\n")
     for worker in reversed(range(sandbox.workers)):
