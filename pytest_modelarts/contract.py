@@ -144,10 +144,14 @@ def boot_argv(
     boot_file: str,
     hyperparameters: Sequence[tuple[str, str]],
     num_gpus: int = 0,
+    data_url: str | None = None,
 ) -> list[str]:
-    """The command a preset-image job runs: ``python <job dir>/<code>/<boot> --data_url=.. --train_url=.. ...``."""
+    """The command a preset-image job runs: ``python <job dir>/<code>/<boot> --data_url=.. --train_url=.. ...``.
+
+    ``data_url`` defaults to the inputs directory; a job whose input is one file gets that file's path.
+    """
     argv = [python, str(layout.code_dir(code_dir_name) / boot_file)]
-    argv += [f"--data_url={layout.data_url()}", f"--train_url={layout.train_url()}"]
+    argv += [f"--data_url={data_url or layout.data_url()}", f"--train_url={layout.train_url()}"]
     argv += [f"--{label}={value}" for label, value in hyperparameters]
     argv.append(f"--num_gpus={num_gpus}")
     return argv

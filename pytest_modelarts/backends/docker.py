@@ -743,8 +743,8 @@ class DockerBackend(Backend):
                 argv = command_argv(config.user_command, env)
             else:
                 assert config.boot_file is not None
-                argv = contract.boot_argv("python", layout, box.code_name, config.boot_file, config.hyperparameters, num_gpus)
-                argv[argv.index(f"--data_url={layout.data_url()}")] = f"--data_url={sb.data_url_for(config, layout.data_url())}"
+                argv = contract.boot_argv("python", layout, box.code_name, config.boot_file, config.hyperparameters, num_gpus,
+                                          data_url=sb.data_url_for(config, layout.data_url()))
             commands.append(argv)
             cache = box.root / "cache" / f"worker-{i}"
             cache.mkdir(parents=True)

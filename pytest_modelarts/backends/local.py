@@ -164,8 +164,8 @@ class LocalBackend(Backend):
         commands, envs, cwds = [], [], []
         for i in range(config.train_instance_count):  # each worker in a home of its own, as each node has
             layout = box.layout_of(i)
-            argv = contract.boot_argv(str(runtime.python), layout, box.code_name, config.boot_file, config.hyperparameters)
-            argv[argv.index(f"--data_url={layout.data_url()}")] = f"--data_url={sb.data_url_for(config, layout.data_url())}"
+            argv = contract.boot_argv(str(runtime.python), layout, box.code_name, config.boot_file, config.hyperparameters,
+                                      data_url=sb.data_url_for(config, layout.data_url()))
             node = contract.Node(index=i, hosts=hosts)
             env = contract.job_environment(
                 layout=layout, job_id=job_id, code_dir_name=box.code_name, node=node, current_ip=node.host,
