@@ -126,6 +126,11 @@ class TrainingJob:
         return list(self._execution.command) if self._execution.command is not None else None
 
     @property
+    def output_conflicts(self) -> list[str]:
+        """Output files that workers of a multi-node job wrote with different contents (see docs/contract.md)."""
+        return self._execution.output_conflicts
+
+    @property
     def failure_reason(self) -> str | None:
         return self._execution.failure_reason
 
@@ -199,11 +204,8 @@ class TrainingJob:
         return self.logs(worker).splitlines()[-n:]
 
     def log_locations(self) -> list[str]:
-        sandbox = self._execution.sandbox
-        names = self._execution.log_names()
-        if sandbox is None:
-            return names
-        return [str(p) for name in names for p in sandbox.rglob(name)][: len(names)] or names
+        """Where each worker's log is: a local path for local runs, a log name online."""
+        return self._execution.log_locations()
 
     def _log_name(self, worker: int | str | None) -> str | None:
         if worker is None or isinstance(worker, str):

@@ -34,7 +34,7 @@ def job_record(job: TrainingJob, nodeid: str) -> dict[str, Any]:
         "sandbox": str(job.sandbox) if job.sandbox else None,
         "command": shlex.join(job.command) if job.command else None,
         "logs": job.log_locations(),
-        "output_conflicts": list(job.get_job_info().get("output_conflicts") or []),
+        "output_conflicts": job.output_conflicts,
         "kept": True,
     }
 

@@ -58,6 +58,15 @@ class Execution(abc.ABC):
         """Bytes of log ``name`` (default: worker 0) from ``offset``."""
 
     @property
+    def output_conflicts(self) -> list[str]:
+        """Output files that several workers wrote with different contents (local multi-node runs)."""
+        return []
+
+    def log_locations(self) -> list[str]:
+        """Where the logs are (local paths where there are files, else the log names)."""
+        return self.log_names()
+
+    @property
     def output_location(self) -> str | None:
         """Where the job's outputs are (a local path or an obs:// URL)."""
         return None

@@ -193,11 +193,18 @@ class WorkerJob(Execution):
         except FileNotFoundError:
             return b""
 
+    def log_locations(self) -> list[str]:
+        return [str(self._box.log_file(i)) for i in range(self._n)]
+
+    @property
+    def output_conflicts(self) -> list[str]:
+        return [str(c) for c in self._conflicts]
+
     @property
     def output_location(self) -> str:
         return str(sb.output_location(self.config, self._box))
 
     def info(self) -> dict[str, Any]:
         return {"sandbox": str(self._box.root), "command": list(self.command),
-                "log_files": [str(self._box.log_file(i)) for i in range(self._n)],
-                "output_conflicts": [str(c) for c in self._conflicts]}
+                "log_files": self.log_locations(),
+                "output_conflicts": self.output_conflicts}
