@@ -244,11 +244,9 @@ def promote(
                 existing = dataclasses.replace(existing, phase=phase)
                 ledger.record(existing)
             return existing
-        job = start_job(config, session)
-        info = job.get_job_info()
+        job = start_job(config, session)  # job.job_id is the id ModelArts gave it
         rec = PromotionRecord(
-            key=key, job_id=str(info.get("online_job_id") or info["job_id"]), job_name=config.job_name,
-            phase=str(info["phase"]), created=True, train_instance_type=config.train_instance_type,
+            key=key, job_id=job.job_id, job_name=config.job_name, phase=job.phase.value, created=True, train_instance_type=config.train_instance_type,
             output_path=config.output_path, submitted_at=time.time(),
         )
         ledger.record(rec)  # before waiting: a crash while waiting must not lead to a second submission
