@@ -1,9 +1,12 @@
 """``python -m pytest_modelarts.emulator``: run the ModelArts/OBS emulator until Ctrl-C.
 
 The keys come from ``--access-key``/``--secret-key`` or ``HUAWEICLOUD_SDK_AK``/``HUAWEICLOUD_SDK_SK`` (the
-secret is never printed). The endpoints are printed as shell exports, e.g. for CI::
+secret is never printed). The endpoints are printed as shell exports, then a ``# buckets`` line once it
+serves; SIGTERM or Ctrl-C stops it. For CI, e.g.::
 
-    eval "$(python -m pytest_modelarts.emulator --print-env --bucket my-bucket &)"
+    python -m pytest_modelarts.emulator --bucket my-bucket > emulator.env &
+    until grep -q '^# buckets' emulator.env; do sleep 0.1; done
+    . ./emulator.env
 """
 
 from __future__ import annotations
@@ -42,13 +45,14 @@ def main(argv: list[str] | None = None) -> int:
                         obs_port=args.obs_port, phase_delay=args.phase_delay, seed=args.seed)
     if args.fault_rate:
         emulator.faults.inject(args.fault_rate, tuple(k.strip() for k in args.fault_kinds.split(",") if k.strip()))
+    done = threading.Event()
+    # before anything is announced: a caller may stop us as soon as it has read the endpoints
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
     emulator.start()
     print(f"export MODELARTS_ENDPOINT={emulator.endpoint}")
     print(f"export MODELARTS_OBS_ENDPOINT={emulator.obs_endpoint}")
     print(f"export HUAWEICLOUD_SDK_PROJECT_ID={args.project_id}")
     print(f"# buckets: {', '.join(emulator.buckets)}; state in {emulator.root}", flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
         done.wait()
     except KeyboardInterrupt:
