@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_modelarts.environment import CondaDependencies, Environment  # noqa: E402
-from pytest_modelarts.envs import lock as lock_mod  # noqa: E402
+from pytest_modelarts import CondaDependencies, Environment  # noqa: E402
+from pytest_modelarts.envs import lockfile as lockfile_mod  # noqa: E402
 from pytest_modelarts.envs.build import build_environment, ensure_environment, pip_requirements  # noqa: E402
 from pytest_modelarts.envs.lock import lock_environment  # noqa: E402
 from pytest_modelarts.envs.progress import Progress  # noqa: E402
@@ -60,7 +60,7 @@ def main() -> None:
         cold = [timed(lambda i=i: build_environment(locked, cache_dir=work / f"cold{i}", progress=quiet)) for i in range(args.rounds)]
 
         def hit() -> None:
-            lock_mod._READ_MEMO.clear()
+            lockfile_mod._READ_MEMO.clear()
             built = ensure_environment(env, cache_dir=work / "c0", python_source="local", progress=quiet)
             assert not built.built
 

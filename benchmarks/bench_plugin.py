@@ -23,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_modelarts.jobfile import load_job_file
-from pytest_modelarts.marker import spec_from_marker
+from pytest_modelarts.pytest_plugin.jobfile import load_job_file
+from pytest_modelarts.pytest_plugin.marker import spec_from_marker
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -59,7 +59,7 @@ def smoke_cases(examples: Path) -> list[tuple[str | None, list[str]]]:
 def warm_environment(examples: Path) -> Path:
     """Lock (from the committed lock) and build the example's environment; return its interpreter."""
     from pytest_modelarts.envs.build import ensure_environment
-    from pytest_modelarts.marker import load_environment_file
+    from pytest_modelarts.pytest_plugin.documents import load_environment_file
 
     env = load_environment_file(examples / "mlp_digits.env.toml")
     env.lock_file = examples / "mlp-digits.conda-lock.yml"

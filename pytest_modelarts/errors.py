@@ -4,7 +4,9 @@
 
     ModelArtsError                      base of everything below
     ├── ConfigurationError              bad input, raised before any work starts (also a ValueError)
-    │   └── ParameterError              one parameter is wrong: names it, the value given, what is allowed
+    │   ├── ParameterError              one parameter is wrong: names it, the value given, what is allowed
+    │   ├── SpecError                   a marker argument or job-file key is wrong: names the key
+    │   └── JobFileError                a job file cannot be used: names the file, the key, the problem
     ├── EnvError                        an environment cannot be locked, built or used
     │   ├── LockError                   the spec cannot be solved, or the lock is stale in ``check`` mode
     │   └── BuildError                  a lock cannot be realised into a prefix
@@ -16,7 +18,7 @@
     └── OnlineError                     the ModelArts / OBS service refused a request
         └── AuthenticationError         the service refused the credentials
 
-Messages never contain secrets: credentials are kept in :class:`~pytest_modelarts.session.Credentials`,
+Messages never contain secrets: credentials are kept in :class:`~pytest_modelarts.core.session.Credentials`,
 whose ``repr`` and ``str`` mask them, and online errors are built from the service's message only.
 """
 
@@ -24,10 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from difflib import get_close_matches
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .job import TrainingJob
+from typing import Any
 
 
 class ModelArtsError(Exception):
@@ -64,8 +63,21 @@ def unknown_keywords_error(owner: str, unknown: Iterable[str], known: Sequence[s
     return ParameterError(owner, names[0], "...", allowed)
 
 
+class SpecError(ConfigurationError):
+    """A smoke configuration is wrong; ``key`` names the marker argument or job-file key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{key}: {problem}")
+
+
+class JobFileError(ConfigurationError):
+    """A job file cannot be used; the message names the file, the key and the problem."""
+
+
 class EnvError(ModelArtsError):
-    """An environment cannot be locked, built or used ."""
+    """An environment cannot be locked, built or used."""
 
 
 class LockError(EnvError):
@@ -83,7 +95,8 @@ class BackendError(ModelArtsError):
 class JobError(ModelArtsError):
     """A training job did not complete."""
 
-    def __init__(self, message: str, job: TrainingJob | None = None, log_tail: Sequence[str] = ()) -> None:
+    def __init__(self, message: str, job: Any = None, log_tail: Sequence[str] = ()) -> None:
+        # a TrainingJob; typed loosely because this module sits below every other one (no import upwards)
         self.job = job
         self.log_tail = list(log_tail)
         if self.log_tail:

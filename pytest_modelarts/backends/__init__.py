@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..hookspecs import hookimpl
+from ..core.hooks import hookimpl
 
 if TYPE_CHECKING:
-    from ..config import JobConfig
-    from ..session import Session
+    from ..core.job import JobConfig
+    from ..core.session import Session
 
 
 @hookimpl(trylast=True)
-def pytest_modelarts_select_backend(config: JobConfig, session: Session) -> str:
+def pytest_modelarts_select_backend(job_config: JobConfig, modelarts_session: Session) -> str:
     """The built-in choice: online flavors go online, custom images to Docker, the rest to local processes."""
-    if not config.is_local:
+    if not job_config.is_local:
         return "online"
-    if config.is_custom_image:
+    if job_config.is_custom_image:
         return "docker"
     return "local"

@@ -30,18 +30,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import contract
-from ..config import JobConfig
+from ..core import contract
+from ..core.codetree import CodeTree
+from ..core.job import JobConfig
 from ..errors import BackendError
-
-
-def _local(url: str) -> Path:
-    return Path(url.removeprefix("file://")).expanduser()
-
-
-def _copy_tree(src: Path, dst: Path) -> None:
-    shutil.copytree(src, dst, dirs_exist_ok=True, symlinks=True,
-                    ignore=shutil.ignore_patterns("__pycache__", ".git"))
 
 
 @dataclass(frozen=True)
@@ -89,41 +81,41 @@ class Sandbox:
 
 
 def create_sandbox(config: JobConfig, job_id: str, local_root: Path) -> Sandbox:
-    """Lay out the sandbox and copy code and inputs into every worker's home, as the platform downloads them."""
+    """Lay out the sandbox and copy code and inputs into every worker's home, as the platform downloads them.
+
+    Code and inputs are copied through the code-tree policy (core.codetree), which leaves ``local_root`` out:
+    a code directory that holds the run root is never copied into itself.
+    """
     assert config.code_path is not None or config.is_custom_image
-    code_name = contract.code_dir_name(config.code_dir) if config.code_dir else "code"
     root = (local_root / "runs" / f"{config.job_name}-{job_id}").resolve()
     try:
         root.mkdir(parents=True, exist_ok=False)
     except FileExistsError:
         raise BackendError(f"sandbox {root} exists already") from None
-    sandbox = Sandbox(root=root, code_name=code_name, job_id=job_id, workers=config.train_instance_count)
+    sandbox = Sandbox(root=root, code_name=config.code_dir_name, job_id=job_id, workers=config.train_instance_count)
     (root / "status").mkdir()
+    exclude = (local_root,)
     for worker in range(sandbox.workers):
         for directory in sandbox.layout_of(worker).directories():
             Path(directory).mkdir(parents=True, exist_ok=True)
         if config.code_path is not None:
-            _copy_tree(config.code_path, sandbox.code_dir(worker))
+            CodeTree(config.code_path, exclude=exclude).copy_to(sandbox.code_dir(worker))
         else:
             sandbox.code_dir(worker).mkdir(parents=True)
         if config.inputs is not None:
-            source = _local(config.inputs)
-            if source.is_dir():
-                _copy_tree(source, sandbox.data_url(worker))
-            else:
-                shutil.copy2(source, sandbox.data_url(worker) / source.name)
+            CodeTree(config.inputs.path, exclude=exclude).copy_to(sandbox.data_url(worker))
     return sandbox
 
 
 def data_url_for(config: JobConfig, data_url: os.PathLike[str] | str) -> str:
     """``--data_url``: the inputs directory, or the file itself when inputs name one file."""
-    if config.inputs is not None and not _local(config.inputs).is_dir():
-        return str(Path(data_url) / _local(config.inputs).name)
+    if config.inputs is not None and not config.inputs.path.is_dir():
+        return str(Path(data_url) / config.inputs.path.name)
     return str(data_url)
 
 
 def output_location(config: JobConfig, sandbox: Sandbox) -> Path:
-    return _local(config.output_path) if config.output_path else sandbox.default_output()
+    return config.output_path.path if config.output_path else sandbox.default_output()
 
 
 @dataclass(frozen=True)
@@ -167,10 +159,10 @@ def deliver(config: JobConfig, sandbox: Sandbox) -> list[OutputConflict]:
                 worker0_log.write(f"[pytest-modelarts] output conflict: {conflict} wrote different contents; output_path "
                           "has worker 0's, but online which node's copy is uploaded last is not defined: write "
                           "outputs from one worker (VC_TASK_INDEX == 0) or under per-worker names\n")
-    for worker in reversed(range(sandbox.workers)):
-        _copy_tree(sandbox.train_url(worker), target)
+    for worker in reversed(range(sandbox.workers)):  # what the job wrote, whole: no policy applies to outputs
+        shutil.copytree(sandbox.train_url(worker), target, dirs_exist_ok=True, symlinks=True)
     if config.log_url:
-        logs = _local(config.log_url)
+        logs = config.log_url.path
         logs.mkdir(parents=True, exist_ok=True)
         for log in sandbox.log_dir.glob("*.log"):
             shutil.copy2(log, logs / log.name)

@@ -18,14 +18,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from ..core.backend import Execution
+from ..core.phase import JobPhase
 from ..errors import BackendError
-from ..job import JobPhase
 from . import sandbox as sb
-from .base import Execution
 
 if TYPE_CHECKING:
-    from ..config import JobConfig
-    from ..session import Session
+    from ..core.job import JobConfig
+    from ..core.session import Session
 
 POLL = 0.05
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from ..session import Session
+from ..core.session import Session
 from .server import Emulator
 
 DEFAULT_BUCKET = "emulator-bucket"

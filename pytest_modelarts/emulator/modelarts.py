@@ -17,6 +17,7 @@ import threading
 import uuid
 from typing import Any
 
+from ..core.location import Location
 from .obs import Response
 from .runner import FINAL, EmulatedJob
 
@@ -93,7 +94,7 @@ def check_create_body(body: Any) -> list[str]:
             problems.append("algorithm: give code_dir + boot_file, or engine.image_url + command, or an algorithm id")
     for field_name in ("code_dir", "boot_file"):
         value = algorithm.get(field_name)
-        if value and not value.startswith("obs://") and not value.startswith("/"):
+        if value and Location(value).scheme != "obs" and not value.startswith("/"):  # obs://b/k or the /b/k form
             problems.append(f"algorithm.{field_name}: must be an OBS path")
     if algorithm.get("code_dir") and algorithm.get("boot_file") and not algorithm["boot_file"].startswith(algorithm["code_dir"].rstrip("/") + "/"):
         problems.append("algorithm.boot_file: must lie inside algorithm.code_dir")

@@ -19,6 +19,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote
 from xml.sax.saxutils import escape
 
+from ..core.location import Location
+
 XML = "application/xml"
 
 
@@ -37,13 +39,6 @@ def obs_error(status: int, code: str, message: str, resource: str = "") -> Respo
         f"<Resource>{escape(resource)}</Resource><RequestId>{rid}</RequestId><HostId>emulator</HostId></Error>"
     ).encode()
     return Response(status, body, {"Content-Type": XML, "x-amz-request-id": rid, "x-obs-request-id": rid})
-
-
-def split_obs_url(url: str) -> tuple[str, str]:
-    """``obs://bucket/a/b`` -> (``bucket``, ``a/b``)."""
-    rest = url.removeprefix("obs://")
-    bucket, _, key = rest.partition("/")
-    return bucket, key
 
 
 class ObsStore:
@@ -85,7 +80,8 @@ class ObsStore:
 
     def download(self, url: str, dest: Path) -> Path:
         """Copy ``obs://bucket/prefix`` (an object, or every object under the prefix) to ``dest``."""
-        bucket, key = split_obs_url(url)
+        where = Location(url)
+        bucket, key = where.bucket, where.key
         src = self.path(bucket, key)
         if src.is_file() and not url.endswith("/"):
             dest.mkdir(parents=True, exist_ok=True)
@@ -98,7 +94,8 @@ class ObsStore:
 
     def upload(self, src: Path, url: str) -> None:
         """Copy a local file or directory to ``obs://bucket/prefix``."""
-        bucket, key = split_obs_url(url)
+        where = Location(url)
+        bucket, key = where.bucket, where.key
         if not self.has_bucket(bucket):
             raise FileNotFoundError(f"no bucket {bucket!r}")
         target = self.path(bucket, key)

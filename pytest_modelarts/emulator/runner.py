@@ -17,8 +17,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..job import JobPhase
-from .obs import ObsStore, split_obs_url
+from ..core.phase import JobPhase
+from ..core.location import Location
+from .obs import ObsStore
 
 FINAL = {"Completed", "Failed", "Terminated", "Abnormal"}
 
@@ -141,7 +142,7 @@ class EmulatedJob:
             traceback.print_exc()
 
     def _run_inner(self) -> None:
-        from .. import Estimator, Session  # the public SDK, as a user would run the job locally
+        from ..sdk import Estimator, Session  # the public SDK, as a user would run the job locally
 
         if self._stop.wait(self._delay) or not self._set(JobPhase.PENDING, "Pending"):
             return self._finish(JobPhase.TERMINATED)
@@ -152,7 +153,7 @@ class EmulatedJob:
             boot_url = algorithm.get("boot_file")
             if algorithm.get("id") or not code_url or not boot_url:
                 raise _JobSetupError("the emulator runs code_dir + boot_file jobs only (no built-in algorithms or images)")
-            name = code_url.rstrip("/").rsplit("/", 1)[-1]
+            name = Location(code_url).name
             code = self._work / "code" / name
             try:
                 self._store.download(code_url.rstrip("/") + "/", code)
@@ -171,7 +172,7 @@ class EmulatedJob:
                 raise _JobSetupError("the emulator supports OBS inputs only (no datasets)")
             outputs = [((o.get("remote") or {}).get("obs") or {}).get("obs_url") for o in algorithm.get("outputs") or []]
             for url in outputs:
-                if url and not self._store.has_bucket(split_obs_url(url)[0]):
+                if url and not self._store.has_bucket(Location(url).bucket):
                     raise _JobSetupError(f"output bucket of {url} does not exist")
         except _JobSetupError as exc:
             self.error = f"emulator: {exc}"

@@ -1,5 +1,1 @@
-"""Environments: ``CondaDependencies`` -> ``conda-lock.yml`` (lock) -> cached prefix (build) -> runtime."""
-
-from .runtime import PythonRuntime
-
-__all__ = ["PythonRuntime"]
+"""Environments: ``CondaDependencies`` -> ``conda-lock.yml`` (lock) -> cached prefix (build) -> ``PythonRuntime``."""

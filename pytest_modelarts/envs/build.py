@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from ..core.environment import Environment
+from ..core.oskit import atomic_write
+from ..core.runtime import PythonRuntime
+from ..core.session import LockMode, PythonSource
 from ..errors import BuildError
-from ..session import LockMode
 from .cache import MARKER, EnvCache
 from .lock import LockedEnvironment, LockedPackage, lock_environment, parse_with_conda_lock
 from .progress import Progress
-from .runtime import PythonRuntime
 
 
 @dataclass(frozen=True)
@@ -291,23 +293,19 @@ def _fix_shebangs(staging: Path, final: Path) -> None:
             continue
         data = entry.read_bytes()
         if old in data:
-            mode = entry.stat().st_mode
-            tmp = entry.with_name(entry.name + ".tmp")
-            tmp.write_bytes(data.replace(old, new))
-            os.chmod(tmp, mode)
-            os.replace(tmp, entry)
+            atomic_write(entry, data.replace(old, new), mode=entry.stat().st_mode & 0o7777)
 
 
 # --- all together --------------------------------------------------------------------------------------------
 
 
 def ensure_environment(
-    environment,  # noqa: ANN001 - pytest_modelarts.Environment (with conda set)
+    environment: Environment,
     *,
     cache_dir: os.PathLike[str] | str | None = None,
     lock_mode: LockMode | str = LockMode.CREATE,
     lock_path: os.PathLike[str] | str | None = None,
-    python_source: str | None = None,
+    python_source: PythonSource | str | None = None,
     progress: Progress | None = None,
 ) -> BuiltEnvironment:
     """Lock ``environment`` (at ``lock_path``, default ``environment.default_lock_path()``), build it, return it."""

@@ -1,7 +1,7 @@
 """The built-in environment resolvers, registered as a plugin like any other.
 
-* an Environment with ``conda`` set is locked (``environment.default_lock_path()``, mode ``session.lock_mode``),
-  built into the cache (``session.cache_dir`` or the platformdirs user cache dir) and run with its interpreter;
+* an Environment with ``conda`` set is locked (``environment.default_lock_path()``, mode ``modelarts_session.lock_mode``),
+  built into the cache (``modelarts_session.cache_dir`` or the platformdirs user cache dir) and run with its interpreter;
 * without packages (the ``trylast`` fallback), the session's interpreter runs the job, labelled unisolated.
 """
 
@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING
 # sys.modules and imported again, fails every load with "could not determine a constructor for the tag None".
 import yaml  # noqa: F401
 
-from ..hookspecs import hookimpl
-from .runtime import PythonRuntime
+from ..core.hooks import hookimpl
+from ..core.runtime import PythonRuntime
 
 if TYPE_CHECKING:
-    from ..config import JobConfig
-    from ..environment import Environment
-    from ..session import Session
+    from ..core.environment import Environment
+    from ..core.job import JobConfig
+    from ..core.session import Session
 
 
 @hookimpl
 def pytest_modelarts_resolve_environment(
-    environment: Environment | None, config: JobConfig, session: Session
+    environment: Environment | None, job_config: JobConfig, modelarts_session: Session
 ) -> PythonRuntime | None:
     """Lock and build an Environment with conda dependencies; return its activated interpreter."""
     if environment is None or environment.conda is None:
@@ -34,17 +34,19 @@ def pytest_modelarts_resolve_environment(
 
     built = ensure_environment(
         environment,
-        cache_dir=session.cache_dir,
-        lock_mode=session.lock_mode,
-        python_source=session.python_source,
+        cache_dir=modelarts_session.cache_dir,
+        lock_mode=modelarts_session.lock_mode,
+        python_source=modelarts_session.python_source,
     )
     return built.runtime()
 
 
 # named pytest_* because pytest only considers attributes with that prefix as hook implementations
 @hookimpl(trylast=True, specname="pytest_modelarts_resolve_environment")
-def pytest_modelarts_resolve_environment_unisolated(environment: Environment | None, config: JobConfig, session: Session) -> PythonRuntime | None:
+def pytest_modelarts_resolve_environment_unisolated(
+    environment: Environment | None, job_config: JobConfig, modelarts_session: Session
+) -> PythonRuntime | None:
     """Without packages to install, run with the session's interpreter, labelled unisolated."""
     if environment is None or environment.conda is None:
-        return PythonRuntime.unisolated(session.local_python)
+        return PythonRuntime.unisolated(modelarts_session.local_python)
     return None

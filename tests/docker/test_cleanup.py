@@ -14,6 +14,7 @@ import pytest
 
 from pytest_modelarts import Estimator, JobPhase, JobTimeoutError, Session
 from pytest_modelarts.backends import docker as dk
+from pytest_modelarts.backends.docker import owners
 
 from .conftest import CODE, labelled
 
@@ -124,12 +125,12 @@ def test_cleanup_without_a_daemon_reports_instead_of_raising(monkeypatch: pytest
 
 def test_owner_of_a_dead_process_is_dead() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    token = dk._owner_token(proc.pid)
-    assert dk._owner_alive(token)
+    token = owners._owner_token(proc.pid)
+    assert owners._owner_alive(token)
     proc.wait()
-    assert not dk._owner_alive(token)
-    assert dk._owner_alive(dk._owner_token(os.getpid()))
-    assert dk._owner_alive("another-host/1/1")  # other machines sharing the daemon are not ours to judge
+    assert not owners._owner_alive(token)
+    assert owners._owner_alive(owners._owner_token(os.getpid()))
+    assert owners._owner_alive("another-host/1/1")  # other machines sharing the daemon are not ours to judge
 
 
 REPORT_DOCKER_IMPORT = """

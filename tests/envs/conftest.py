@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelarts.environment import CondaDependencies, Environment
+from pytest_modelarts import CondaDependencies, Environment
 from tests.support.conda_channel import LocalChannel, conda_channel  # noqa: F401  (fixture)
 
 

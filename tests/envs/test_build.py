@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_modelarts.cli import main as cli_main
-from pytest_modelarts.environment import CondaDependencies, Environment
+from pytest_modelarts import CondaDependencies, Environment
 from pytest_modelarts.envs.build import build_environment, ensure_environment
 from pytest_modelarts.envs.cache import EnvCache, gc
 from pytest_modelarts.envs.lock import lock_environment, read_lock

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conda_lock.lockfile import parse_conda_lock_file
 
-from pytest_modelarts.environment import CondaDependencies
+from pytest_modelarts import CondaDependencies
 from pytest_modelarts.envs.lock import lock_environment
 from pytest_modelarts.errors import LockError
 from tests.support.conda_channel import LocalChannel, make_package

@@ -69,7 +69,7 @@ def test_four_xdist_workers_build_once(conda_channel: LocalChannel, pytester: py
             import subprocess
             import pytest
             from pathlib import Path
-            from pytest_modelarts.environment import CondaDependencies, Environment
+            from pytest_modelarts import CondaDependencies, Environment
             from pytest_modelarts.envs.build import ensure_environment
 
             ENV = Environment("shared", conda=CondaDependencies.create(

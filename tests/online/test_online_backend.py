@@ -102,14 +102,13 @@ def test_online_without_credentials_fails_before_any_request(modelarts_emulator,
 
 
 def test_job_body_mapping_of_a_custom_image_job(online_code):
-    from pytest_modelarts.estimator import validate_estimator, validate_fit
+    from pytest_modelarts import JobConfig
 
-    template = validate_estimator(
-        train_instance_count=3, code_dir=None, boot_file=None, model_name=None, output_path="obs://b/o",
-        hyperparameters=[{"label": "lr", "value": "0.1"}], log_url="obs://b/l", train_instance_type=FLAVOR,
-        framework_type=None, framework_version=None, job_description="d", user_image_url="swr.example.com/org/img:1",
-        user_command="bash run.sh", environment=None, backend=None, container_options=None)
-    config = validate_fit(template, inputs="obs://b/in/", dataset_id=None, dataset_version_id=None, data_source=None, job_name="img")
+    template = JobConfig.template(
+        train_instance_count=3, output_path="obs://b/o", hyperparameters=[{"label": "lr", "value": "0.1"}],
+        log_url="obs://b/l", train_instance_type=FLAVOR, job_description="d",
+        user_image_url="swr.example.com/org/img:1", user_command="bash run.sh")
+    config = template.fit(inputs="obs://b/in/", job_name="img")
     body = build_job_body(config, code_url=None, inputs_url=config.inputs).to_dict()
     assert (body["kind"], body["metadata"]["name"], body["metadata"]["description"]) == ("job", "img", "d")
     assert body["algorithm"]["engine"]["image_url"] == "swr.example.com/org/img:1"

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from pytest_modelarts import ConfigurationError, Estimator
-from pytest_modelarts.estimator import validate_fit
-from pytest_modelarts.promotion import Ledger, PromotionRecord, code_hash, promote, promotion_key
+from pytest_modelarts.core.codetree import CodeTree
+from pytest_modelarts.promotion import Ledger, PromotionRecord, promote, promotion_key
 
 from .conftest import FLAVOR
 
@@ -17,7 +17,7 @@ from .conftest import FLAVOR
 def config_for(session, code, data, name="promo", instance_type=FLAVOR, **kw):
     est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=instance_type,
                     train_instance_count=1, output_path="obs://emulator-bucket/out/" if instance_type != "local" else None, **kw)
-    return validate_fit(est.config, inputs=str(data), dataset_id=None, dataset_version_id=None, data_source=None, job_name=name)
+    return est.config.fit(inputs=str(data), job_name=name)
 
 
 def test_promote_submits_once_and_a_rerun_submits_nothing(modelarts_emulator, online_code, online_data, tmp_path):
@@ -27,7 +27,7 @@ def test_promote_submits_once_and_a_rerun_submits_nothing(modelarts_emulator, on
     assert rec.created and rec.phase == "Completed" and rec.job_name == "promo"
     assert rec.job_id == modelarts_emulator.jobs()[0]["metadata"]["id"]
     # a new process (new Ledger object), a new job name: same configuration, nothing submitted
-    again = promote(replace(config, job_name="promo-rerun"), session, ledger=Ledger(tmp_path / "ledger.json"), lock_hash="abc")
+    again = promote(config.evolve(job_name="promo-rerun"), session, ledger=Ledger(tmp_path / "ledger.json"), lock_hash="abc")
     assert again == replace(rec, created=False)
     assert len(modelarts_emulator.jobs()) == 1
     forced = promote(config, session, ledger=Ledger(tmp_path / "ledger.json"), lock_hash="abc", force=True)
@@ -49,18 +49,18 @@ def test_a_ledger_hit_can_wait_for_a_job_still_running(modelarts_emulator, onlin
 
 def test_the_key_follows_content_lock_and_configuration_not_paths(online_code, online_data, tmp_path, sdk_session):
     base = config_for(sdk_session, online_code, online_data, instance_type="local")
-    online = replace(base, train_instance_type=FLAVOR, output_path="obs://b/out/")
-    key = promotion_key(online, "lock1", code_hash(online_code))
+    online = base.evolve(train_instance_type=FLAVOR, output_path="obs://b/out/")
+    key = promotion_key(online, "lock1", CodeTree(online_code).digest())
     copy = tmp_path / "elsewhere" / "code"
     shutil.copytree(online_code, copy)
-    moved = replace(online, code_dir=str(copy), job_name="other-name")
-    assert promotion_key(moved, "lock1", code_hash(copy)) == key
-    assert promotion_key(online, "lock2", code_hash(online_code)) != key
-    assert promotion_key(replace(online, train_instance_count=2), "lock1", code_hash(online_code)) != key
+    moved = online.evolve(code_dir=str(copy), job_name="other-name")
+    assert promotion_key(moved, "lock1", CodeTree(copy).digest()) == key
+    assert promotion_key(online, "lock2", CodeTree(online_code).digest()) != key
+    assert promotion_key(online.evolve(train_instance_count=2), "lock1", CodeTree(online_code).digest()) != key
     (copy / "train.py").write_text("print('changed')\n")
-    assert code_hash(copy) != code_hash(online_code)
+    assert CodeTree(copy).digest() != CodeTree(online_code).digest()
     (online_data / "more.csv").write_text("3,4\n")
-    assert promotion_key(online, "lock1", code_hash(online_code)) != key
+    assert promotion_key(online, "lock1", CodeTree(online_code).digest()) != key
 
 
 def test_promoting_a_local_configuration_is_a_configuration_error(online_code, online_data, tmp_path, sdk_session):

@@ -13,9 +13,8 @@ from .conftest import FLAVOR
 def online_config(session, code, data, name):
     est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
                     train_instance_count=1, output_path="obs://emulator-bucket/out/")
-    from pytest_modelarts.estimator import validate_fit
-
-    return validate_fit(est.config, inputs=str(data), dataset_id=None, dataset_version_id=None, data_source=None, job_name=name)
+    
+    return est.config.fit(inputs=str(data), job_name=name)
 
 
 def test_thirty_percent_faults_still_promote_exactly_one_job_per_configuration(modelarts_emulator, online_code, online_data, tmp_path):

@@ -9,7 +9,6 @@ import pytest
 
 from pytest_modelarts import Estimator, ModelArtsError
 from pytest_modelarts.promotion import Ledger, promote
-from pytest_modelarts.estimator import validate_fit
 
 from .conftest import FLAVOR, TRAIN
 
@@ -22,7 +21,7 @@ def test_the_secret_key_is_never_shown(modelarts_emulator, online_code, online_d
     session = modelarts_emulator.session()
     est = Estimator(modelarts_session=session, code_dir=str(online_code), boot_file="train.py", train_instance_type=FLAVOR,
                     train_instance_count=1, output_path="obs://emulator-bucket/out/")
-    config = validate_fit(est.config, inputs=str(online_data), dataset_id=None, dataset_version_id=None, data_source=None, job_name="s")
+    config = est.config.fit(inputs=str(online_data), job_name="s")
     ledger = Ledger(tmp_path / "ledger.json")
     modelarts_emulator.inject(0.3, ("500", "429", "drop"))
     rec = promote(config, session, ledger=ledger, lock_hash=None, wait=True)

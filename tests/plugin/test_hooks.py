@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelarts import hookspecs
+from pytest_modelarts.core import hooks as hookspecs
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "hooks.md"
 HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("pytest_modelarts_")]
@@ -24,7 +24,7 @@ def test_every_hook_has_a_docstring_and_a_section_in_docs_hooks_md() -> None:
 def test_conftest_hooks_adjust_jobs_see_results_and_register_backends(project: pytest.Pytester) -> None:
     project.makeconftest("""
         import json
-        from pytest_modelarts.backends.local import LocalBackend
+        from pytest_modelarts.backends.local.backend import LocalBackend
 
         SEEN = []
 
@@ -34,11 +34,11 @@ def test_conftest_hooks_adjust_jobs_see_results_and_register_backends(project: p
         def pytest_modelarts_register_backends(registry):
             registry.register(TracingBackend)
 
-        def pytest_modelarts_select_backend(config, session):
-            return "tracing" if config.job_name.startswith("test_traced") else None
+        def pytest_modelarts_select_backend(job_config, modelarts_session):
+            return "tracing" if job_config.job_name.startswith("test_traced") else None
 
-        def pytest_modelarts_modify_job(config, session):
-            return {"hyperparameters": config.hyperparameters + (("epochs", "5"),)}
+        def pytest_modelarts_modify_job(job_config, modelarts_session):
+            return {"hyperparameters": job_config.hyperparameters + (("epochs", "5"),)}
 
         def pytest_modelarts_job_started(job):
             SEEN.append(("started", job.job_name, job.backend))

@@ -171,7 +171,7 @@ def test_a_marker_on_the_module_applies_and_paths_are_relative_to_the_test_file(
 
 
 def test_an_environment_file_becomes_an_environment_with_its_lock_next_to_it(tmp_path: Path) -> None:
-    from pytest_modelarts.marker import build_spec
+    from pytest_modelarts.pytest_plugin.marker import build_spec
 
     (tmp_path / "envs").mkdir()
     (tmp_path / "envs" / "digits.yml").write_text(

@@ -66,7 +66,7 @@ def test_the_seed_example_runs_with_our_import_path(tmp_path, monkeypatch):
 def test_seed_style_conda_assignment_is_validated():
     env = Environment("tensorflow_mlp_mnist")
     env.conda = CondaDependencies.create(pip_packages=["tensorflow==1.13.1"], conda_packages=["python=3.6.2"])
-    assert env.conda.python_spec() == "3.6.2"
+    assert env.conda.conda_packages == ("python=3.6.2",)
 
 
 def test_probe_sees_the_container_contract(sdk_session, tmp_path):

@@ -9,7 +9,7 @@ import psutil
 import pytest
 
 from pytest_modelarts import CondaDependencies, Environment, Estimator, ParameterError, Session
-from pytest_modelarts.config import ContainerOptions
+from pytest_modelarts import ContainerOptions
 
 
 def make_estimator(session: Session, code: Path, **overrides: Any) -> Estimator:

@@ -1,0 +1,258 @@
+"""The ``docker`` backend: each worker is a Docker container that follows the ModelArts container contract.
+
+Used for custom-image jobs (``user_image_url``) and for any local job with ``backend="docker"``. Decisions
+(also in docs/containers.md):
+
+* **Image.** ``user_image_url``; a boot-file job without one runs in the image named by the session
+  attribute ``docker_image`` or the environment variable :data:`IMAGE_VARIABLE`, and is refused otherwise.
+  The image must be present or pullable; else :class:`~pytest_modelarts.errors.BackendError` names it and
+  how to provide it. The image brings its own interpreter: the Environment is not built for it.
+* **Files.** The sandbox's ``home/modelarts`` is bind-mounted at ``MA_MOUNT_PATH`` (code, inputs, outputs and
+  logs, the real paths); each worker gets a scratch directory at ``/cache``. The working directory is
+  ``MA_JOB_DIR``. Directories of the mount are made world-writable so that any image user can write.
+* **Command.** A boot file runs as ``python <MA_JOB_DIR>/<code>/<boot file> --data_url=.. --train_url=.. ..``
+  (``python`` of the image). ``user_command`` replaces the image's entrypoint (as the command of a
+  Kubernetes container does). It is split with :func:`shlex.split` and executed directly, not through a
+  shell; ``$VAR``/``${VAR}`` naming a variable of the job are substituted first. A command that uses shell
+  syntax (``|``, ``&&``, ``;``, redirections, ``$(...)``, backquotes) *is* a shell command and runs as
+  ``/bin/sh -c <command>``; so does one that starts with a shell itself, naturally.
+* **Variables.** The contract's (``contract.job_environment`` with the container layout and the contract's
+  host names); for custom-image jobs each hyperparameter is also a variable ``<label>=<value>``, as the
+  seed's Estimator table says, while boot-file jobs get them as ``--label=value``.
+* **Network.** Each job has a bridge network of its own, ``pytest-modelarts-<job id>``, on which worker
+  ``i`` is ``${MA_VJ_NAME}-worker-<i>.${MA_VJ_NAME}`` (also its short name) at a fixed address, which is its
+  ``MA_CURRENT_IP``. ``network_mode="none"``: no network at all. A multi-node job's workers share one network
+  namespace with only a loopback interface, held by a *pause* container (as Kubernetes holds a pod's; the
+  image ``pytest-modelarts/pause`` is made locally from a 129-byte static program, x86-64 only; elsewhere
+  worker 0's namespace serves) so that workers may start and end in any order; worker ``i`` is
+  ``127.0.0.<i+1>`` there (as with the process backend), its host names mapped to that address. (An
+  ``internal`` Docker network would still let the job reach the host's own addresses.) The workers then
+  share worker 0's host name.
+* **Ownership.** After the job, what it wrote under the mount is given to the invoking user's uid:gid (or
+  the ``uid:gid`` in :data:`OWNER_VARIABLE`): directly when we are root, else by a short helper container of
+  the same image run as root (``chown -R``; the image needs ``chown``). Outputs are then copied to
+  ``output_path`` and given to the same owner.
+* **Cleanup.** Every container and network carries the labels ``pytest-modelarts.job``, ``.job-id``,
+  ``.owner`` (host, pid and start time of the process that made it) and ``.created``. They are removed when
+  the job ends (completed, failed, stopped, timed out, Ctrl-C) and at interpreter exit; after a SIGKILL,
+  :func:`cleanup_leftovers` (run at the start of the next ``pytest --modelarts`` and by
+  ``pytest-modelarts clean``) removes those whose owner is dead.
+* **Resources.** ``cpus`` → CPU quota, ``memory`` → memory limit without swap; a worker killed with exit
+  137 (OOM-killed, or SIGKILLed by no one of ours) failed with "out of memory", as ModelArts reports it.
+  ``gpus`` become a device request, refused on a host without GPUs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shlex
+from typing import TYPE_CHECKING, Any
+
+from ...core import contract
+from ...core.backend import Backend, BackendRegistry, Execution
+from ...core.hooks import hookimpl
+from ...core.job import JobConfig
+from ...core.retry import RetryPolicy, retry
+from ...errors import BackendError, ConfigurationError
+from .. import sandbox as sb
+from .client import docker_client
+from .commands import command_argv, host_gpus, memory_bytes
+from .execution import DockerExecution
+from .files import walk
+from .owners import LABEL, LABEL_WORKER, labels
+from .pause import ensure_pause_image
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.networks import Network
+
+    from ...core.runtime import PythonRuntime
+
+IMAGE_VARIABLE = "PYTEST_MODELARTS_DOCKER_IMAGE"
+CACHE_PATH = "/cache"
+#: another network may take the subnet between our probe and our create: try a few times
+NETWORK_CREATION = RetryPolicy(attempts=5, base_delay=0.0, max_delay=0.0, jitter=False)
+
+
+class DockerBackend(Backend):
+    """Local jobs in Docker containers, one per worker, on a network of the job's own."""
+
+    name = "docker"
+    needs_runtime = False  # the image brings its own interpreter
+
+    def image_for(self, config: JobConfig) -> str:
+        image = config.user_image_url or self.session.docker_image or os.environ.get(IMAGE_VARIABLE)
+        if not image:
+            raise ConfigurationError(
+                f"job {config.job_name!r} runs a boot file in Docker but names no image: pass user_image_url=... "
+                f"(an image with python), or set the environment variable {IMAGE_VARIABLE}=<image>, or run it "
+                "with backend='local'"
+            )
+        return image
+
+    def validate(self, config: JobConfig) -> None:
+        self.image_for(config)
+        if not config.is_custom_image and config.code_path is None:
+            raise ConfigurationError("the docker backend runs a boot file from a local code_dir")
+        if config.code_dir is not None and config.code_path is None:
+            raise ConfigurationError(f"code_dir={config.code_dir!r}: the docker backend mounts a local code_dir")
+        if config.user_command is not None:
+            try:
+                shlex.split(config.user_command)
+            except ValueError as exc:
+                raise ConfigurationError(f"user_command={config.user_command!r} cannot be split into arguments: {exc}") from None
+        if config.container.gpus and not host_gpus():
+            raise ConfigurationError(
+                f"ContainerOptions(gpus={config.container.gpus}) but this host has no NVIDIA GPU (/dev/nvidia*); "
+                "drop gpus= to run on CPU"
+            )
+        if config.container.memory is not None and memory_bytes(config.container.memory) < 6 * 1024**2:
+            raise ConfigurationError(f"ContainerOptions(memory={config.container.memory!r}): Docker needs at least 6m")
+
+    def _ensure_image(self, client: docker.DockerClient, image: str) -> None:
+        import docker.errors
+
+        try:
+            client.images.get(image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        try:
+            client.images.pull(image)
+        except docker.errors.APIError as exc:
+            reason = getattr(exc, "explanation", None) or str(exc)
+            raise BackendError(
+                f"image {image!r} is not present locally and could not be pulled ({reason}); build it "
+                f"('docker build -t {image} .'), load it ('docker load -i <file>'), or log in to its registry "
+                "('docker login') and try again"
+            ) from None
+
+    def _create_network(self, client: docker.DockerClient, config: JobConfig, job_id: str) -> tuple[Network, list[str]]:
+        """A bridge network of the job's own with an explicit subnet, so that workers have fixed addresses."""
+        import docker.errors
+        import docker.types
+
+        name = f"{LABEL}-{job_id}"
+        job_labels = labels(config, job_id)
+
+        def attempt() -> tuple[Network, list[str]]:
+            # let the daemon pick a free subnet, then pin it: fixed addresses need a user-configured subnet
+            probe = client.networks.create(name, driver="bridge", labels=job_labels)
+            try:
+                probe.reload()
+                subnet = probe.attrs["IPAM"]["Config"][0]["Subnet"]
+            finally:
+                probe.remove()
+            hosts = ipaddress.ip_network(subnet).hosts()
+            gateway = str(next(hosts))
+            addresses = [str(next(hosts)) for _ in range(config.train_instance_count)]
+            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)])
+            return client.networks.create(name, driver="bridge", labels=job_labels, ipam=ipam), addresses
+
+        try:  # another network may take the subnet between the probe and the create
+            return retry(attempt, policy=NETWORK_CREATION, retry_on=docker.errors.APIError)
+        except docker.errors.APIError as exc:
+            raise BackendError(f"could not create the network of job {config.job_name!r}: {exc}") from None
+
+    def start(self, config: JobConfig, runtime: PythonRuntime | None, *, job_id: str) -> Execution:
+        import docker.types
+
+        image = self.image_for(config)
+        client = docker_client()
+        self._ensure_image(client, image)
+        box = sb.create_sandbox(config, job_id, self.session.local_root)
+        layout = contract.Layout.container()
+        for worker in range(box.workers):  # any uid the image runs as may write there
+            for path in walk(box.mount(worker)):
+                if path.is_dir() and not path.is_symlink():
+                    path.chmod(0o777)
+        count = config.train_instance_count
+        options = config.container
+        hosts = tuple(contract.worker_hostnames(job_id, count))
+        offline = options.network_mode == "none"
+        network: Network | None = None
+        holder: dict[str, Any] | None = None
+        if offline:
+            addresses = contract.loopback_hosts(count)
+            pause = ensure_pause_image(client) if count > 1 else None
+            if pause is not None:
+                short0, _, domain0 = hosts[0].partition(".")
+                holder = dict(
+                    image=pause, entrypoint=["/pause"], name=f"{LABEL}-{job_id}-netns", hostname=short0,
+                    domainname=domain0, network_mode="none", detach=True,
+                    labels=labels(config, job_id, **{LABEL_WORKER: "netns"}),
+                    extra_hosts={name: addresses[j] for j, host in enumerate(hosts) for name in (host, host.split(".")[0])},
+                )
+        else:
+            network, addresses = self._create_network(client, config, job_id)
+        num_gpus = (options.gpus if options.gpus and options.gpus > 0 else host_gpus() if options.gpus else 0)
+        extra = dict(config.hyperparameters) if config.is_custom_image else {}
+
+        specs: list[dict[str, Any]] = []
+        commands: list[list[str]] = []
+        for i in range(count):
+            node = contract.Node(index=i, hosts=hosts)
+            env = contract.job_environment(layout=layout, job_id=job_id, code_dir_name=box.code_name, node=node,
+                                           current_ip=addresses[i], num_gpus=num_gpus, extra=extra,
+                                           inherit=os.environ)
+            if config.user_command is not None:
+                argv = command_argv(config.user_command, env)
+            else:
+                assert config.boot_file is not None
+                argv = contract.boot_argv("python", layout, box.code_name, config.boot_file, config.hyperparameters, num_gpus,
+                                          data_url=sb.data_url_for(config, layout.data_url()))
+            commands.append(argv)
+            cache = box.root / "cache" / f"worker-{i}"
+            cache.mkdir(parents=True)
+            cache.chmod(0o1777)
+            short, _, domain = hosts[i].partition(".")
+            spec: dict[str, Any] = dict(
+                image=image, entrypoint=argv[:1], command=argv[1:], environment=env,
+                name=f"{LABEL}-{job_id}-worker-{i}", hostname=short, domainname=domain,
+                working_dir=str(layout.job_dir), labels=labels(config, job_id, **{LABEL_WORKER: str(i)}),
+                user=options.user, detach=True,
+                mounts=[docker.types.Mount(str(layout.mount), str(box.mount(i)), type="bind"),
+                        docker.types.Mount(CACHE_PATH, str(cache), type="bind")],
+            )
+            if network is not None:
+                spec["network"] = network.name
+                spec["networking_config"] = {network.name: client.api.create_endpoint_config(
+                    aliases=[hosts[i], short], ipv4_address=addresses[i])}
+            elif holder is not None:  # every worker joins the holder's loopback-only namespace, host names and all
+                spec["network_mode"] = f"container:{holder['name']}"
+                del spec["hostname"], spec["domainname"]
+            elif i == 0:
+                spec["network_mode"] = "none"
+                spec["extra_hosts"] = {name: addresses[j] for j, host in enumerate(hosts) for name in (host, host.split(".")[0])}
+            else:  # no pause program for this machine: worker 0's namespace (it must outlive the others' start)
+                spec["network_mode"] = f"container:{specs[0]['name']}"
+                del spec["hostname"], spec["domainname"]
+            if options.cpus is not None:
+                spec["nano_cpus"] = int(options.cpus * 1e9)
+            if options.memory is not None:
+                spec["mem_limit"] = options.memory
+                spec["memswap_limit"] = options.memory  # no swap: an overrun is an OOM kill, as on ModelArts
+            if options.gpus:
+                spec["device_requests"] = [docker.types.DeviceRequest(count=options.gpus, capabilities=[["gpu"]])]
+            specs.append(spec)
+
+        header = f"[pytest-modelarts] job {config.job_name} ({job_id}) in image {image}\n"
+        for i in range(count):
+            with open(box.log_file(i), "ab") as fh:
+                fh.write(header.encode())
+        execution = DockerExecution(config, self.session, box, image, client, commands)
+        try:
+            execution._launch(specs, network, holder)
+        except Exception as exc:
+            import docker.errors
+
+            if isinstance(exc, docker.errors.APIError):
+                raise BackendError(f"Docker refused to start job {config.job_name!r}: {exc}") from exc
+            raise
+        return execution
+
+
+@hookimpl
+def pytest_modelarts_register_backends(registry: BackendRegistry) -> None:
+    registry.register(DockerBackend)

@@ -1,0 +1,259 @@
+"""A Docker job's execution: a container per worker, a thread per container that copies its output to the log,
+and the removal of every container and network of the job whatever its end (including interpreter exit and
+SIGTERM; after SIGKILL, the next run's clean-up, see :mod:`.owners`)."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import threading
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...core import contract
+from ...core.job import JobConfig
+from ...core.phase import JobPhase
+from .. import sandbox as sb
+from ..workers import WorkerJob
+from . import owners
+from .files import chown_tree, output_owner, walk
+from .owners import LABEL_WORKER, labels, remove_network
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.containers import Container
+    from docker.models.networks import Network
+
+    from ...core.session import Session
+
+
+class _Worker:
+    """A container, the thread that copies its output into its log file and then waits for its end."""
+
+    def __init__(self, index: int, container: Container, log_file: Path, on_end: threading.Condition) -> None:
+        self.index = index
+        self.container = container
+        self.log_file = log_file
+        self.exit_code: int | None = None
+        self.oom_killed = False
+        self.error: str | None = None
+        self._on_end = on_end
+        self.thread = threading.Thread(target=self._follow, daemon=True, name=f"modelarts-docker-{index}")
+
+    @property
+    def done(self) -> bool:
+        return self.exit_code is not None
+
+    def _follow(self) -> None:
+        try:
+            with open(self.log_file, "ab") as log:
+                for chunk in self.container.logs(stream=True, follow=True, stdout=True, stderr=True):
+                    log.write(chunk)
+                    log.flush()
+            result = self.container.wait()
+            self.container.reload()
+            state = self.container.attrs.get("State", {})
+            self.oom_killed = bool(state.get("OOMKilled"))
+            code = int(result.get("StatusCode", state.get("ExitCode", -1)))
+        except Exception as exc:  # the daemon went away, the container was removed under us
+            self.error = f"{exc.__class__.__name__}: {exc}"
+            code = -1
+        with self._on_end:
+            self.exit_code = code
+            self._on_end.notify_all()
+
+
+_LIVE: weakref.WeakSet[DockerExecution] = weakref.WeakSet()
+
+
+@atexit.register
+def _remove_live() -> None:
+    """At interpreter exit (an uncaught exception, a Ctrl-C outside wait()), no container of ours survives."""
+    for execution in list(_LIVE):
+        with contextlib.suppress(Exception):
+            execution._remove_resources(force=True)
+    owners.forget_owner()
+
+
+def _install_sigterm_cleanup() -> None:
+    """SIGTERM kills Python without atexit: remove our containers first, then die of the signal as before.
+
+    Only where nobody handles SIGTERM already (the default action), and only from the main thread.
+    SIGKILL cannot be caught: its leftovers are removed when the next run starts (cleanup_leftovers).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        _remove_live()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+class DockerExecution(WorkerJob):
+    """Workers as containers on a network of the job's own; a thread per container copies its output to the log."""
+
+    def __init__(self, config: JobConfig, session: Session, box: sb.Sandbox, image: str,
+                 client: docker.DockerClient, commands: list[list[str]]) -> None:
+        super().__init__(config, session, box, commands)
+        self.image = image
+        self._client = client
+        self._ended = threading.Condition()
+        self._workers: list[_Worker] = []
+        self._network: Network | None = None
+        self._holder: Container | None = None  # holds the loopback-only namespace of an offline job
+        self._stopped_by_us: set[int] = set()
+        self._notes: list[str] = []
+        owners.note_owner()
+        _LIVE.add(self)
+        _install_sigterm_cleanup()
+
+    # -- start ----------------------------------------------------------------------------------------
+    def _launch(self, specs: list[dict[str, Any]], network: Network | None, holder: dict[str, Any] | None) -> None:
+        self._network = network
+        try:
+            if holder is not None:
+                self._holder = self._client.containers.create(**holder)
+                self._holder.start()
+            for i, spec in enumerate(specs):
+                container = self._client.containers.create(**spec)
+                self._workers.append(_Worker(i, container, self._box.log_file(i), self._ended))
+            self._follow_logs()
+            for worker in self._workers:
+                worker.container.start()
+                worker.thread.start()
+        except BaseException:
+            self._stop_requested = True
+            self._remove_resources(force=True)
+            raise
+
+    # -- what the shared bookkeeping asks of us -----------------------------------------------------------
+    def _codes(self) -> list[int | None]:
+        return [self._worker_code(w) if w.done else None for w in self._workers]
+
+    def _worker_code(self, worker: _Worker) -> int:
+        if worker.oom_killed:
+            return contract.OOM_EXIT_CODE
+        return worker.exit_code if worker.exit_code is not None else -1
+
+    def _is_oom(self, worker: _Worker) -> bool:
+        return worker.oom_killed or (worker.exit_code == contract.OOM_EXIT_CODE and worker.index not in self._stopped_by_us)
+
+    def _wait_for_change(self, timeout: float | None) -> None:
+        with self._ended:
+            self._ended.wait(0.5 if timeout is None else min(0.5, timeout))
+
+    def _stop_workers(self, workers: list[int]) -> None:
+        """``docker stop`` (SIGTERM, the grace period, SIGKILL) every worker given, in parallel; wait for them."""
+        import docker.errors
+
+        grace = max(0, int(round(self.session.stop_grace_period)))
+        chosen = [self._workers[i] for i in workers]
+
+        def stop(worker: _Worker) -> None:
+            self._stopped_by_us.add(worker.index)
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                worker.container.stop(timeout=grace)
+
+        threads = [threading.Thread(target=stop, args=(w,), daemon=True) for w in chosen if not w.done]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for worker in chosen:
+            worker.thread.join(timeout=grace + 30)
+
+    def _release(self) -> None:
+        try:
+            for worker in self._workers:
+                worker.thread.join(timeout=10)
+            self._remove_resources(force=True)
+            self._give_outputs_away()
+        finally:
+            _LIVE.discard(self)
+
+    def _deliver(self) -> None:
+        super()._deliver()
+        self._give_delivered_away()
+
+    # -- resources ---------------------------------------------------------------------------------------
+    def _remove_resources(self, *, force: bool) -> None:
+        import docker.errors
+
+        for worker in self._workers:
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                worker.container.remove(force=force)
+        if self._holder is not None:
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                self._holder.remove(force=True)
+            self._holder = None
+        if self._network is not None:
+            with contextlib.suppress(docker.errors.APIError):
+                remove_network(self._network)
+            self._network = None
+
+    def _owner(self) -> tuple[int, int]:
+        return output_owner()
+
+    def _give_outputs_away(self) -> None:
+        for worker in range(self._box.workers):
+            self._give_away(self._box.mount(worker))
+
+    def _give_away(self, mount: Path) -> None:
+        uid, gid = self._owner()
+        if os.geteuid() == 0:
+            chown_tree(mount, uid, gid)
+            return
+        if all(p.lstat().st_uid == uid for p in walk(mount)):
+            return
+        import docker.errors
+
+        try:
+            self._client.containers.run(
+                self.image, entrypoint=["chown", "-R", f"{uid}:{gid}", "/target"], user="0:0",
+                network_mode="none", remove=True, labels=labels(self.config, self._box.job_id, **{LABEL_WORKER: "chown"}),
+                volumes={str(mount): {"bind": "/target", "mode": "rw"}},
+            )
+        except (docker.errors.ContainerError, docker.errors.APIError) as exc:
+            self._note(f"could not give the job's files to {uid}:{gid} with 'chown' in {self.image}: {exc}")
+
+    def _give_delivered_away(self) -> None:
+        if os.geteuid() != 0:
+            return  # our copies are ours already
+        uid, gid = self._owner()
+        target = sb.output_location(self.config, self._box)
+        os.chown(target, uid, gid)
+        for worker in range(self._box.workers):
+            train_url = self._box.train_url(worker)
+            for path in walk(train_url):
+                with contextlib.suppress(FileNotFoundError):
+                    os.lchown(target / path.relative_to(train_url), uid, gid)
+
+    def _note(self, text: str) -> None:
+        self._notes.append(text)
+        with contextlib.suppress(OSError), open(self._box.log_file(0), "ab") as fh:
+            fh.write(f"[pytest-modelarts] {text}\n".encode())
+
+    # -- results ---------------------------------------------------------------------------------------
+    @property
+    def failure_reason(self) -> str | None:
+        if self._final is not JobPhase.FAILED or self._failed_worker is None:
+            return None
+        worker = self._workers[self._failed_worker]
+        detail = f"worker {worker.index} exited with {self._exit_code}" if len(self._workers) > 1 else ""
+        if self._is_oom(worker):
+            return "out of memory" + (f" ({detail})" if detail else "")
+        if worker.error:
+            return f"lost track of worker {worker.index}: {worker.error}"
+        return detail or None
+
+    def info(self) -> dict[str, Any]:
+        return {**super().info(), "image": self.image, "containers": [w.container.name for w in self._workers],
+                "network": self._network.name if self._network is not None else None, "notes": list(self._notes)}

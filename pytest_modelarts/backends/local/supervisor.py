@@ -1,0 +1,153 @@
+"""Runs one worker's command and guarantees that nothing it started outlives it.
+
+Started by the local backend as ``python -I -S supervisor.py STATUS_FILE GRACE -- argv...`` in a session of
+its own (so a Ctrl-C in the terminal reaches pytest, which decides), with a pipe on stdin whose other end the
+parent holds. It:
+
+* becomes a child subreaper, so processes the job daemonises are re-parented to it and can be found;
+* starts the command in a process group of its own and waits for it;
+* on SIGTERM/SIGINT/SIGHUP, or when the parent dies (EOF on stdin), sends SIGTERM to the job's group, waits
+  ``GRACE`` seconds, then SIGKILLs the group and every remaining descendant;
+* when the command exits by itself, kills whatever it left behind, as a container's end would;
+* writes ``{"exit_code", "signal", "terminated"}`` to STATUS_FILE (atomically) and exits with the job's code.
+
+Standard library only, run with ``-I`` (the job's PYTHONPATH must not change what it imports) and ``-S`` (no
+site-packages needed: it starts faster, and every job pays for its start). The one helper module it needs,
+``core/oskit.py`` (standard library only too), it imports by path: the package cannot be imported here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+if __name__ == "__main__":  # a program of its own: reach core/oskit.py beside the package's other files
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "core"))
+    import oskit
+else:
+    from ...core import oskit
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _set_subreaper() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the process group still covers the common case
+        pass
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    return [int(e) for e in entries if e.isdigit() and oskit.parent_pid(int(e)) == pid]
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _kill_everything(pgid: int, sig: int, main_pid: int) -> None:
+    """Signal the job's group and every other descendant; reap all but ``main_pid`` (Popen reaps that one)."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+    me = os.getpid()
+    for _ in range(100):  # each round re-parents grandchildren of the killed to us (subreaper)
+        children = [c for c in _children(me) if c != main_pid]
+        if not children:
+            return
+        for child in children:
+            try:
+                os.kill(child, sig)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)
+        for child in children:
+            try:
+                os.waitpid(child, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def main(argv: list[str]) -> int:
+    status_file, grace = argv[0], float(argv[1])
+    command = argv[argv.index("--") + 1:]
+    _set_subreaper()
+    stopping = threading.Event()
+    lock = threading.Lock()
+    state: dict[str, subprocess.Popen[bytes]] = {}
+
+    def terminate(*_: object) -> None:
+        with lock:
+            if stopping.is_set() or "proc" not in state:
+                stopping.set()  # a stop before the start: the start sees it and ends at once
+                return
+            stopping.set()
+        proc = state["proc"]
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        _kill_everything(proc.pid, signal.SIGKILL, proc.pid)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda *a: threading.Thread(target=terminate, daemon=True).start())
+
+    group = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp}
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, **group)  # type: ignore[call-overload]
+    with open(status_file + ".pid", "w") as fh:
+        fh.write(str(proc.pid))
+    with lock:
+        state["proc"] = proc
+        stopped_early = stopping.is_set()
+    if stopped_early:
+        stopping.clear()
+        threading.Thread(target=terminate, daemon=True).start()
+    pgid = proc.pid
+
+    def watch_parent() -> None:
+        try:
+            while os.read(0, 1024):
+                pass
+        except OSError:
+            pass
+        terminate()
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    while True:
+        try:
+            returncode = proc.wait()
+            break
+        except InterruptedError:
+            continue
+    # the main process is gone: like a container's end, nothing it started survives it
+    _kill_everything(pgid, signal.SIGKILL, proc.pid)
+    _reap()
+    sig = -returncode if returncode < 0 else None
+    exit_code = 128 + sig if sig else returncode
+    oskit.atomic_write(status_file, json.dumps({"exit_code": exit_code, "signal": sig, "terminated": stopping.is_set()}))
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,139 @@
+"""What belongs to a code directory (or a local input tree): one policy for counting, copying, hashing and uploading.
+
+ModelArts downloads the code directory into the container; we copy it into a sandbox, hash it for the
+promotion ledger and upload it to OBS for an online job. All four see the same files, those of
+:meth:`CodeTree.entries`: everything under the root except
+
+* version-control and tool caches: :data:`EXCLUDED_DIRS` (``.git``, ``__pycache__``, ``.pytest_cache``, ...),
+  and compiled files (``*.pyc``, ``*.pyo``);
+* the run root ``.modelarts`` (where sandboxes go by default), and any path in ``exclude`` (the configured
+  sandbox root): ``code_dir="."`` must never copy earlier runs, or the run in progress, into itself.
+
+Directory symlinks are not followed (a link is an entry of its own); what was left out is listed in
+:attr:`CodeTree.excluded` so that a caller can say so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+EXCLUDED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox",
+                           ".modelarts"})
+EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file, directory or symlink of a tree; ``rel`` is its POSIX path relative to the root."""
+
+    rel: str
+    path: Path
+    is_dir: bool
+
+
+@dataclass(frozen=True)
+class TreeStats:
+    files: int
+    dirs: int
+    bytes: int
+    depth: int  # of the deepest entry: a file at the root has depth 1
+
+
+@dataclass(frozen=True)
+class CodeTree:
+    """A directory (or a single file) seen through the policy above."""
+
+    root: Path
+    exclude: tuple[Path, ...] = ()
+    excluded: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "exclude", tuple(p.resolve() for p in self.exclude))
+
+    def _skipped(self, path: Path, name: str, is_dir: bool) -> bool:
+        if is_dir and name in EXCLUDED_DIRS or not is_dir and name.endswith(EXCLUDED_SUFFIXES):
+            return True
+        return bool(self.exclude) and is_dir and path.resolve() in self.exclude
+
+    def entries(self) -> Iterator[Entry]:
+        """Every entry of the tree that belongs to it, parents before children, in sorted order."""
+        self.excluded.clear()
+        if not self.root.is_dir():
+            yield Entry(self.root.name, self.root, False)
+            return
+        for base, dirs, files in os.walk(self.root):
+            base_path = Path(base)
+            kept = []
+            for name in sorted(dirs):
+                full = base_path / name
+                rel = full.relative_to(self.root).as_posix()
+                if full.is_symlink():  # os.walk does not descend into it: a link of its own
+                    yield Entry(rel, full, False)
+                elif self._skipped(full, name, True):
+                    self.excluded.append(rel + "/")
+                else:
+                    kept.append(name)
+                    yield Entry(rel, full, True)
+            dirs[:] = kept
+            for name in sorted(files):
+                full = base_path / name
+                rel = full.relative_to(self.root).as_posix()
+                if self._skipped(full, name, False):
+                    self.excluded.append(rel)
+                else:
+                    yield Entry(rel, full, False)
+
+    def files(self) -> list[Entry]:
+        """The entries that are not directories (files and symlinks)."""
+        return [e for e in self.entries() if not e.is_dir]
+
+    def stats(self, *, stop_after_files: int | None = None) -> TreeStats:
+        """Counts of the tree; with ``stop_after_files``, stops counting once more files than that were seen."""
+        files = dirs = size = depth = 0
+        for entry in self.entries():
+            depth = max(depth, entry.rel.count("/") + 1)
+            if entry.is_dir:
+                dirs += 1
+                continue
+            files += 1
+            if entry.path.is_file():
+                size += entry.path.stat().st_size
+            if stop_after_files is not None and files > stop_after_files:
+                break
+        return TreeStats(files, dirs, size, depth)
+
+    def copy_to(self, target: Path) -> None:
+        """Copy the tree's entries under ``target`` (symlinks as symlinks), as ModelArts downloads a code dir."""
+        if not self.root.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(self.root, target / self.root.name)
+            return
+        target.mkdir(parents=True, exist_ok=True)
+        for entry in self.entries():
+            dest = target / entry.rel
+            if entry.is_dir:
+                dest.mkdir(exist_ok=True)
+            elif entry.path.is_symlink():
+                os.symlink(os.readlink(entry.path), dest)
+            else:
+                shutil.copy2(entry.path, dest)
+
+    def digest(self) -> str:
+        """sha256 over the relative paths and contents of the tree's files (a symlink counts by its target's content)."""
+        digest = hashlib.sha256()
+        for entry in sorted(self.files(), key=lambda e: e.rel):
+            h = hashlib.sha256()
+            if not entry.path.is_file():  # a link to a directory, or a dangling one: its target names it
+                h.update(b"link:" + os.readlink(entry.path).encode())
+                digest.update(f"{entry.rel}\0{h.hexdigest()}\n".encode())
+                continue
+            with open(entry.path, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            digest.update(f"{entry.rel}\0{h.hexdigest()}\n".encode())
+        return digest.hexdigest()

@@ -1,0 +1,230 @@
+"""The ModelArts training-container contract: the one module that knows it.
+
+A ModelArts (v2, "new version") training container lays its files out under ``MA_MOUNT_PATH``, downloads the
+code directory into ``${MA_JOB_DIR}/<code dir name>``, downloads inputs into ``inputs/data_url_<i>``, expects
+outputs in ``outputs/train_url_<i>`` (uploaded after the run) and starts
+``python ${MA_JOB_DIR}/<code dir name>/<boot file> --data_url=... --train_url=... --<label>=<value> ...``
+with the MA_*, VC_* (and, for old scripts, DLS_*) variables set. Every backend builds its command line,
+variables and directories from here, so that a local process, a Docker container and the emulator agree.
+
+Decisions taken where the ModelArts documentation is silent (also in docs/contract.md):
+
+* Working directory: ``MA_JOB_DIR`` (``/home/ma-user/modelarts/user-job-dir``), never the code directory, so
+  that files opened relative to the working directory fail locally as they would online.
+* Argument order: ``--data_url``, ``--train_url``, then hyperparameters in the order given, then the
+  platform's own ``--num_gpus=<n>`` (v1 passed it; keeping it makes ``parse_args()`` fail locally, the way an
+  undeclared platform parameter makes it fail online).
+* Local processes cannot live at ``/home/ma-user``: :meth:`Layout.local` puts the same tree under a sandbox
+  directory and every variable points there. Containers use :meth:`Layout.container`, the real paths.
+* Host names: containers get the contract's ``${MA_VJ_NAME}-worker-<i>.${MA_VJ_NAME}`` names; local processes
+  cannot resolve those, so worker ``i`` is ``127.0.0.<i+1>`` (all of 127/8 is loopback on Linux), each worker
+  with an address of its own as on a real cluster.
+* ``PYTHONUNBUFFERED=1`` so that logs stream live; ``HOME=MA_HOME``; the caller's environment does not leak
+  in, except the variables in :data:`PASSTHROUGH` (locale, time zone, proxies, thread-count knobs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+MA_HOME = PurePosixPath("/home/ma-user")
+MOUNT_DIR = "modelarts"
+JOB_DIR = "user-job-dir"
+LOG_DIR = "log"
+INPUTS_DIR = "inputs"
+OUTPUTS_DIR = "outputs"
+TASK_NAME = "worker"
+#: the port old (v1) jobs advertised in ``BATCH_CUSTOM<i>_HOSTS``; also the rendezvous port we suggest.
+WORKER_PORT = 6666
+#: names the preset images look for, in this order, to ``pip install -r`` before the boot file.
+REQUIREMENTS_FILES = ("pip-requirements.txt", "pip-requirement.txt", "requirement.txt", "requirements.txt")
+#: ModelArts limits on the code directory.
+MAX_CODE_FILES = 1000
+MAX_CODE_BYTES = 5 * 1024**3
+#: exit code of a container killed by the kernel's OOM killer.
+OOM_EXIT_CODE = 137
+#: variables taken from the caller's environment; everything else is the contract's.
+PASSTHROUGH = (
+    "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
+    "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+)
+BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+_HYPERPARAMETER_LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+
+
+def valid_hyperparameter_label(label: str) -> bool:
+    """A label usable both as ``--label=value`` and as a container environment variable name."""
+    return bool(_HYPERPARAMETER_LABEL.fullmatch(label))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the contract's directories are, as seen by the job."""
+
+    home: PurePosixPath
+
+    @classmethod
+    def container(cls) -> Layout:
+        return cls(MA_HOME)
+
+    @classmethod
+    def local(cls, sandbox: os.PathLike[str] | str) -> Layout:
+        return cls(PurePosixPath(os.fspath(sandbox)) / "home")
+
+    @property
+    def mount(self) -> PurePosixPath:
+        return self.home / MOUNT_DIR
+
+    @property
+    def job_dir(self) -> PurePosixPath:
+        return self.mount / JOB_DIR
+
+    @property
+    def log_dir(self) -> PurePosixPath:
+        return self.mount / LOG_DIR
+
+    @property
+    def inputs_dir(self) -> PurePosixPath:
+        return self.mount / INPUTS_DIR
+
+    @property
+    def outputs_dir(self) -> PurePosixPath:
+        return self.mount / OUTPUTS_DIR
+
+    def code_dir(self, code_dir_name: str) -> PurePosixPath:
+        return self.job_dir / code_dir_name
+
+    def data_url(self, index: int = 0) -> PurePosixPath:
+        return self.inputs_dir / f"data_url_{index}"
+
+    def train_url(self, index: int = 0) -> PurePosixPath:
+        return self.outputs_dir / f"train_url_{index}"
+
+    def directories(self) -> list[PurePosixPath]:
+        """Directories that exist before the job starts."""
+        return [self.home, self.job_dir, self.log_dir, self.data_url(), self.train_url()]
+
+
+def vj_name(job_id: str) -> str:
+    """``MA_VJ_NAME``: the volcano job name of a training job."""
+    return f"modelarts-job-{job_id}"
+
+
+def worker_hostnames(job_id: str, count: int) -> list[str]:
+    """Host names of the workers inside the job's network: ``${MA_VJ_NAME}-worker-<i>.${MA_VJ_NAME}``."""
+    vj = vj_name(job_id)
+    return [f"{vj}-{TASK_NAME}-{i}.{vj}" for i in range(count)]
+
+
+def loopback_hosts(count: int) -> list[str]:
+    """Addresses that stand in for worker host names when workers are local processes."""
+    if count > 254:
+        raise ValueError("at most 254 local worker processes")
+    return [f"127.0.0.{i + 1}" for i in range(count)]
+
+
+def boot_argv(
+    python: str,
+    layout: Layout,
+    code_dir_name: str,
+    boot_file: str,
+    hyperparameters: Sequence[tuple[str, str]],
+    num_gpus: int = 0,
+    data_url: str | None = None,
+) -> list[str]:
+    """The command a preset-image job runs: ``python <job dir>/<code>/<boot> --data_url=.. --train_url=.. ...``.
+
+    ``data_url`` defaults to the inputs directory; a job whose input is one file gets that file's path.
+    """
+    argv = [python, str(layout.code_dir(code_dir_name) / boot_file)]
+    argv += [f"--data_url={data_url or layout.data_url()}", f"--train_url={layout.train_url()}"]
+    argv += [f"--{label}={value}" for label, value in hyperparameters]
+    argv.append(f"--num_gpus={num_gpus}")
+    return argv
+
+
+@dataclass(frozen=True)
+class Node:
+    """One worker of a job: its index and the hosts of all workers."""
+
+    index: int
+    hosts: tuple[str, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.hosts)
+
+    @property
+    def host(self) -> str:
+        return self.hosts[self.index]
+
+
+def job_environment(
+    *,
+    layout: Layout,
+    job_id: str,
+    code_dir_name: str,
+    node: Node,
+    current_ip: str,
+    num_gpus: int = 0,
+    extra: Mapping[str, str] | None = None,
+    inherit: Mapping[str, str] | None = None,
+    path_prefix: Sequence[str] = (),
+) -> dict[str, str]:
+    """The environment variables of one worker.
+
+    ``inherit`` is the caller's environment, of which only :data:`PASSTHROUGH` is kept; ``extra`` (the
+    environment's activation, custom-image hyperparameters) is applied last but never overrides the contract.
+    """
+    env: dict[str, str] = {}
+    for name in PASSTHROUGH:
+        if inherit and name in inherit:
+            env[name] = inherit[name]
+    env.setdefault("LANG", "C.UTF-8")
+    env.update(extra or {})
+    env["PATH"] = os.pathsep.join([*path_prefix, env.get("PATH", BASE_PATH)]) if path_prefix else env.get("PATH", BASE_PATH)
+    code = layout.code_dir(code_dir_name)
+    vj = vj_name(job_id)
+    contract = {
+        "HOME": str(layout.home),
+        "MA_HOME": str(layout.home),
+        "MA_MOUNT_PATH": str(layout.mount),
+        "MA_JOB_DIR": str(layout.job_dir),
+        "MA_LOG_DIR": str(layout.log_dir),
+        "MA_CURRENT_IP": current_ip,
+        "MA_NUM_GPUS": str(num_gpus),
+        "MA_TASK_NAME": TASK_NAME,
+        "MA_NUM_HOSTS": str(node.count),
+        "MA_VJ_NAME": vj,
+        "MA_CURRENT_INSTANCE_NAME": f"{vj}-{TASK_NAME}-{node.index}",
+        "VC_TASK_INDEX": str(node.index),
+        "VC_WORKER_NUM": str(node.count),
+        "VC_WORKER_HOSTS": ",".join(node.hosts),
+        # v1 names, still read by old scripts
+        "DLS_TASK_INDEX": str(node.index),
+        "DLS_TASK_NUMBER": str(node.count),
+        "DLS_APP_URL": str(code),
+        "DLS_DATA_URL": str(layout.data_url()),
+        "DLS_TRAIN_URL": str(layout.train_url()),
+        "PYTHONUNBUFFERED": "1",
+    }
+    for i, host in enumerate(node.hosts):
+        contract[f"BATCH_CUSTOM{i}_HOSTS"] = f"{host}:{WORKER_PORT}"
+    pythonpath = env.get("PYTHONPATH")
+    contract["PYTHONPATH"] = str(layout.job_dir) + (os.pathsep + pythonpath if pythonpath else "")
+    env.update(contract)
+    return env
+
+
+def requirements_file(code_files: Sequence[str]) -> str | None:
+    """The requirements file a preset image would install from, given the code directory's top-level names."""
+    for name in REQUIREMENTS_FILES:
+        if name in code_files:
+            return name
+    return None

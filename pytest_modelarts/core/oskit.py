@@ -1,0 +1,57 @@
+"""Small operating-system helpers, each defined once: an atomic file write and a ``/proc/<pid>/stat`` reader.
+
+Standard library only: the local backend's supervisor, a program started with ``python -I -S``, imports this
+file by path, before anything of the package could be imported.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never a part.
+
+    The data goes to a temporary file in the same directory, which then replaces ``path`` (``os.replace``);
+    ``mode`` sets its permissions (default: what ``mkstemp`` gives, 0o600).
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def proc_stat(pid: int) -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (``state`` is field 0), None when unreadable.
+
+    The command name may hold spaces and parentheses, so the fields start after the *last* ``)``.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(b")") + 2:].split()
+
+
+def parent_pid(pid: int) -> int | None:
+    fields = proc_stat(pid)
+    return int(fields[1]) if fields and len(fields) > 1 else None
+
+
+def start_ticks(pid: int) -> str | None:
+    """When ``pid`` started, in clock ticks since boot: with the pid, it tells a process from a later one."""
+    fields = proc_stat(pid)
+    return fields[19].decode() if fields and len(fields) > 19 else None

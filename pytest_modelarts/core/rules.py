@@ -1,0 +1,327 @@
+"""The rules of a job's fields, each written once: the seed SDK's Estimator and ``fit`` tables, and ours.
+
+Every rule names the fields it reads; :func:`apply` runs, in a fixed order, the rules of a stage
+(``estimator``: the Estimator's parameters; ``fit``: ``fit``'s, which may read the Estimator's too) whose
+fields changed, so that :meth:`JobConfig.evolve <pytest_modelarts.core.job.JobConfig.evolve>` re-checks what
+a change can affect and nothing else (changing the hyperparameters does not walk the code tree again). A rule
+raises :class:`~pytest_modelarts.errors.ParameterError` naming the parameter, the value and what is allowed;
+it may normalise values (a code directory becomes absolute, a boot file relative to it).
+
+Decisions where the seed is silent (docs/sdk.md): local runs take local paths or ``file://`` URLs; ``obs://``
+is for online jobs; built-in algorithms (``model_name``) exist only online.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from ..errors import ParameterError
+from . import contract
+from .codetree import CodeTree
+from .container import ContainerOptions
+from .environment import Environment
+from .hyperparameters import Hyperparameters
+from .location import Location
+
+LOCAL_INSTANCE_TYPE = "local"
+JOB_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+INSTANCE_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+IMAGE_REF = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._/-][a-z0-9]+)*)?(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?")
+MAX_DESCRIPTION = 256
+
+Stage = Literal["estimator", "fit"]
+Values = dict[str, Any]
+E, F = "Estimator", "fit"
+
+
+@dataclass(frozen=True)
+class Rule:
+    stage: Stage
+    reads: frozenset[str]
+    check: Callable[[Values], None]
+
+
+RULES: list[Rule] = []
+
+
+def rule(stage: Stage, *reads: str) -> Callable[[Callable[[Values], None]], Callable[[Values], None]]:
+    def register(fn: Callable[[Values], None]) -> Callable[[Values], None]:
+        RULES.append(Rule(stage, frozenset(reads), fn))
+        return fn
+    return register
+
+
+def apply(values: Values, *, stages: tuple[Stage, ...], changed: set[str] | None = None) -> None:
+    """Run the rules of ``stages`` that read a field in ``changed`` (all of them when None), in order."""
+    for r in RULES:
+        if r.stage in stages and (changed is None or r.reads & changed):
+            r.check(values)
+
+
+def is_local(values: Mapping[str, Any]) -> bool:
+    return bool(values["train_instance_type"] == LOCAL_INSTANCE_TYPE)
+
+
+# -- the Estimator's parameters, in the order the seed's table checks them ---------------------------------
+
+@rule("estimator", "train_instance_type")
+def _instance_type(v: Values) -> None:
+    value = v["train_instance_type"]
+    if value is None:
+        raise ParameterError(E, "train_instance_type", None, "is required: 'local' to run on this machine, or a ModelArts flavor such as 'modelarts.vm.cpu.2u'")
+    if not isinstance(value, str) or not INSTANCE_TYPE.fullmatch(value):
+        raise ParameterError(E, "train_instance_type", value, "must be 'local' or a flavor id such as 'modelarts.vm.cpu.2u'")
+
+
+@rule("estimator", "train_instance_count")
+def _instance_count(v: Values) -> None:
+    value = v["train_instance_count"]
+    if value is None:
+        raise ParameterError(E, "train_instance_count", None, "is required: the number of nodes, an int >= 1")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ParameterError(E, "train_instance_count", value, "must be an int >= 1")
+
+
+def optional_str(owner: str, name: str, value: Any, *, allow_empty: bool = False) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or (not allow_empty and not value.strip()):
+        pathlike = name.endswith(("_dir", "_path", "_url")) or name == "inputs"
+        raise ParameterError(owner, name, value, "must be a non-empty str" + (" or os.PathLike" if pathlike else ""))
+    return value
+
+
+STR_FIELDS = ("code_dir", "boot_file", "model_name", "output_path", "log_url", "framework_type", "framework_version",
+              "job_description", "user_image_url", "user_command", "backend")
+
+
+@rule("estimator", *STR_FIELDS)
+def _strings(v: Values) -> None:
+    for name in STR_FIELDS:
+        value = v[name]
+        if isinstance(value, Location):
+            continue
+        v[name] = optional_str(E, name, value, allow_empty=name == "job_description")
+
+
+@rule("estimator", "model_name", "code_dir", "boot_file", "framework_type", "framework_version", "user_image_url",
+      "train_instance_type")
+def _what_runs(v: Values) -> None:
+    """A built-in algorithm, a boot file in a code dir, or a custom image."""
+    model_name, code_dir, boot_file = v["model_name"], v["code_dir"], v["boot_file"]
+    if model_name is not None:
+        for name in ("code_dir", "boot_file", "framework_type", "framework_version", "user_image_url"):
+            if v[name] is not None:
+                raise ParameterError(E, name, v[name], f"must not be given with model_name={model_name!r} (a built-in algorithm brings its own code and engine)")
+        if is_local(v):
+            raise ParameterError(E, "model_name", model_name, "built-in algorithms run only online; for a local run give code_dir and boot_file")
+    elif v["user_image_url"] is None and (code_dir is None or boot_file is None):
+        missing = "code_dir" if code_dir is None else "boot_file"
+        raise ParameterError(E, missing, None, "is required: give code_dir and boot_file (or model_name, or user_image_url with user_command)")
+    if boot_file is not None and code_dir is None:
+        raise ParameterError(E, "code_dir", None, f"is required with boot_file={boot_file!r}: the boot file must lie inside code_dir")
+
+
+@rule("estimator", "user_image_url", "user_command", "boot_file", "framework_type", "framework_version", "job_description")
+def _image_and_engine(v: Values) -> None:
+    image = v["user_image_url"]
+    if image is not None:
+        if not IMAGE_REF.fullmatch(image):
+            raise ParameterError(E, "user_image_url", image, "must be an image reference such as 'swr.cn-north-4.myhuaweicloud.com/org/image:tag'")
+        for name in ("framework_type", "framework_version"):
+            if v[name] is not None:
+                raise ParameterError(E, name, v[name], "must not be given with user_image_url: a custom image brings its own engine")
+        if v["user_command"] is None and v["boot_file"] is None:
+            raise ParameterError(E, "user_command", None, "is required with user_image_url (the container's start command), unless a boot_file is given")
+    elif v["user_command"] is not None:
+        raise ParameterError(E, "user_command", v["user_command"], "is the start command of a custom image: give user_image_url too")
+    if v["framework_version"] is not None and v["framework_type"] is None:
+        raise ParameterError(E, "framework_version", v["framework_version"], "needs framework_type (e.g. 'PyTorch')")
+    description = v["job_description"]
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        raise ParameterError(E, "job_description", description, f"must be at most {MAX_DESCRIPTION} characters")
+
+
+@rule("estimator", "code_dir", "boot_file", "train_instance_type", "code_excludes")
+def _code(v: Values) -> None:
+    if v["code_dir"] is None:
+        return
+    code_dir, boot_file = Location(v["code_dir"]), v["boot_file"]
+    if code_dir.is_remote:
+        if is_local(v):
+            raise ParameterError(E, "code_dir", code_dir, "a local run needs a local directory or file:// URL (obs:// code is for online jobs)")
+        if code_dir.scheme != "obs":
+            raise ParameterError(E, "code_dir", code_dir, "must be a local directory, a file:// URL or an obs:// URL")
+        v["code_dir"] = code_dir
+        if boot_file is not None:
+            rel = PurePosixPath(boot_file.removeprefix(code_dir.rstrip("/") + "/"))
+            if rel.is_absolute() or ".." in rel.parts or rel.suffix != ".py":
+                raise ParameterError(E, "boot_file", boot_file, f"must be a .py file inside code_dir {code_dir!r}")
+            v["boot_file"] = rel.as_posix()
+        return
+    if not code_dir.path.is_dir():
+        raise ParameterError(E, "code_dir", code_dir, "must be an existing directory")
+    root = code_dir.path.resolve()
+    stats = CodeTree(root, exclude=v["code_excludes"]).stats(stop_after_files=contract.MAX_CODE_FILES)
+    if stats.files > contract.MAX_CODE_FILES:
+        raise ParameterError(E, "code_dir", code_dir, f"holds more than {contract.MAX_CODE_FILES} files, the ModelArts limit for a code directory")
+    if stats.bytes > contract.MAX_CODE_BYTES:
+        raise ParameterError(E, "code_dir", code_dir, f"holds {stats.bytes} bytes, over the ModelArts limit of 5 GB")
+    v["code_dir"] = Location(str(root))
+    if boot_file is None:
+        return
+    given = Path(boot_file).expanduser()
+    resolved = (given if given.is_absolute() else root / given).resolve()
+    if not resolved.is_relative_to(root):
+        raise ParameterError(E, "boot_file", boot_file, f"must lie inside code_dir {str(root)!r}")
+    if resolved.suffix != ".py":
+        raise ParameterError(E, "boot_file", boot_file, "must be a .py file")
+    if not resolved.is_file():
+        raise ParameterError(E, "boot_file", boot_file, f"does not exist in code_dir {str(root)!r}")
+    v["boot_file"] = resolved.relative_to(root).as_posix()
+
+
+def check_location(owner: str, name: str, value: str, *, local: bool, must_exist: bool) -> Location:
+    where = Location(value)
+    if where.is_remote:
+        if local:
+            raise ParameterError(owner, name, value, "a local run takes a local path or a file:// URL (obs:// is for online jobs)")
+        if where.scheme != "obs":
+            raise ParameterError(owner, name, value, "must be an obs:// URL, a local path or a file:// URL")
+        return where
+    if must_exist and not where.path.exists():
+        raise ParameterError(owner, name, value, "does not exist")
+    if where.path.exists() and name != "inputs" and not where.path.is_dir():
+        raise ParameterError(owner, name, value, "must be a directory")
+    return where
+
+
+@rule("estimator", "output_path", "log_url", "train_instance_type")
+def _output_locations(v: Values) -> None:
+    for name in ("output_path", "log_url"):
+        if v[name] is not None:
+            v[name] = check_location(E, name, v[name], local=is_local(v), must_exist=False)
+
+
+@rule("estimator", "hyperparameters")
+def _hyperparameters(v: Values) -> None:
+    v["hyperparameters"] = check_hyperparameters(v["hyperparameters"])
+
+
+def check_hyperparameters(value: Any) -> Hyperparameters:
+    """The SDK's ``[{"label": str, "value": str}]`` (or pairs already converted at another boundary), checked."""
+    if value is None:
+        return Hyperparameters()
+    if isinstance(value, Hyperparameters) or (isinstance(value, tuple) and all(isinstance(i, tuple) for i in value)):
+        items: list[Any] = [{"label": label, "value": val} for label, val in value]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise ParameterError(E, "hyperparameters", value, 'must be a list of {"label": str, "value": str}')
+    seen: set[str] = set()
+    pairs = []
+    for item in items:
+        if not isinstance(item, Mapping) or set(item) != {"label", "value"}:
+            raise ParameterError(E, "hyperparameters", item, 'every item must be a dict with exactly the keys "label" and "value"')
+        label, val = item["label"], item["value"]
+        if not isinstance(label, str) or not contract.valid_hyperparameter_label(label):
+            raise ParameterError(E, "hyperparameters", item, "label must be a str of letters, digits, '_', '.', '-' starting with a letter or '_' (it becomes --label=value)")
+        if not isinstance(val, str):
+            raise ParameterError(E, "hyperparameters", item, f"value must be a str (got {type(val).__name__}); write {str(val)!r}")
+        if label in seen:
+            raise ParameterError(E, "hyperparameters", item, f"label {label!r} is given twice")
+        if label in ("data_url", "train_url"):
+            raise ParameterError(E, "hyperparameters", item, f"label {label!r} is set by the platform from inputs/output_path")
+        seen.add(label)
+        pairs.append((label, val))
+    return Hyperparameters(pairs)
+
+
+@rule("estimator", "environment")
+def _environment(v: Values) -> None:
+    env = v["environment"]
+    if env is not None and not isinstance(env, Environment):
+        raise ParameterError(E, "environment", env, "must be a pytest_modelarts.Environment or None")
+    if env is not None:
+        v["environment"] = env.snapshot()  # the user may edit the original later
+
+
+@rule("estimator", "container")
+def _container(v: Values) -> None:
+    options = v["container"]
+    if options is None:
+        v["container"] = options = ContainerOptions()
+    elif not isinstance(options, ContainerOptions):
+        raise ParameterError(E, "container_options", options, "must be a pytest_modelarts.ContainerOptions")
+    C = "ContainerOptions"
+    if options.network_mode not in (None, "none", "bridge"):
+        raise ParameterError(C, "network_mode", options.network_mode, "must be None, 'none' or 'bridge'")
+    if options.cpus is not None and (isinstance(options.cpus, bool) or not isinstance(options.cpus, (int, float)) or options.cpus <= 0):
+        raise ParameterError(C, "cpus", options.cpus, "must be a number > 0")
+    if options.memory is not None and not (isinstance(options.memory, str) and re.fullmatch(r"\d+[bkmg]?", options.memory.lower())):
+        raise ParameterError(C, "memory", options.memory, "must be a size such as '512m' or '2g'")
+    if options.gpus is not None and (isinstance(options.gpus, bool) or not isinstance(options.gpus, int) or options.gpus < -1 or options.gpus == 0):
+        raise ParameterError(C, "gpus", options.gpus, "must be a positive int, or -1 for all")
+    if options.user is not None and not (isinstance(options.user, str) and re.fullmatch(r"\d+(:\d+)?", options.user)):
+        raise ParameterError(C, "user", options.user, "must be 'uid' or 'uid:gid' (numbers)")
+
+
+@rule("estimator", "backend", "train_instance_type")
+def _backend(v: Values) -> None:
+    backend = v["backend"]
+    if backend is not None and backend != "online" and not is_local(v):
+        raise ParameterError(E, "backend", backend, f"runs jobs on this machine: use it with train_instance_type='local' (got {v['train_instance_type']!r})")
+
+
+# -- fit's parameters ---------------------------------------------------------------------------------------
+
+FIT_STRINGS = ("inputs", "dataset_id", "dataset_version_id")
+
+
+@rule("fit", "inputs", "dataset_id", "dataset_version_id", "data_source", "train_instance_type")
+def _data(v: Values) -> None:
+    for name in FIT_STRINGS:
+        if not isinstance(v[name], Location):
+            v[name] = optional_str(F, name, v[name])
+    inputs, dataset_id, version_id, data_source = v["inputs"], v["dataset_id"], v["dataset_version_id"], v["data_source"]
+    if (dataset_id is None) != (version_id is None):
+        missing = "dataset_version_id" if version_id is None else "dataset_id"
+        raise ParameterError(F, missing, None, "dataset_id and dataset_version_id must be given together")
+    given = {name: value for name, value in (("inputs", inputs), ("dataset_id", dataset_id), ("data_source", data_source)) if value is not None}
+    if len(given) > 1:
+        second = list(given)[1]
+        raise ParameterError(F, second, given[second], f"give exactly one of inputs, dataset_id + dataset_version_id, data_source (got {' and '.join(given)})")
+    if is_local(v):
+        for name in ("dataset_id", "data_source"):
+            if v[name] is not None:
+                raise ParameterError(F, name, v[name], "local training supports only inputs (a local directory or file:// URL)")
+    elif not given:
+        raise ParameterError(F, "inputs", None, "an online job needs its data: give inputs (obs:// or local), or dataset_id + dataset_version_id, or data_source")
+    if inputs is not None:
+        where = Location(inputs)
+        if is_local(v) or where.is_local:
+            v["inputs"] = check_location(F, "inputs", inputs, local=True, must_exist=True)
+        elif where.scheme != "obs":
+            raise ParameterError(F, "inputs", inputs, "must be an obs:// URL, a local path or a file:// URL")
+        else:
+            v["inputs"] = where
+
+
+@rule("fit", "job_name")
+def _job_name(v: Values) -> None:
+    name = v["job_name"]
+    if not isinstance(name, str) or not JOB_NAME.fullmatch(name):
+        raise ParameterError(F, "job_name", name, "must match [a-zA-Z0-9_-]{1,64}")
+
+
+@rule("fit", "output_path", "train_instance_type")
+def _online_output(v: Values) -> None:
+    if not is_local(v) and v["output_path"] is None:
+        raise ParameterError(E, "output_path", None, "is required for an online job: an obs:// directory for the outputs")

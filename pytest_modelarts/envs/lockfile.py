@@ -1,0 +1,236 @@
+"""The ``conda-lock.yml`` of an environment: what a lock holds, and reading it (solving and writing: :mod:`.solve`).
+
+Conda packages are solved in-process with py-rattler against the spec's channels (no conda or mamba
+executable needed); pip packages are resolved by uv, with hashes, for the solved Python's version and this
+machine's platform. The result is written with conda-lock's own lock-file models (format version 1, as
+``conda-lock lock`` writes it), so ``conda-lock render`` and conda-lock's parser accept it.
+
+What conda-lock's format has no field for goes into ``metadata.custom_metadata`` under ``pytest-modelarts.*``:
+the hash of the spec the lock was made from (which is also ``content_hash`` for the platform), the spec
+itself (to say what changed when the lock is stale), where ``python`` comes from (``conda`` or ``local``) and
+the Python version pip packages were resolved for.
+
+Modes (:class:`~pytest_modelarts.core.session.LockMode`): ``create`` locks when the file is missing or was made from
+another spec; ``check`` never locks and fails on a missing or stale lock; ``update`` always re-solves.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.environment import CondaDependencies
+from ..core.session import PythonSource
+from ..errors import LockError, ParameterError
+from .cache import lock_key
+
+#: channels used when the spec names none (ModelArts images resolve against their own defaults).
+DEFAULT_CHANNELS = ("conda-forge",)
+META = "pytest-modelarts."
+
+
+def current_platform() -> str:
+    """The conda subdir of this machine (``linux-64``, ``linux-aarch64``...)."""
+    from rattler import Subdir
+
+    return str(Subdir.current())
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    """One package of a lock, as the builder needs it."""
+
+    manager: str  # "conda" | "pip"
+    name: str
+    version: str
+    platform: str
+    url: str
+    md5: str | None = None
+    sha256: str | None = None
+    build: str | None = None
+
+    def row(self) -> tuple[str | None, ...]:
+        return (self.manager, self.name, self.version, self.platform, self.url, self.md5, self.sha256)
+
+
+@dataclass(frozen=True)
+class LockedEnvironment:
+    """A lock read or written by :func:`lock_environment`."""
+
+    path: Path
+    platform: str
+    python_source: str
+    python_spec: str
+    python_version: str  # major.minor the pip packages were resolved for
+    spec_hash: str
+    channels: tuple[str, ...]
+    packages: tuple[LockedPackage, ...]
+    written: bool = False  # True when this call (re)wrote the file
+    key: str = field(default="", compare=False)
+
+    @property
+    def conda(self) -> tuple[LockedPackage, ...]:
+        return tuple(p for p in self.packages if p.manager == "conda")
+
+    @property
+    def pip(self) -> tuple[LockedPackage, ...]:
+        return tuple(p for p in self.packages if p.manager == "pip")
+
+
+def python_source_for(spec: CondaDependencies, requested: PythonSource | str | None = None) -> str:
+    """``conda`` or ``local``: from ``requested``, else ``$PYTEST_MODELARTS_PYTHON``, else ``conda``."""
+    try:
+        source = PythonSource.resolve(requested, owner="lock_environment").value
+    except ParameterError as exc:
+        raise LockError(str(exc)) from None
+    if source == "local":
+        others = [s for s in spec.conda_packages if _spec_name(s) != "python"]
+        if others:
+            raise LockError(
+                f"a local interpreter can serve only environments whose conda_packages pin just python; "
+                f"this one also needs {others}: use python from conda (Session(python_source='conda'), pytest "
+                "--modelarts-python-source=conda or PYTEST_MODELARTS_PYTHON=conda)"
+            )
+    return source
+
+
+def _spec_name(spec: str) -> str:
+    return re.split(r"[\s=<>!~\[]", spec.strip(), maxsplit=1)[0].lower()
+
+
+def python_version_spec(spec: CondaDependencies) -> str:
+    """The version part of the spec's ``python`` conda package as a conda version spec (``"3.11.*"``), or ``"*"``."""
+    from rattler import MatchSpec
+
+    for item in spec.conda_packages:
+        if _spec_name(item) == "python":
+            try:
+                version = MatchSpec(item).version
+            except Exception as exc:  # rattler's InvalidMatchSpecError
+                raise LockError(f"conda package spec {item!r} is invalid: {exc}") from None
+            return str(version) if version else "*"
+    return "*"
+
+
+def spec_hash(spec: CondaDependencies, python_source: str, platform: str) -> str:
+    import hashlib
+
+    payload = json.dumps({"spec": spec.to_dict(), "python": python_source, "platform": platform}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+_READ_MEMO: dict[tuple[str, int, int], LockedEnvironment] = {}
+
+
+def read_lock(path: Path) -> LockedEnvironment | None:
+    """Read a lock written by this module; None when the file is missing.
+
+    This is the fast path taken on every run (a YAML load, memoized on the file's mtime and size); the builder
+    validates the file with conda-lock's own parser (:func:`parse_with_conda_lock`) before it realises it.
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    memo_key = (str(path), st.st_mtime_ns, st.st_size)
+    if memo_key in _READ_MEMO:
+        return _READ_MEMO[memo_key]
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        content = yaml.load(path.read_text(), Loader=loader)
+        meta = content["metadata"]
+        custom = meta.get("custom_metadata") or {}
+        platform = meta["platforms"][0]
+        packages = tuple(
+            sorted(
+                {
+                    LockedPackage(
+                        p["manager"], p["name"], str(p["version"]), p["platform"], p["url"],
+                        (p.get("hash") or {}).get("md5"), (p.get("hash") or {}).get("sha256"), p.get("build"),
+                    )
+                    for p in content.get("package") or []
+                },
+                key=lambda p: (p.manager, p.name, p.platform),
+            )
+        )
+        locked = LockedEnvironment(
+            path=path,
+            platform=platform,
+            python_source=custom[META + "python"],
+            python_spec=custom[META + "python-spec"],
+            python_version=custom[META + "python-version"],
+            spec_hash=custom[META + "spec-hash"],
+            channels=tuple(json.loads(custom.get(META + "spec", "{}")).get("channels", [])),
+            packages=packages,
+        )
+    except (KeyError, TypeError, IndexError, ValueError, yaml.YAMLError) as exc:
+        raise LockError(
+            f"{path} is not a conda-lock.yml written by pytest-modelarts ({type(exc).__name__}: {exc}); "
+            "delete it or re-lock with lock_mode='update' (pytest --modelarts-lock-mode=update)"
+        ) from None
+    locked = _with_key(locked)
+    _READ_MEMO[memo_key] = locked
+    return locked
+
+
+def _with_key(locked: LockedEnvironment) -> LockedEnvironment:
+    from dataclasses import replace
+
+    key = lock_key((p.row() for p in locked.packages), python_source=locked.python_source,
+                   python_spec=locked.python_spec, platform=locked.platform)
+    return replace(locked, key=key)
+
+
+def _import_conda_lock() -> None:
+    """Import conda-lock's modules once, without the deprecation warnings its vendored conda emits on import
+    (they concern conda-lock, not our users' code, and would show in every pytest run's summary)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        import conda_lock.lockfile  # noqa: F401
+        import conda_lock.lockfile.v2prelim.models  # noqa: F401
+        import conda_lock.models.channel  # noqa: F401
+
+
+def parse_with_conda_lock(path: Path):  # noqa: ANN201 - conda_lock's Lockfile; imported lazily (slow import)
+    """Parse ``path`` with conda-lock's own parser (raises :class:`LockError` when it refuses the file)."""
+    _import_conda_lock()
+    from conda_lock.lockfile import parse_conda_lock_file
+
+    try:
+        return parse_conda_lock_file(path)
+    except Exception as exc:
+        raise LockError(f"conda-lock cannot parse {path}: {exc}") from exc
+
+
+def _spec_of(path: Path) -> dict[str, list[str]] | None:
+    import yaml
+
+    try:
+        content = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return json.loads(content["metadata"]["custom_metadata"][META + "spec"])
+    except Exception:
+        return None
+
+
+def _describe_change(old: dict[str, list[str]] | None, new: CondaDependencies) -> str:
+    if old is None:
+        return "it was not made by pytest-modelarts"
+    parts = []
+    for name, items in new.to_dict().items():
+        before = old.get(name, [])
+        added = [i for i in items if i not in before]
+        removed = [i for i in before if i not in items]
+        if added:
+            parts.append(f"{name} added {added}")
+        if removed:
+            parts.append(f"{name} removed {removed}")
+    return "; ".join(parts) or "the python source or platform changed"

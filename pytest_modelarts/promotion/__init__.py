@@ -1,0 +1,6 @@
+"""Promotion of passing smoke configurations to online ModelArts training jobs, once each (see :mod:`.promote`)."""
+
+from .ledger import DEFAULT_LEDGER, Ledger, PromotionRecord
+from .promote import promote, promotion_key
+
+__all__ = ["DEFAULT_LEDGER", "Ledger", "PromotionRecord", "promote", "promotion_key"]

@@ -1,0 +1,113 @@
+"""Promotion: submit a configuration whose smoke test passed as an online ModelArts training job, once.
+
+The pytest plugin calls :func:`promote` after a smoke test passes, with the test's *online* configuration
+(the same :class:`~pytest_modelarts.core.job.JobConfig` with ``train_instance_type`` set to a flavor and the
+smoke overrides dropped). Nothing here knows about pytest, nor about a backend: jobs start through the runner.
+
+Idempotence: the :class:`~pytest_modelarts.promotion.ledger.Ledger` maps a :func:`promotion_key` (the
+configuration without its job name and local paths, the environment's lock hash and the code's content hash)
+to the :class:`~pytest_modelarts.promotion.ledger.PromotionRecord` of the job it created. Rerunning CI finds the
+record and submits nothing (``created=False``) unless ``force=True``.
+
+Within one submission, the online backend itself never creates a job twice: after an ambiguous failure
+(timeout, dropped connection, 5xx) it looks the job up by name before creating it again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+
+from ..core.codetree import CodeTree
+from ..core.job import JobConfig
+from ..core.runner import attach_job, start_job
+from ..core.session import Session
+from ..errors import ConfigurationError, JobTimeoutError
+from .ledger import Ledger, PromotionRecord
+
+
+def promotion_key(config: JobConfig, lock_hash: str | None, code_hash: str) -> str:
+    """The ledger key of ``config``: equal for the same configuration, environment lock and code.
+
+    The job name and the local paths of code and inputs are left out (local paths differ between CI
+    checkouts; their content is what counts: ``code_hash``, and the content of local inputs).
+    """
+    data = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    for name in ("job_name", "code_dir", "environment", "container", "backend", "code_excludes", "fitted"):
+        data.pop(name, None)
+    inputs = config.inputs
+    if inputs is not None and inputs.is_local:
+        data["inputs"] = "sha256:" + CodeTree(inputs.path).digest() if inputs.path.exists() else str(inputs)
+    if config.code_dir is not None and config.code_dir.is_remote:  # obs:// code: the URL is the identity
+        data["code_url"] = str(config.code_dir)
+    data["environment_name"] = config.environment.name if config.environment is not None else None
+    data["lock_hash"] = lock_hash
+    data["code_hash"] = code_hash
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def promote(
+    online_config: JobConfig,
+    session: Session,
+    *,
+    ledger: Ledger,
+    lock_hash: str | None,
+    force: bool = False,
+    wait: bool = False,
+    timeout: float | None = None,
+) -> PromotionRecord:
+    """Submit ``online_config`` as an online training job unless the ledger already has it.
+
+    ``online_config`` is the smoke test's configuration with its online ``train_instance_type`` (validated
+    again here). ``lock_hash`` is the environment's lock hash (None without a locked environment). With
+    ``force=True`` the ledger is ignored and a new job is submitted (and recorded). With ``wait=True`` the
+    call waits for the job (a new one, or the ledger's when it is not final yet) to reach a final phase, at
+    most ``timeout`` seconds; the record then carries that phase; a timeout leaves the job running and
+    returns its current phase. A failed online job is reported in ``phase``, not raised.
+
+    Raises :class:`~pytest_modelarts.errors.ConfigurationError` for a configuration that cannot go online
+    and :class:`~pytest_modelarts.errors.OnlineError` (or its subclass ``AuthenticationError``) when the
+    service refuses.
+    """
+    if online_config.is_local:
+        raise ConfigurationError(
+            f"promote() needs an online configuration: train_instance_type is {online_config.train_instance_type!r}; "
+            "give a ModelArts flavor such as 'modelarts.vm.cpu.2u'"
+        )
+    config = online_config
+    tree = config.code_tree
+    chash = tree.digest() if tree is not None else hashlib.sha256((config.code_dir or "").encode()).hexdigest()
+    key = promotion_key(config, lock_hash, chash)
+    with ledger.claim(key):
+        existing = None if force else ledger.lookup(key)
+        if existing is not None:
+            if wait and not existing.is_final:
+                phase = _follow(existing.job_id, config, session, timeout)
+                existing = dataclasses.replace(existing, phase=phase)
+                ledger.record(existing)
+            return existing
+        job = start_job(config, session)  # job.job_id is the id ModelArts gave it
+        rec = PromotionRecord(
+            key=key, job_id=job.job_id, job_name=config.job_name, phase=job.phase.value, created=True, train_instance_type=config.train_instance_type,
+            output_path=config.output_path, submitted_at=time.time(),
+        )
+        ledger.record(rec)  # before waiting: a crash while waiting must not lead to a second submission
+    if wait:
+        try:
+            phase = job.wait(timeout, stop_on_timeout=False)
+        except JobTimeoutError:
+            phase = job.phase
+        rec = dataclasses.replace(rec, phase=phase.value)
+        ledger.record(rec)
+    return rec
+
+
+def _follow(job_id: str, config: JobConfig, session: Session, timeout: float | None) -> str:
+    """Wait for an already submitted online job; return its phase (a timeout leaves it running)."""
+    job = attach_job(config, session, job_id)
+    try:
+        return job.wait(timeout, stop_on_timeout=False).value
+    except JobTimeoutError:
+        return job.phase.value

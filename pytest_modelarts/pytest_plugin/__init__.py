@@ -1,0 +1,1 @@
+"""The pytest plugin (entry point :mod:`.plugin`): options, marker, fixtures, job files, the smoke runner, reports."""

@@ -1,0 +1,217 @@
+"""Job files: ``*.modelarts.toml`` / ``*.modelarts.yaml`` / ``*.modelarts.yml`` collected as smoke tests.
+
+::
+
+    [defaults]                    # optional: keys shared by every job
+    code_dir = "mnist_mlp"        # relative to this file
+    boot_file = "train.py"
+    train_instance_type = "modelarts.vm.cpu.2u"
+
+    [[job]]                       # one test item per job, named by ``name``
+    name = "mnist-mlp"
+    hyperparameters = { epochs = 30, hidden = 64 }
+    smoke_hyperparameters = { epochs = 5, max_samples = 300 }
+
+    [job.expect]                  # optional checks after the job completed
+    files = ["model.pkl"]         # must exist in train_url
+    decreasing = ["loss"]         # metrics whose last value is below the first
+    log_contains = ["done"]
+    metrics = { accuracy = { min = 0.5 } }
+    exit_code = 0                 # expect a failure instead: any other exit code
+
+Every key of a job (and of ``defaults``) is a keyword of the ``modelarts`` marker, plus ``name`` and
+``expect``. YAML files have the same shape (``defaults:`` and a ``job:`` list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..core.session import Session
+from ..errors import JobError, JobFileError, ModelArtsError, ParameterError, SpecError
+from ..sdk import Estimator
+from .documents import read_document
+from .marker import PARAMETERS, SmokeSpec, build_spec
+from .result import JobResult
+from .stash import get_runner
+
+SUFFIXES = (".modelarts.toml", ".modelarts.yaml", ".modelarts.yml")
+TOP_KEYS = ("defaults", "job")
+JOB_KEYS = ("name", "expect", *PARAMETERS)
+EXPECT_KEYS = ("files", "decreasing", "increasing", "log_contains", "metrics", "exit_code")
+
+
+def is_job_file(path: Path) -> bool:
+    return path.name.endswith(SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Expectations:
+    files: tuple[str, ...] = ()
+    decreasing: tuple[str, ...] = ()
+    increasing: tuple[str, ...] = ()
+    log_contains: tuple[str, ...] = ()
+    metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    exit_code: int = 0
+
+    def check(self, result: JobResult) -> None:
+        if self.exit_code != 0:
+            assert result.exit_code == self.exit_code, (
+                f"expected exit code {self.exit_code}, the job ended {result.phase.value} with exit code {result.exit_code}"
+            )
+        else:
+            result.raise_for_status()
+        if self.files:
+            result.assert_file(*self.files)
+        for name in self.decreasing:
+            result.assert_decreased(name)
+        for name in self.increasing:
+            result.assert_increased(name)
+        if self.log_contains:
+            result.assert_log_contains(*self.log_contains)
+        for name, bounds in self.metrics.items():
+            result.assert_metric(name, min=bounds.get("min"), max=bounds.get("max"))
+
+
+def _str_list(where: str, key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise JobFileError(f"{where}: key 'expect.{key}': must be a list of str, got {value!r}")
+    return tuple(value)
+
+
+def parse_expectations(where: str, data: Any) -> Expectations:
+    if data is None:
+        return Expectations()
+    if not isinstance(data, Mapping):
+        raise JobFileError(f"{where}: key 'expect': must be a table of {', '.join(EXPECT_KEYS)}")
+    unknown = sorted(set(data) - set(EXPECT_KEYS))
+    if unknown:
+        raise JobFileError(f"{where}: key 'expect.{unknown[0]}': unknown; the keys of expect are {', '.join(EXPECT_KEYS)}")
+    kwargs: dict[str, Any] = {}
+    for key in ("files", "decreasing", "increasing", "log_contains"):
+        if key in data:
+            kwargs[key] = _str_list(where, key, data[key])
+    if "metrics" in data:
+        metrics = data["metrics"]
+        if not isinstance(metrics, Mapping):
+            raise JobFileError(f"{where}: key 'expect.metrics': must be a table like {{ accuracy = {{ min = 0.5 }} }}")
+        for name, bounds in metrics.items():
+            ok = isinstance(bounds, Mapping) and bounds and set(bounds) <= {"min", "max"} and all(
+                isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds.values())
+            if not ok:
+                raise JobFileError(f"{where}: key 'expect.metrics.{name}': must be a table with numbers min and/or max, got {bounds!r}")
+        kwargs["metrics"] = dict(metrics)
+    if "exit_code" in data:
+        code = data["exit_code"]
+        if isinstance(code, bool) or not isinstance(code, int):
+            raise JobFileError(f"{where}: key 'expect.exit_code': must be an int, got {code!r}")
+        kwargs["exit_code"] = code
+    return Expectations(**kwargs)
+
+
+def load_job_file(path: Path) -> list[tuple[str, SmokeSpec]]:
+    """The jobs of a job file as (name, spec) pairs; :class:`JobFileError` names the file, the key and the problem."""
+    data = read_document(path)
+    if not isinstance(data, Mapping):
+        raise JobFileError(f"{path}: must be a table with the keys {', '.join(TOP_KEYS)}")
+    unknown = sorted(set(data) - set(TOP_KEYS))
+    if unknown:
+        raise JobFileError(f"{path}: key {unknown[0]!r}: unknown top-level key; the keys are {', '.join(TOP_KEYS)} ([defaults] and [[job]])")
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, Mapping):
+        raise JobFileError(f"{path}: key 'defaults': must be a table")
+    jobs = data.get("job")
+    if not isinstance(jobs, list) or not jobs:
+        raise JobFileError(f"{path}: key 'job': at least one job is required ([[job]] with a name)")
+    bad = sorted(set(defaults) - set(PARAMETERS))
+    if bad:
+        raise JobFileError(f"{path}: key 'defaults.{bad[0]}': unknown; the keys are {', '.join(PARAMETERS)}")
+    result: list[tuple[str, SmokeSpec]] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(jobs):
+        where = f"{path}: job[{index}]"
+        if not isinstance(entry, Mapping):
+            raise JobFileError(f"{where}: must be a table")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise JobFileError(f"{where}: key 'name': is required (a non-empty str naming the test)")
+        where = f"{path}: job {name!r}"
+        if name in seen:
+            raise JobFileError(f"{where}: key 'name': {name!r} is used twice")
+        seen.add(name)
+        unknown = sorted(set(entry) - set(JOB_KEYS))
+        if unknown:
+            from difflib import get_close_matches
+
+            close = get_close_matches(unknown[0], JOB_KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise JobFileError(f"{where}: key {unknown[0]!r}: unknown{hint}; the keys are {', '.join(JOB_KEYS)}")
+        values = {**defaults, **{k: v for k, v in entry.items() if k not in ("name", "expect")}}
+        expect = parse_expectations(where, entry.get("expect"))
+        try:
+            spec = build_spec(values, path.parent, expect=expect)
+            if not spec.runs_a_job:
+                raise SpecError("code_dir", "is required: give code_dir and boot_file (here or in [defaults])")
+            # the Estimator's own rules (directories exist, boot file inside code_dir...) at collection time
+            Estimator(**spec.local_estimator_kwargs(Session(stream_logs=False)))
+        except SpecError as exc:
+            raise JobFileError(f"{where}: key {exc.key!r}: {exc.problem}") from None
+        except ParameterError as exc:
+            raise JobFileError(f"{where}: key {exc.parameter!r}: {exc}") from None
+        result.append((name, spec))
+    return result
+
+
+class ModelArtsFile(pytest.File):
+    """A job file: one :class:`ModelArtsJobItem` per job."""
+
+    def collect(self) -> Iterator[ModelArtsJobItem]:
+        try:
+            jobs = load_job_file(self.path)
+        except JobFileError as exc:
+            raise self.CollectError(str(exc)) from None
+        for name, spec in jobs:
+            yield ModelArtsJobItem.from_parent(self, name=name, spec=spec)
+
+
+class ModelArtsJobItem(pytest.Item):
+    """One job of a job file, run as a smoke test."""
+
+    def __init__(self, *, spec: SmokeSpec, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.add_marker("modelarts")
+
+    def runtest(self) -> None:
+        plugin = get_runner(self.config)
+        result = plugin.run_smoke(self, self.spec)
+        expect = self.spec.expect or Expectations()
+        if expect.exit_code == 0:
+            failure = plugin.failure_of(self)
+            if failure is not None:
+                raise failure
+        expect.check(result)
+
+    def repr_failure(self, excinfo, style=None):  # type: ignore[no-untyped-def, override]
+        if isinstance(excinfo.value, JobError):
+            return get_runner(self.config).format_failure(excinfo.value)
+        if isinstance(excinfo.value, AssertionError):
+            return f"{self.path.name}::{self.name}: {excinfo.value}"
+        if isinstance(excinfo.value, ModelArtsError):
+            return f"{self.path.name}::{self.name}: {type(excinfo.value).__name__}: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):  # type: ignore[no-untyped-def]
+        return self.path, None, f"modelarts job {self.name}"
+
+
+JobFileItem = ModelArtsJobItem
+
+
+def collect_job_file(parent: pytest.Collector, path: Path) -> ModelArtsFile:
+    return ModelArtsFile.from_parent(parent, path=path)

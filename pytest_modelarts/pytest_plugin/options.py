@@ -1,0 +1,180 @@
+"""The plugin's settings: one group of command-line options, each with an ini twin; the command line wins.
+
+Types and choices are pytest's and argparse's own (``addini(type=...)`` with ``Literal`` choices, ``choices=``,
+``type=``); what they cannot say (a range, a relation between options) is checked in :meth:`Settings.from_config`,
+and every mistake is a :class:`pytest.UsageError` that names the option, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from ..core.session import LockMode, PythonSource
+
+DEFAULT_TIMEOUT = 900.0
+DEFAULT_LOG_LINES = 30
+TIMEOUT_HELP = "must be a number of seconds > 0, or 'none' for no timeout"
+
+
+def _timeout(value: float | str) -> float | None:
+    """``none`` (or 0): no timeout; else seconds > 0."""
+    if isinstance(value, str):
+        if value.strip().lower() == "none":
+            return None
+        try:
+            value = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(TIMEOUT_HELP) from None
+    if value == 0:
+        return None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(TIMEOUT_HELP)
+    return float(value)
+
+
+def _count(value: int | str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be an int >= 0") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be an int >= 0")
+    return number
+
+
+def _text(value: str) -> str | None:
+    return value.strip() or None
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: a command-line flag and its ini twin.
+
+    ``ini_type`` is what ``addini`` parses the ini value as; ``convert`` turns either source's value into the
+    setting (and raises ``argparse.ArgumentTypeError`` for a value out of range); ``choices`` limit the flag.
+    """
+
+    flag: str
+    ini: str
+    help: str
+    ini_type: Any
+    default: Any
+    convert: Callable[[Any], Any] = lambda value: value
+    is_flag: bool = False
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+OPTIONS = (
+    Option("--modelarts", "modelarts", "run ModelArts smoke tests (marked tests and job files); without it they are skipped",
+           "bool", False, is_flag=True),
+    Option("--modelarts-root", "modelarts_root", "directory for run sandboxes (default: <rootdir>/.modelarts)",
+           "string", "", _text, metavar="DIR"),
+    Option("--modelarts-cache-dir", "modelarts_cache_dir", "where locked environments are built and shared (default: the user cache dir)",
+           "string", "", _text, metavar="DIR"),
+    Option("--modelarts-lock-mode", "modelarts_lock_mode", "environment locks: create (default), check (CI: stale locks fail) or update",
+           Literal["create", "check", "update"], "create", LockMode, metavar="MODE", choices=tuple(m.value for m in LockMode)),
+    Option("--modelarts-python-source", "modelarts_python_source",
+           "where a locked environment's python comes from: conda (default) or local (a local interpreter that "
+           "satisfies the spec, through a uv venv; only when conda_packages pin just python)",
+           Literal["conda", "local", ""], "", lambda v: PythonSource(v) if v else None, metavar="SOURCE",
+           choices=tuple(m.value for m in PythonSource)),
+    Option("--modelarts-timeout", "modelarts_timeout", f"default seconds a smoke job may run ('none': no limit; default {DEFAULT_TIMEOUT:g})",
+           float | Literal["none"], DEFAULT_TIMEOUT, _timeout, metavar="SECONDS"),
+    Option("--modelarts-keep-sandboxes", "modelarts_keep_sandboxes", "keep the sandboxes of passing tests too (failed runs always keep theirs)",
+           "bool", False, is_flag=True),
+    Option("--modelarts-log-lines", "modelarts_log_lines", f"log lines shown for a failed job (default {DEFAULT_LOG_LINES})",
+           "int", DEFAULT_LOG_LINES, _count, metavar="N"),
+    Option("--modelarts-promote", "modelarts_promote", "after a smoke test passes, submit its online configuration as a ModelArts training job (once, see the ledger)",
+           "bool", False, is_flag=True),
+    Option("--modelarts-promote-wait", "modelarts_promote_wait", "wait for promoted jobs to finish (at most --modelarts-timeout)",
+           "bool", False, is_flag=True),
+    Option("--modelarts-promote-force", "modelarts_promote_force", "promote even when the ledger says the configuration was promoted already",
+           "bool", False, is_flag=True),
+    Option("--modelarts-instance-type", "modelarts_instance_type", "default online flavor for promotion, e.g. modelarts.vm.cpu.2u",
+           "string", "", _text, metavar="FLAVOR"),
+    Option("--modelarts-promote-ledger", "modelarts_promote_ledger", "the promotion ledger (default: <rootdir>/.modelarts/promotions.json)",
+           "string", "", _text, metavar="FILE"),
+)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("modelarts", "ModelArts smoke tests")
+    for opt in OPTIONS:
+        if opt.is_flag:
+            group.addoption(opt.flag, action="store_true", default=None, dest=opt.dest, help=f"{opt.help} (ini: {opt.ini})")
+        else:
+            group.addoption(opt.flag, action="store", default=None, dest=opt.dest, metavar=opt.metavar, choices=opt.choices,
+                            help=f"{opt.help} (ini: {opt.ini})")
+        parser.addini(opt.ini, f"{opt.help} (command line: {opt.flag})", type=opt.ini_type, default=opt.default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    enabled: bool
+    root: Path
+    cache_dir: Path | None
+    lock_mode: LockMode
+    python_source: PythonSource | None
+    timeout: float | None
+    keep_sandboxes: bool
+    log_lines: int
+    promote: bool
+    promote_wait: bool
+    promote_force: bool
+    instance_type: str | None
+    ledger: Path
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Settings:
+        values: dict[str, Any] = {}
+        for opt in OPTIONS:
+            cli = config.getoption(opt.dest)
+            if cli is not None:  # a flag, a choice argparse checked, or a value for ``convert`` to check
+                try:
+                    values[opt.dest] = opt.convert(cli)
+                except argparse.ArgumentTypeError as exc:
+                    raise pytest.UsageError(f"{opt.flag}={cli}: {exc}") from None
+                continue
+            try:
+                values[opt.dest] = opt.convert(config.getini(opt.ini))
+            except pytest.UsageError as exc:
+                if repr(opt.ini) in str(exc):  # pytest's own message names the file and the option already
+                    raise
+                raise pytest.UsageError(f"ini {opt.ini}: {exc}") from None
+            except (argparse.ArgumentTypeError, ValueError) as exc:
+                raise pytest.UsageError(f"ini {opt.ini}: {exc}") from None
+        base = config.rootpath
+        root = _absolute(base, values["modelarts_root"]) or base / ".modelarts"
+        settings = cls(
+            enabled=values["modelarts"], root=root,
+            cache_dir=_absolute(base, values["modelarts_cache_dir"]),
+            lock_mode=values["modelarts_lock_mode"], python_source=values["modelarts_python_source"],
+            timeout=values["modelarts_timeout"], keep_sandboxes=values["modelarts_keep_sandboxes"],
+            log_lines=values["modelarts_log_lines"], promote=values["modelarts_promote"],
+            promote_wait=values["modelarts_promote_wait"], promote_force=values["modelarts_promote_force"],
+            instance_type=values["modelarts_instance_type"],
+            ledger=_absolute(base, values["modelarts_promote_ledger"]) or root / "promotions.json",
+        )
+        if settings.promote and not settings.enabled:
+            raise pytest.UsageError("--modelarts-promote promotes passing smoke tests: add --modelarts to run them")
+        if (settings.promote_wait or settings.promote_force) and not settings.promote:
+            raise pytest.UsageError("--modelarts-promote-wait and --modelarts-promote-force modify promotion: add --modelarts-promote")
+        return settings
+
+
+def _absolute(base: Path, text: str | None) -> Path | None:
+    if text is None:
+        return None
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else base / path

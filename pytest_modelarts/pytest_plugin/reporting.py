@@ -1,0 +1,136 @@
+"""What the plugin reports: job records (carried on test reports, so xdist brings them to the controller),
+failure texts for jobs that did not complete, the terminal summary and junitxml properties."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping
+import contextlib
+from typing import Any
+
+import pytest
+
+from ..core.training_job import TrainingJob
+from ..errors import JobError
+
+#: name of the TestReport attribute holding the job records of a test (plain dicts: xdist serialises them)
+REPORT_ATTR = "modelarts_jobs"
+PROMOTION_ATTR = "modelarts_promotions"
+
+
+def job_record(job: TrainingJob, nodeid: str) -> dict[str, Any]:
+    """A plain, JSON-able record of a finished (or abandoned) job."""
+    runtime = job.runtime
+    return {
+        "nodeid": nodeid,
+        "job_name": job.job_name,
+        "job_id": job.job_id,
+        "backend": job.backend,
+        "phase": job.phase.value,
+        "exit_code": job.exit_code,
+        "duration": round(job.duration, 3),
+        "env_hash": runtime.env_hash if runtime else None,
+        "environment": runtime.describe() if runtime else None,
+        "sandbox": str(job.sandbox) if job.sandbox else None,
+        "command": shlex.join(job.command) if job.command else None,
+        "logs": job.log_locations(),
+        "output_conflicts": job.output_conflicts,
+        "kept": True,
+    }
+
+
+def format_job_error(exc: JobError, tail_lines: int) -> str:
+    """The failure text of a smoke job: what happened, exit code, command, sandbox, logs, last log lines."""
+    job = exc.job
+    message = str(exc).split("\n--- last log lines ---", 1)[0].split("; logs: ", 1)[0]
+    lines = [f"ModelArts job failed: {message}"]
+    if job is not None:
+        lines.append(f"  phase:     {job.phase.value}")
+        lines.append(f"  exit code: {job.exit_code}")
+        if job.failure_reason:
+            lines.append(f"  reason:    {job.failure_reason}")
+        if job.command:
+            lines.append(f"  command:   {shlex.join(job.command)}")
+        if job.sandbox:
+            lines.append(f"  sandbox:   {job.sandbox} (kept)")
+        for location in job.log_locations():
+            lines.append(f"  log:       {location}")
+        if job.runtime is not None:
+            lines.append(f"  runtime:   {job.runtime.describe()}")
+        tail = job.tail(tail_lines)
+    else:
+        tail = exc.log_tail[-tail_lines:]
+    lines.append(f"--- last {len(tail)} log lines ---")
+    lines.extend(tail)
+    return "\n".join(lines)
+
+
+def junit_properties(records: Iterable[Mapping[str, Any]], promotions: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """junitxml ``<property>`` pairs: one group per job (the names repeat when a test ran several jobs)."""
+    props: list[tuple[str, str]] = []
+    for r in records:
+        props += [
+            ("modelarts_job", r["job_name"]), ("modelarts_job_id", r["job_id"]), ("modelarts_status", r["phase"]),
+            ("modelarts_exit_code", str(r["exit_code"])), ("modelarts_duration", f"{r['duration']:.3f}"),
+            ("modelarts_env_hash", r["env_hash"] or "unisolated"),
+        ]
+        if r.get("command"):
+            props.append(("modelarts_command", r["command"]))
+        if r.get("sandbox") and r.get("kept"):
+            props.append(("modelarts_sandbox", r["sandbox"]))
+        props += [("modelarts_log", log) for log in r.get("logs") or [] if r.get("kept")]
+        props += [("modelarts_output_conflict", c) for c in r.get("output_conflicts") or []]
+    for p in promotions:
+        props += [("modelarts_promoted_job_id", p["job_id"]), ("modelarts_promoted_status", p["phase"])]
+    return props
+
+
+def attachments(records: Iterable[Mapping[str, Any]]) -> str:
+    """Jenkins' JUnit attachment lines for the kept logs of ``records``."""
+    return "".join(f"[[ATTACHMENT|{log}]]\n" for r in records if r.get("kept") for log in r.get("logs") or [])
+
+
+def write_summary(tr: Any, records: list[Mapping[str, Any]], promotions: list[Mapping[str, Any]]) -> None:
+    """The ``ModelArts jobs`` section of the terminal summary."""
+    if not records and not promotions:
+        return
+    tr.write_sep("=", "ModelArts jobs")
+    if records:
+        rows = [
+            (r["job_name"], r["phase"], f"{r['duration']:.2f}s", (r["env_hash"] or "unisolated")[:12],
+             f"exit {r['exit_code']}", r["nodeid"])
+            for r in records
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        for r, row in zip(records, rows):
+            text = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[5]
+            failed = r["phase"] != "Completed"
+            tr.write_line(text, red=failed, green=not failed)
+            if r.get("kept") and r.get("sandbox") and failed:
+                tr.write_line(f"    sandbox kept: {r['sandbox']}")
+            for conflict in r.get("output_conflicts") or []:
+                tr.write_line(f"    output conflict: {conflict} wrote different contents (online, which one lands is not defined)",
+                              yellow=True)
+    if promotions:
+        tr.write_sep("-", "promoted online")
+        for p in promotions:
+            how = "submitted" if p["created"] else "already in the ledger"
+            tr.write_line(f"{p['job_name']}  job id {p['job_id']}  {p['phase']}  {p['train_instance_type']}  ({how})  {p['nodeid']}")
+
+
+def junit_attach(config: pytest.Config, report: pytest.TestReport, text: str) -> None:
+    """Attach the logs to the junitxml test case as Jenkins attachments, also when junit_logging is 'no'.
+
+    With junit_logging including system-out, pytest writes the ``Captured stdout modelarts`` section itself.
+    """
+    from _pytest.junitxml import xml_key  # pytest's own junitxml plugin; absent without --junitxml
+
+    xml = config.stash.get(xml_key, None)
+    if xml is None or getattr(xml, "logging", None) not in ("no", "log", "system-err"):
+        return
+    with contextlib.suppress(Exception):
+        import xml.etree.ElementTree as ET
+
+        node = ET.Element("system-out")
+        node.text = text
+        xml.node_reporter(report).append(node)

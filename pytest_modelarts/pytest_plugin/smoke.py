@@ -1,0 +1,283 @@
+"""The smoke runner: the per-run state of ``pytest --modelarts`` and the pytest hooks that run, report and clean up.
+
+One :class:`SmokeRunner` per pytest process (per xdist worker): the local Session of this process, each test's
+smoke configuration and jobs, the records for the summary. It runs a test's job through the SDK's Estimator
+(:class:`SmokeEstimator`), stops what a test left running, and hands passing tests to promotion.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import threading
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..core.phase import JobPhase
+from ..core.session import Session
+from ..core.training_job import TrainingJob
+from ..errors import ConfigurationError, JobError, ModelArtsError, SpecError
+from ..sdk import Estimator
+from .jobfile import JobFileItem, collect_job_file, is_job_file
+from .marker import SmokeSpec, job_name_for, spec_from_marker
+from .options import Settings
+from .promoting import promote_item
+from .reporting import (
+    PROMOTION_ATTR, REPORT_ATTR, attachments, format_job_error, job_record, junit_attach, junit_properties,
+    write_summary,
+)
+from .result import JobResult
+from .stash import FAILURE_KEY, PASSED_KEY, PROMOTIONS_KEY, SPEC_KEY
+
+ENABLE_HINT = "ModelArts smoke test: run pytest with --modelarts (or set modelarts = true in the ini file) to run it"
+
+
+def worker_id(config: pytest.Config) -> str:
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else "main"
+
+
+def is_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+class SmokeEstimator(Estimator):
+    """The ``estimator`` fixture: an :class:`Estimator` of the local smoke configuration.
+
+    ``fit()`` defaults ``inputs`` to the smoke inputs and ``job_name`` to the test's name, and ``wait=True``
+    waits at most the marker's ``timeout`` (else ``--modelarts-timeout``).
+    """
+
+    _UNSET: Any = object()
+
+    def __init__(self, *, smoke_inputs: str | None, timeout: float | None, default_job_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)  # with_overrides() copies these attributes along
+        self.smoke_inputs = smoke_inputs
+        self.timeout = timeout
+        self.default_job_name = default_job_name
+
+    def fit(self, inputs: Any = _UNSET, dataset_id: str | None = None, dataset_version_id: str | None = None,
+            data_source: Any = None, wait: bool = False, job_name: str | None = None, **unknown: Any) -> TrainingJob:
+        if inputs is self._UNSET:
+            inputs = self.smoke_inputs
+        job = super().fit(inputs=inputs, dataset_id=dataset_id, dataset_version_id=dataset_version_id,
+                          data_source=data_source, wait=False, job_name=job_name or self.default_job_name, **unknown)
+        if wait:
+            job.wait(self.timeout)
+            job.raise_for_status()
+        return job
+
+
+class SmokeRunner:
+    """Per-run state: the local Session of this process, the jobs of each test, the records for the summary."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self._session: Session | None = None
+        self._current: pytest.Item | None = None
+        self._jobs: dict[str, list[TrainingJob]] = {}
+        self.records: list[dict[str, Any]] = []
+        self.promotions: list[dict[str, Any]] = []
+
+    # -- the session and runs -----------------------------------------------------------------------
+    def session(self) -> Session:
+        if self._session is None:
+            s = self.settings
+            self._session = Session(
+                plugin_manager=self.config.pluginmanager,
+                local_root=s.root / "pytest" / worker_id(self.config),
+                cache_dir=s.cache_dir, lock_mode=s.lock_mode, python_source=s.python_source,
+                stream_logs=self.config.getoption("capture") == "no",
+            )
+        return self._session
+
+    def spec_for(self, item: pytest.Item) -> SmokeSpec | None:
+        """The item's smoke configuration (None without the marker); :class:`SpecError` for misuse."""
+        if SPEC_KEY in item.stash:
+            return item.stash[SPEC_KEY]
+        spec: SmokeSpec | None
+        if isinstance(item, JobFileItem):
+            spec = item.spec
+        else:
+            marker = item.get_closest_marker("modelarts")
+            spec = None if marker is None else spec_from_marker(marker.args, marker.kwargs, item.path.parent)
+        item.stash[SPEC_KEY] = spec
+        return spec
+
+    def make_estimator(self, item: pytest.Item, spec: SmokeSpec | None) -> SmokeEstimator:
+        if spec is None or not spec.runs_a_job:
+            pytest.fail(f"{item.nodeid}: the estimator and modelarts_job fixtures need "
+                        "@pytest.mark.modelarts(code_dir=..., boot_file=...) on the test", pytrace=False)
+        try:
+            return SmokeEstimator(
+                smoke_inputs=spec.local_inputs,
+                timeout=spec.timeout if spec.timeout is not None else self.settings.timeout,
+                default_job_name=spec.job_name or job_name_for(item.name),
+                **spec.local_estimator_kwargs(self.session()),
+            )
+        except ConfigurationError as exc:
+            problem = str(exc)
+        pytest.fail(f"{item.nodeid}: @pytest.mark.modelarts: {problem}", pytrace=False)
+
+    def run_smoke(self, item: pytest.Item, spec: SmokeSpec, estimator: SmokeEstimator | None = None) -> JobResult:
+        """Run the local smoke job of ``spec`` to its end; a failure is remembered for the call phase."""
+        estimator = estimator or self.make_estimator(item, spec)
+        job = estimator.fit(wait=False)
+        try:
+            job.wait(estimator.timeout)
+            job.raise_for_status()
+        except JobError as exc:
+            item.stash[FAILURE_KEY] = exc
+        return JobResult(job)
+
+    def failure_of(self, item: pytest.Item) -> JobError | None:
+        return item.stash.get(FAILURE_KEY, None)
+
+    def format_failure(self, exc: JobError) -> str:
+        return format_job_error(exc, self.settings.log_lines)
+
+    # -- the project's hooks ----------------------------------------------------------------------------
+    @pytest.hookimpl
+    def pytest_modelarts_job_started(self, job: TrainingJob) -> None:
+        if self._current is not None:
+            self._jobs.setdefault(self._current.nodeid, []).append(job)
+
+    # -- pytest hooks -----------------------------------------------------------------------------------
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        s = self.settings
+        if not s.enabled:
+            return []
+        timeout = f"{s.timeout:g} s" if s.timeout else "none"
+        lines = [f"modelarts: sandboxes under {s.root}, lock mode {s.lock_mode.value}, timeout {timeout}"]
+        if s.promote:
+            lines.append(f"modelarts: promoting passing smoke tests (default flavor {s.instance_type or 'from the marker'}, ledger {s.ledger})")
+        return lines
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.settings.enabled and is_controller(self.config):
+            # in the background: it only touches containers of dead runs, so it need not delay the first test
+            self._cleanup = threading.Thread(target=cleanup_docker_leftovers, name="modelarts-docker-cleanup", daemon=True)
+            self._cleanup.start()
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        cleanup = getattr(self, "_cleanup", None)
+        if cleanup is not None:
+            cleanup.join(timeout=60)  # never leave it half done
+
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+        if self.settings.enabled and is_job_file(file_path):
+            return collect_job_file(parent, file_path)
+        return None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+        self._current = item
+        try:
+            return (yield)
+        finally:
+            self._current = None
+            self._jobs.pop(item.nodeid, None)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        try:
+            spec = self.spec_for(item)
+        except SpecError as exc:
+            problem = str(exc)
+        else:
+            problem = None
+        if problem is not None:  # outside the except block: no exception chain in the report
+            pytest.fail(f"{item.nodeid}: @pytest.mark.modelarts: {problem}", pytrace=False)
+        if spec is not None and not self.settings.enabled:
+            pytest.skip(ENABLE_HINT)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        # the modelarts_job fixture ran a job that failed: the test fails with the job's report, before its body
+        failure = self.failure_of(item)
+        if failure is not None and isinstance(item, pytest.Function):
+            raise failure
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+        try:
+            return (yield)
+        finally:
+            for job in self._jobs.get(item.nodeid, []):
+                with contextlib.suppress(Exception):
+                    job.stop()  # a job a test left running must not outlive it
+            if self.settings.promote and item.stash.get(PASSED_KEY, False):
+                try:
+                    promote_item(item, spec=self.spec_for(item), jobs=self._jobs.get(item.nodeid, []),
+                                 session=self.session(), settings=self.settings, hook=self.config.pluginmanager.hook)
+                except ModelArtsError as exc:
+                    problem = f"{type(exc).__name__}: {exc}"
+                else:
+                    problem = None
+                if problem is not None:  # the smoke test passed; its promotion is reported as a teardown error
+                    pytest.fail(f"{item.nodeid}: promotion failed: {problem}", pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+        report: pytest.TestReport = yield
+        error = call.excinfo.value if call.excinfo is not None else None
+        if isinstance(error, JobError) and error.job is not None:
+            report.longrepr = self.format_failure(error)
+        elif isinstance(error, ModelArtsError) and not isinstance(error, JobError):
+            # a bad configuration, an environment that cannot be locked or built, a backend that cannot start:
+            # the message says what and how to fix it; our stack is noise
+            report.longrepr = f"{type(error).__name__}: {error}"
+        if call.when == "call":
+            item.stash[PASSED_KEY] = report.passed
+        elif call.when == "teardown":
+            self._finish_item(item, report)
+        return report
+
+    def _finish_item(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        jobs = self._jobs.get(item.nodeid, [])
+        passed = item.stash.get(PASSED_KEY, False) and report.passed
+        records = []
+        for job in jobs:
+            record = job_record(job, item.nodeid)
+            if passed and job.phase is JobPhase.COMPLETED and not self.settings.keep_sandboxes and job.sandbox:
+                shutil.rmtree(job.sandbox, ignore_errors=True)
+                record["kept"] = False
+            records.append(record)
+        promotions = item.stash.get(PROMOTIONS_KEY, [])
+        setattr(report, REPORT_ATTR, records)
+        setattr(report, PROMOTION_ATTR, promotions)
+        report.user_properties.extend(junit_properties(records, promotions))
+        text = attachments(records)
+        if text:
+            report.sections.append(("Captured stdout modelarts", text))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":
+            return
+        records = getattr(report, REPORT_ATTR, None) or []
+        self.records.extend(records)
+        self.promotions.extend(getattr(report, PROMOTION_ATTR, None) or [])
+        text = attachments(records)
+        if text:
+            junit_attach(self.config, report, text)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if is_controller(self.config):
+            write_summary(terminalreporter, self.records, self.promotions)
+
+
+
+def cleanup_docker_leftovers() -> None:
+    """Remove containers and networks of dead earlier runs, when the Docker backend exists and Docker answers."""
+    try:
+        from ..backends.docker import owners
+    except ImportError:
+        return
+    with contextlib.suppress(Exception):  # Docker absent or not answering: never fail the session for it
+        if owners.leftovers_possible():  # else no earlier run died owning containers: don't ask Docker
+            owners.cleanup_leftovers()

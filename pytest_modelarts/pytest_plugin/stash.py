@@ -1,0 +1,34 @@
+"""What the plugin keeps on pytest's config and items (stash keys), and what a job file's item needs of the runner."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pytest
+
+from ..errors import JobError
+
+if TYPE_CHECKING:
+    from .marker import SmokeSpec
+    from .result import JobResult
+
+
+class Runner(Protocol):
+    """The part of the smoke runner that a job file's item uses (see smoke.SmokeRunner)."""
+
+    def run_smoke(self, item: pytest.Item, spec: SmokeSpec) -> JobResult: ...
+
+    def failure_of(self, item: pytest.Item) -> JobError | None: ...
+
+    def format_failure(self, exc: JobError) -> str: ...
+
+
+RUNNER_KEY = pytest.StashKey[Runner]()
+SPEC_KEY = pytest.StashKey["SmokeSpec | None"]()
+FAILURE_KEY = pytest.StashKey[JobError]()
+PASSED_KEY = pytest.StashKey[bool]()
+PROMOTIONS_KEY = pytest.StashKey[list[dict[str, Any]]]()
+
+
+def get_runner(config: pytest.Config) -> Runner:
+    return config.stash[RUNNER_KEY]
