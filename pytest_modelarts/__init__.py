@@ -17,8 +17,19 @@ from .core.phase import JobPhase
 from .core.session import LockMode, PythonSource, Session
 from .core.training_job import TrainingJob
 from .errors import (
-    AuthenticationError, BackendError, BuildError, ConfigurationError, EnvError, JobError, JobFailedError,
-    JobStoppedError, JobTimeoutError, LockError, ModelArtsError, OnlineError, ParameterError,
+    AuthenticationError,
+    BackendError,
+    BuildError,
+    ConfigurationError,
+    EnvError,
+    JobError,
+    JobFailedError,
+    JobStoppedError,
+    JobTimeoutError,
+    LockError,
+    ModelArtsError,
+    OnlineError,
+    ParameterError,
 )
 from .sdk import Estimator
 

@@ -13,7 +13,7 @@ DESCRIPTION = (
 )
 
 
-def add_env_parsers(sub: argparse._SubParsersAction) -> None:
+def add_env_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     env = sub.add_parser("env", help="locked environments: build a lock, list the cache")
     env_sub = env.add_subparsers(dest="env_command", required=True)
     build = env_sub.add_parser("build", help="build (or find) the cached environment of a conda-lock.yml")
@@ -71,7 +71,7 @@ def _gc(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_clean_parser(sub: argparse._SubParsersAction) -> None:
+def add_clean_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     clean = sub.add_parser(
         "clean", help="remove Docker containers and networks left by runs that died (e.g. SIGKILLed)",
         description="Remove the containers and networks labelled pytest-modelarts whose owning process is dead "

@@ -78,7 +78,7 @@ class WorkerJob(Execution):
         self.config = config
         self.session = session
         self.sandbox = box.root
-        self.command = list(commands[0])
+        self.command: list[str] = list(commands[0])  # always known here (the base class allows None)
         self._box = box
         self._n = len(commands)
         self._lock = threading.RLock()

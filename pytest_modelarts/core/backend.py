@@ -92,7 +92,7 @@ class Backend(abc.ABC):
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def validate(self, config: JobConfig) -> None:
+    def validate(self, config: JobConfig) -> None:  # noqa: B027 - optional: a backend that runs everything checks nothing
         """Raise :class:`~pytest_modelarts.errors.ConfigurationError` for what this backend cannot run."""
 
     @abc.abstractmethod

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,8 @@ class JobConfig:
     @classmethod
     def template(cls, **estimator: Any) -> JobConfig:
         """The Estimator's parameters, checked; ``fit`` comes later. Missing fields take their defaults."""
-        values = {f.name: f.default for f in fields(cls) if f.name in ESTIMATOR_FIELDS}
+        # fields without a plain default (none, or a default_factory) start as None, and the update below sets them so anyway
+        values: dict[str, Any] = {f.name: None if f.default is MISSING else f.default for f in fields(cls) if f.name in ESTIMATOR_FIELDS}
         values.update(hyperparameters=None, container=None, train_instance_count=None, train_instance_type=None)
         unknown = set(estimator) - set(ESTIMATOR_FIELDS)
         if unknown:

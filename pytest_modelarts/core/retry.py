@@ -41,7 +41,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Seconds to sleep after failed attempt number ``attempt`` (0-based)."""
-        pause = min(self.max_delay, self.base_delay * 2**attempt)
+        pause = min(self.max_delay, self.base_delay * float(2**attempt))  # int ** int is typed Any (a negative power gives a float)
         return pause * (0.5 + random.random() / 2) if self.jitter else pause
 
 

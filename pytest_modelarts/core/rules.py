@@ -119,7 +119,8 @@ def _what_runs(v: Values) -> None:
     if model_name is not None:
         for name in ("code_dir", "boot_file", "framework_type", "framework_version", "user_image_url"):
             if v[name] is not None:
-                raise ParameterError(E, name, v[name], f"must not be given with model_name={model_name!r} (a built-in algorithm brings its own code and engine)")
+                raise ParameterError(E, name, v[name], f"must not be given with model_name={model_name!r} "
+                                     "(a built-in algorithm brings its own code and engine)")
         if is_local(v):
             raise ParameterError(E, "model_name", model_name, "built-in algorithms run only online; for a local run give code_dir and boot_file")
     elif v["user_image_url"] is None and (code_dir is None or boot_file is None):
@@ -232,7 +233,8 @@ def check_hyperparameters(value: Any) -> Hyperparameters:
             raise ParameterError(E, "hyperparameters", item, 'every item must be a dict with exactly the keys "label" and "value"')
         label, val = item["label"], item["value"]
         if not isinstance(label, str) or not contract.valid_hyperparameter_label(label):
-            raise ParameterError(E, "hyperparameters", item, "label must be a str of letters, digits, '_', '.', '-' starting with a letter or '_' (it becomes --label=value)")
+            raise ParameterError(E, "hyperparameters", item, "label must be a str of letters, digits, '_', '.', '-' "
+                                 "starting with a letter or '_' (it becomes --label=value)")
         if not isinstance(val, str):
             raise ParameterError(E, "hyperparameters", item, f"value must be a str (got {type(val).__name__}); write {str(val)!r}")
         if label in seen:
@@ -303,7 +305,8 @@ def _data(v: Values) -> None:
             if v[name] is not None:
                 raise ParameterError(F, name, v[name], "local training supports only inputs (a local directory or file:// URL)")
     elif not given:
-        raise ParameterError(F, "inputs", None, "an online job needs its data: give inputs (obs:// or local), or dataset_id + dataset_version_id, or data_source")
+        raise ParameterError(F, "inputs", None, "an online job needs its data: give inputs (obs:// or local), "
+                             "or dataset_id + dataset_version_id, or data_source")
     if inputs is not None:
         where = Location(inputs)
         if is_local(v) or where.is_local:

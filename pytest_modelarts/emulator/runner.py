@@ -15,11 +15,14 @@ import time
 import traceback
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.phase import JobPhase
 from ..core.location import Location
+from ..core.phase import JobPhase
 from .obs import ObsStore
+
+if TYPE_CHECKING:
+    from ..core.training_job import TrainingJob
 
 FINAL = {"Completed", "Failed", "Terminated", "Abnormal"}
 
@@ -47,7 +50,7 @@ class EmulatedJob:
         self._python = python
         self._lock = threading.RLock()
         self._stop = threading.Event()
-        self._local_job: Any = None
+        self._local_job: TrainingJob | None = None
         self._thread = threading.Thread(target=self._run, name=f"emulated-job-{self.id[:8]}", daemon=True)
 
     # -- views ----------------------------------------------------------------------------------------
@@ -180,8 +183,7 @@ class EmulatedJob:
         if self._stop.wait(self._delay) or not self._set(JobPhase.RUNNING, "Running"):
             return self._finish(JobPhase.TERMINATED)
         self.start_time = int(time.time() * 1000)
-        session = Session(local_root=self._work / "runs", stream_logs=False,
-                          **({"local_python": self._python} if self._python else {}))
+        session = Session(local_root=self._work / "runs", stream_logs=False, local_python=self._python or None)
         out_dir = self._work / "output"
         estimator = Estimator(
             modelarts_session=session, train_instance_type="local", train_instance_count=self.node_count,

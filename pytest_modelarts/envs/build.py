@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, cast
 
 from ..core.environment import Environment
 from ..core.oskit import atomic_write
@@ -31,6 +32,10 @@ from ..errors import BuildError
 from .cache import MARKER, EnvCache
 from .lock import LockedEnvironment, LockedPackage, lock_environment, parse_with_conda_lock
 from .progress import Progress
+
+if TYPE_CHECKING:  # rattler is imported lazily, where it is used
+    from rattler import RepoDataRecord
+    from rattler.platform import SubdirLiteral
 
 
 @dataclass(frozen=True)
@@ -73,14 +78,15 @@ class BuiltEnvironment:
         )
 
 
-def _read_marker(prefix: Path) -> dict[str, str] | None:
+def _read_marker(prefix: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((prefix / MARKER).read_text())
+        marker = json.loads((prefix / MARKER).read_text())
     except (OSError, ValueError):
         return None
+    return marker if isinstance(marker, dict) else None  # a JSON object, as build_environment writes it
 
 
-def _usable(prefix: Path) -> dict[str, str] | None:
+def _usable(prefix: Path) -> dict[str, Any] | None:
     marker = _read_marker(prefix)
     if marker is None:
         return None
@@ -149,7 +155,7 @@ def build_environment(
 # --- conda ---------------------------------------------------------------------------------------------------
 
 
-async def _records_for(packages: tuple[LockedPackage, ...], platform: str, cache: EnvCache) -> list:
+async def _records_for(packages: tuple[LockedPackage, ...], platform: str, cache: EnvCache) -> list[RepoDataRecord]:
     """The channels' own repodata records of the locked packages (install needs noarch type, depends...)."""
     from rattler import Gateway
 
@@ -157,11 +163,12 @@ async def _records_for(packages: tuple[LockedPackage, ...], platform: str, cache
     channels = sorted({p.url.rsplit("/", 2)[0] for p in packages})
     gateway = Gateway(cache_dir=cache.repodata)
     try:
-        result = await gateway.query(channels, [platform, "noarch"], [p.name for p in packages], recursive=False,
-                                     channel_relations="disabled")
+        # the lock's platform is a conda subdir name (e.g. linux-64); rattler checks it
+        subdirs: list[SubdirLiteral] = [cast("SubdirLiteral", platform), "noarch"]
+        result = await gateway.query(channels, subdirs, [p.name for p in packages], recursive=False, channel_relations="disabled")
     except Exception as exc:
         raise BuildError(f"conda channel(s) {channels} cannot be reached to install the lock: {exc}") from None
-    records = {}
+    records: dict[str, RepoDataRecord] = {}
     for per_channel in result:
         for record in per_channel:
             if record.url in by_url:
@@ -183,30 +190,30 @@ async def _records_for(packages: tuple[LockedPackage, ...], platform: str, cache
     return [records[p.url] for p in packages]
 
 
-class _Reporter:
-    """Counts downloads and links for the progress line."""
-
-    def __init__(self) -> None:
-        self.downloads = 0
-        self.links = 0
-
-    def on_download_start(self, cache_entry: int) -> int:
-        self.downloads += 1
-        return 0
-
-    def on_link_start(self, operation: int, package_name: str) -> int:
-        self.links += 1
-        return 0
-
-
 def _install_conda(locked: LockedEnvironment, staging: Path, final: Path, cache: EnvCache, progress: Progress) -> str:
     import rattler
-    from rattler import PackageCache
+    from rattler import InstallerReporter, PackageCache
+
+    class _Reporter(InstallerReporter):  # defined here, where rattler is imported (lazily: a slow import)
+        """Counts downloads and links for the progress line (the protocol's other callbacks do nothing)."""
+
+        def __init__(self) -> None:
+            self.downloads = 0
+            self.links = 0
+
+        def on_download_start(self, cache_entry: int) -> int:
+            self.downloads += 1
+            return 0
+
+        def on_link_start(self, operation: int, package_name: str) -> int:
+            self.links += 1
+            return 0
 
     packages = locked.conda
     with progress.step(f"fetching repodata of {len(packages)} conda package(s)"):
         records = asyncio.run(_records_for(packages, locked.platform, cache))
-    reporter = _Reporter()
+    # rattler's protocol gives every callback a no-op default (a docstring body), which mypy takes for abstract
+    reporter = _Reporter()  # type: ignore[abstract]
     cache.pkgs.mkdir(parents=True, exist_ok=True)
     with progress.step(f"installing {len(records)} conda package(s) with rattler"):
         try:

@@ -25,8 +25,15 @@ from ..core.session import LockMode, PythonSource
 from ..errors import LockError
 from .cache import EnvCache
 from .lockfile import (
-    LockedEnvironment, LockedPackage, _describe_change, _spec_of, current_platform, parse_with_conda_lock,
-    python_source_for, read_lock, spec_hash,
+    LockedEnvironment,
+    LockedPackage,
+    _describe_change,
+    _spec_of,
+    current_platform,
+    parse_with_conda_lock,
+    python_source_for,
+    read_lock,
+    spec_hash,
 )
 from .progress import Progress
 from .solve import solve

@@ -20,11 +20,15 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.environment import CondaDependencies
 from ..core.session import PythonSource
 from ..errors import LockError, ParameterError
 from .cache import lock_key
+
+if TYPE_CHECKING:
+    from conda_lock.lockfile.v2prelim.models import Lockfile  # untyped package: Any to mypy
 
 #: channels used when the spec names none (ModelArts images resolve against their own defaults).
 DEFAULT_CHANNELS = ("conda-forge",)
@@ -200,7 +204,7 @@ def _import_conda_lock() -> None:
         import conda_lock.models.channel  # noqa: F401
 
 
-def parse_with_conda_lock(path: Path):  # noqa: ANN201 - conda_lock's Lockfile; imported lazily (slow import)
+def parse_with_conda_lock(path: Path) -> Lockfile:  # conda_lock is imported lazily (a slow import)
     """Parse ``path`` with conda-lock's own parser (raises :class:`LockError` when it refuses the file)."""
     _import_conda_lock()
     from conda_lock.lockfile import parse_conda_lock_file
@@ -216,9 +220,14 @@ def _spec_of(path: Path) -> dict[str, list[str]] | None:
 
     try:
         content = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        return json.loads(content["metadata"]["custom_metadata"][META + "spec"])
+        spec = json.loads(content["metadata"]["custom_metadata"][META + "spec"])
     except Exception:
         return None
+    # what solve.py wrote: CondaDependencies.to_dict(), a dict of lists of strings; anything else is not ours
+    if isinstance(spec, dict) and all(isinstance(k, str) and isinstance(v, list) and all(isinstance(i, str) for i in v)
+                                      for k, v in spec.items()):
+        return spec
+    return None
 
 
 def _describe_change(old: dict[str, list[str]] | None, new: CondaDependencies) -> str:

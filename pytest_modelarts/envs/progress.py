@@ -6,6 +6,10 @@ import contextlib
 import sys
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # rich is imported lazily: the cache-hit path must stay fast
+    from rich.console import Console
 
 
 class Progress:
@@ -15,10 +19,10 @@ class Progress:
         self.label = label
         self.quiet = quiet
         self.timings: dict[str, float] = {}
-        self._console = None
+        self._console: Console | None = None
 
     @property
-    def console(self):  # noqa: ANN201 - rich is imported lazily: the cache-hit path must stay fast
+    def console(self) -> Console:
         if self._console is None:
             from rich.console import Console
 

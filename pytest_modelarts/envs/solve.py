@@ -13,21 +13,35 @@ import platform as _platform
 import re
 import subprocess
 import tempfile
-import tomllib
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
+
+import tomllib
 
 from ..core.environment import CondaDependencies
 from ..core.oskit import atomic_write
 from ..errors import LockError
 from .cache import EnvCache
 from .lockfile import (
-    DEFAULT_CHANNELS, META, LockedEnvironment, _import_conda_lock, _spec_name, current_platform, python_version_spec,
-    read_lock, spec_hash,
+    DEFAULT_CHANNELS,
+    META,
+    LockedEnvironment,
+    _import_conda_lock,
+    _spec_name,
+    current_platform,
+    python_version_spec,
+    read_lock,
+    spec_hash,
 )
 from .progress import Progress
+
+if TYPE_CHECKING:  # these are imported lazily, where they are used (slow imports)
+    from conda_lock.lockfile.v2prelim.models import LockedDependency  # untyped package: Any to mypy
+    from packaging.tags import Tag
+    from rattler import RepoDataRecord
+    from rattler.platform import SubdirLiteral
 
 
 def _split_dep(dep: str) -> tuple[str, str]:
@@ -35,7 +49,7 @@ def _split_dep(dep: str) -> tuple[str, str]:
     return name, rest.strip() or "*"
 
 
-async def _solve_conda(channels: Sequence[str], specs: Sequence[str], platform: str, cache: EnvCache):
+async def _solve_conda(channels: Sequence[str], specs: Sequence[str], platform: str, cache: EnvCache) -> list[RepoDataRecord]:
     import rattler
     from rattler import Gateway, VirtualPackage
     from rattler.exceptions import GatewayError, SolverError
@@ -46,9 +60,10 @@ async def _solve_conda(channels: Sequence[str], specs: Sequence[str], platform: 
         except Exception as exc:
             raise LockError(f"conda package spec {item!r} is invalid: {exc}") from None
     gateway = Gateway(cache_dir=cache.repodata)
+    subdirs: list[SubdirLiteral] = [cast("SubdirLiteral", platform), "noarch"]  # platform: a conda subdir name; rattler checks it
     try:
         return await rattler.solve(
-            sources=list(channels), specs=list(specs), gateway=gateway, platforms=[platform, "noarch"],
+            sources=list(channels), specs=list(specs), gateway=gateway, platforms=subdirs,
             virtual_packages=VirtualPackage.detect(), channel_relations="disabled",
         )
     except SolverError as exc:
@@ -72,7 +87,7 @@ def _python_platform(platform: str) -> str:
     return f"{arch}-manylinux_2_{minor}"
 
 
-def _wheel_rank(python_version: str):  # noqa: ANN202
+def _wheel_rank(python_version: str) -> dict[Tag, int]:
     from packaging.tags import compatible_tags, cpython_tags, platform_tags
 
     major, minor = (int(x) for x in python_version.split(".")[:2])
@@ -81,7 +96,7 @@ def _wheel_rank(python_version: str):  # noqa: ANN202
     return {tag: i for i, tag in enumerate(tags)}
 
 
-def _resolve_pip(pip_packages: Sequence[str], python_version: str, platform: str, progress: Progress) -> list:
+def _resolve_pip(pip_packages: Sequence[str], python_version: str, platform: str, progress: Progress) -> list[LockedDependency]:
     """uv pip compile -> locked pip packages (one artifact each: the best wheel for this machine, else the sdist)."""
     _import_conda_lock()
     from conda_lock.lockfile.v2prelim.models import HashModel, LockedDependency
@@ -148,7 +163,7 @@ def solve(
     platform = platform or current_platform()
     python_spec = python_version_spec(spec)
     channels = list(spec.channels) or (list(DEFAULT_CHANNELS) if python_source == "conda" else [])
-    packages: list = []
+    packages: list[LockedDependency] = []
     if python_source == "conda":
         specs = list(spec.conda_packages)
         if not any(_spec_name(s) == "python" for s in specs):

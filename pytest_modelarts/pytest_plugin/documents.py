@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from ..core.environment import CondaDependencies, Environment
 from ..errors import JobFileError, ParameterError, SpecError

@@ -25,10 +25,11 @@ Every key of a job (and of ``defaults``) is a keyword of the ``modelarts`` marke
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -39,6 +40,9 @@ from .documents import read_document
 from .marker import PARAMETERS, SmokeSpec, build_spec
 from .result import JobResult
 from .stash import get_runner
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr, TracebackStyle
 
 SUFFIXES = (".modelarts.toml", ".modelarts.yaml", ".modelarts.yml")
 TOP_KEYS = ("defaults", "job")
@@ -197,7 +201,7 @@ class ModelArtsJobItem(pytest.Item):
                 raise failure
         expect.check(result)
 
-    def repr_failure(self, excinfo, style=None):  # type: ignore[no-untyped-def, override]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: TracebackStyle | None = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, JobError):
             return get_runner(self.config).format_failure(excinfo.value)
         if isinstance(excinfo.value, AssertionError):
@@ -206,7 +210,7 @@ class ModelArtsJobItem(pytest.Item):
             return f"{self.path.name}::{self.name}: {type(excinfo.value).__name__}: {excinfo.value}"
         return super().repr_failure(excinfo)
 
-    def reportinfo(self):  # type: ignore[no-untyped-def]
+    def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
         return self.path, None, f"modelarts job {self.name}"
 
 

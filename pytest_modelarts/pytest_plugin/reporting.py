@@ -3,9 +3,9 @@ failure texts for jobs that did not complete, the terminal summary and junitxml 
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Iterable, Mapping
 import contextlib
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -90,7 +90,7 @@ def attachments(records: Iterable[Mapping[str, Any]]) -> str:
     return "".join(f"[[ATTACHMENT|{log}]]\n" for r in records if r.get("kept") for log in r.get("logs") or [])
 
 
-def write_summary(tr: Any, records: list[Mapping[str, Any]], promotions: list[Mapping[str, Any]]) -> None:
+def write_summary(tr: Any, records: Sequence[Mapping[str, Any]], promotions: Sequence[Mapping[str, Any]]) -> None:
     """The ``ModelArts jobs`` section of the terminal summary."""
     if not records and not promotions:
         return
@@ -102,8 +102,8 @@ def write_summary(tr: Any, records: list[Mapping[str, Any]], promotions: list[Ma
             for r in records
         ]
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
-        for r, row in zip(records, rows):
-            text = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[5]
+        for r, row in zip(records, rows, strict=True):
+            text = "  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths, strict=True)) + "  " + row[5]
             failed = r["phase"] != "Completed"
             tr.write_line(text, red=failed, green=not failed)
             if r.get("kept") and r.get("sandbox") and failed:

@@ -26,7 +26,13 @@ from .marker import SmokeSpec, job_name_for, spec_from_marker
 from .options import Settings
 from .promoting import promote_item
 from .reporting import (
-    PROMOTION_ATTR, REPORT_ATTR, attachments, format_job_error, job_record, junit_attach, junit_properties,
+    PROMOTION_ATTR,
+    REPORT_ATTR,
+    attachments,
+    format_job_error,
+    job_record,
+    junit_attach,
+    junit_properties,
     write_summary,
 )
 from .result import JobResult
@@ -184,6 +190,7 @@ class SmokeRunner:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        problem: str | None
         try:
             spec = self.spec_for(item)
         except SpecError as exc:
@@ -211,6 +218,7 @@ class SmokeRunner:
                 with contextlib.suppress(Exception):
                     job.stop()  # a job a test left running must not outlive it
             if self.settings.promote and item.stash.get(PASSED_KEY, False):
+                problem: str | None
                 try:
                     promote_item(item, spec=self.spec_for(item), jobs=self._jobs.get(item.nodeid, []),
                                  session=self.session(), settings=self.settings, hook=self.config.pluginmanager.hook)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from ...core import contract
-from ...core.backend import Backend, Execution, BackendRegistry
+from ...core.backend import Backend, BackendRegistry, Execution
 from ...core.hooks import hookimpl
 from ...core.job import JobConfig
 from ...core.phase import JobPhase
@@ -43,7 +43,7 @@ class LocalExecution(WorkerJob):
         self._pipes: list[int] = []
         self._follow_logs()
         try:
-            for i, (command, env, cwd) in enumerate(zip(commands, envs, cwds)):
+            for i, (command, env, cwd) in enumerate(zip(commands, envs, cwds, strict=True)):
                 self._spawn(i, command, env, cwd)
         except BaseException:
             self.stop()

@@ -27,7 +27,12 @@ import sys
 import threading
 import time
 
-if __name__ == "__main__":  # a program of its own: reach core/oskit.py beside the package's other files
+# typing.TYPE_CHECKING without importing typing (nothing else here loads it): type checkers take any name
+# TYPE_CHECKING for true, so they check the package import; at run time one of the other two branches runs.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ...core import oskit
+elif __name__ == "__main__":  # a program of its own: reach core/oskit.py beside the package's other files
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "core"))
     import oskit
 else:
@@ -113,8 +118,10 @@ def main(argv: list[str]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *a: threading.Thread(target=terminate, daemon=True).start())
 
-    group = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp}
-    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, **group)  # type: ignore[call-overload]
+    if sys.version_info >= (3, 11):
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, process_group=0)
+    else:
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=os.setpgrp)
     with open(status_file + ".pid", "w") as fh:
         fh.write(str(proc.pid))
     with lock:
@@ -143,9 +150,9 @@ def main(argv: list[str]) -> int:
     # the main process is gone: like a container's end, nothing it started survives it
     _kill_everything(pgid, signal.SIGKILL, proc.pid)
     _reap()
-    sig = -returncode if returncode < 0 else None
-    exit_code = 128 + sig if sig else returncode
-    oskit.atomic_write(status_file, json.dumps({"exit_code": exit_code, "signal": sig, "terminated": stopping.is_set()}))
+    killed_by = -returncode if returncode < 0 else None
+    exit_code = 128 + killed_by if killed_by else returncode
+    oskit.atomic_write(status_file, json.dumps({"exit_code": exit_code, "signal": killed_by, "terminated": stopping.is_set()}))
     return exit_code
 
 

@@ -85,8 +85,10 @@ class OnlineExecution(Execution):
         doc = self._doc
         if doc is None or doc.status is None or doc.status.phase not in ("Failed", "Abnormal"):
             return None
-        messages = [s.message for s in doc.status.task_statuses or [] if s.message]
-        return messages[0] if messages else doc.status.secondary_phase
+        # the SDK is untyped; its model documents both fields as str
+        messages: list[str] = [s.message for s in doc.status.task_statuses or [] if s.message]
+        secondary_phase: str | None = doc.status.secondary_phase
+        return messages[0] if messages else secondary_phase
 
     def log_names(self) -> list[str]:
         from huaweicloudsdkmodelarts.v1 import model as m

@@ -13,6 +13,7 @@ import contextlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ...core import contract
 from ...core.codetree import CodeTree
@@ -42,8 +43,11 @@ def upload_tree(clients: Clients, tree: CodeTree, bucket: str, kind: str) -> str
             continue
         path = entry.path
         key = prefix if local.is_file() else f"{prefix}/{entry.rel}"
-        clients.obs_call(f"uploading {path} to obs://{bucket}/{key}",
-                         lambda key=key, path=path: clients.obs.putFile(bucket, key, str(path)))
+
+        def put(key: str = key, path: Path = path) -> Any:
+            return clients.obs.putFile(bucket, key, str(path))
+
+        clients.obs_call(f"uploading {path} to obs://{bucket}/{key}", put)
     clients.obs_call(f"uploading obs://{bucket}/{base}/{COMPLETE_MARKER}",
                      lambda: clients.obs.putContent(bucket, f"{base}/{COMPLETE_MARKER}", digest))
     return url
@@ -61,8 +65,10 @@ def online_requirements(config: JobConfig) -> str | None:
     from ...envs.lock import read_lock, spec_hash
 
     locked = read_lock(env.default_lock_path())
-    fresh = locked is not None and locked.spec_hash == spec_hash(env.conda, locked.python_source, locked.platform)
-    lines = [f"{p.name}=={p.version}" for p in locked.pip] if fresh else list(env.conda.pip_packages)
+    if locked is not None and locked.spec_hash == spec_hash(env.conda, locked.python_source, locked.platform):
+        lines = [f"{p.name}=={p.version}" for p in locked.pip]
+    else:
+        lines = list(env.conda.pip_packages)
     return "# written by pytest-modelarts from environment %r\n%s\n" % (env.name, "\n".join(lines))
 
 
