@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 from pytest_modelarts import BackendError, ConfigurationError, ContainerOptions, Estimator, JobPhase, Session
 from pytest_modelarts.backends import docker as dk
+from tests.support.waiting import wait_until
 
 from ..support.images import MA_USER_UID, OTHER_UID
 from .conftest import CODE, labelled
@@ -120,10 +120,7 @@ def test_logs_stream_live(session: Session, tmp_path: Path, python_image: str) -
     job = Estimator(modelarts_session=session, code_dir=CODE, user_image_url=python_image, train_instance_type="local",
                     train_instance_count=1, user_command="python ${MA_JOB_DIR}/code/jobs.py --mode=wait_for_go").fit()
     with job:
-        deadline = time.monotonic() + 60
-        while "first line" not in job.logs() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert "first line" in job.logs()
+        wait_until(lambda: "first line" in job.logs(), 60, "the first log line")
         assert job.phase is JobPhase.RUNNING  # the job is still waiting: the line came while it ran
         (job.sandbox / "home/modelarts/inputs/data_url_0/go").touch()
         assert job.wait(timeout=60) is JobPhase.COMPLETED

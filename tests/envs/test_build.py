@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelarts.cli import main as cli_main
 from pytest_modelarts import CondaDependencies, Environment
+from pytest_modelarts.cli import main as cli_main
 from pytest_modelarts.envs.build import build_environment, ensure_environment
 from pytest_modelarts.envs.cache import EnvCache, gc
 from pytest_modelarts.envs.lock import lock_environment, read_lock
 from pytest_modelarts.errors import BuildError
 from tests.support.conda_channel import LocalChannel
+from tests.support.waiting import wait_until
 
 from .conftest import full_env
 
@@ -89,11 +90,11 @@ def test_sigkill_halfway_leaves_nothing_usable(conda_channel: LocalChannel, tmp_
     """)
     proc = subprocess.Popen([sys.executable, "-c", child], cwd=Path(__file__).parents[2])
     try:
-        deadline = time.monotonic() + 120
-        while not ready.exists():
+        def halfway() -> bool:
             assert proc.poll() is None, "the build process ended before it was killed"
-            assert time.monotonic() < deadline, "the build never got halfway"
-            time.sleep(0.05)
+            return ready.exists()
+
+        wait_until(halfway, 120, "the build to get halfway")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     finally:

@@ -13,7 +13,7 @@ from .conftest import FLAVOR
 def online_config(session, code, data, name):
     est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
                     train_instance_count=1, output_path="obs://emulator-bucket/out/")
-    
+
     return est.config.fit(inputs=str(data), job_name=name)
 
 

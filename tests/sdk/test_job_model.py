@@ -57,7 +57,7 @@ def test_a_configured_run_root_inside_the_code_dir_is_left_out_too(tmp_path) -> 
     estimator = Estimator(modelarts_session=session, code_dir=str(project), boot_file="train.py",
                           train_instance_type="local", train_instance_count=1)
     for run in range(2):
-        assert tree_seen(estimator.fit(wait=True)) == expected
+        assert tree_seen(estimator.fit(wait=True)) == expected, f"run {run}"
 
 
 def test_evolve_checks_again_only_what_a_change_can_affect(tmp_path) -> None:
@@ -114,7 +114,7 @@ def test_a_location_is_parsed_once_and_is_still_the_text_given(text: str, remote
     assert where == text and where.is_remote is remote and where.scheme == scheme
     if remote:
         with pytest.raises(ValueError, match="not a local path"):
-            where.path
+            _ = where.path
     else:
         assert where.path == Path(text.removeprefix("file://")).expanduser()
     assert Location(where) is where
@@ -124,7 +124,7 @@ def test_a_location_of_an_object_store_names_its_bucket_key_and_last_segment() -
     where = Location("obs://my-bucket/jobs/code/")
     assert (where.bucket, where.key, where.name, where.as_dir_url()) == ("my-bucket", "jobs/code/", "code", "obs://my-bucket/jobs/code/")
     with pytest.raises(ValueError, match="local path"):
-        Location("code").bucket
+        _ = Location("code").bucket
 
 
 def test_the_code_tree_policy_is_the_same_for_counting_copying_and_hashing(tmp_path) -> None:

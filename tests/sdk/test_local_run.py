@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from pytest_modelarts import (
     JobStoppedError,
     Session,
 )
+from tests.support.waiting import wait_until
 
 PROBE = textwrap.dedent("""
     import argparse, json, os, sys
@@ -235,10 +235,7 @@ def test_multi_worker_processes_get_their_own_index_and_address(sdk_session, cod
 
 
 def _wait_for_log(job, text: str, limit: float = 30.0) -> None:
-    deadline = time.monotonic() + limit
-    while text not in job.logs():
-        assert time.monotonic() < deadline, f"{text!r} never appeared in the log: {job.logs()!r}"
-        time.sleep(0.02)
+    wait_until(lambda: text in job.logs(), limit, lambda: f"{text!r} in the log: {job.logs()!r}")
 
 
 def test_each_worker_has_a_node_of_its_own_and_output_conflicts_are_reported(sdk_session, code_dir, tmp_path):

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import psutil
 import pytest
 
 from pytest_modelarts import Estimator, JobPhase, JobTimeoutError, Session
+from tests.support.waiting import wait_until
 
 STUBBORN = textwrap.dedent("""
     import os, signal, sys, time
@@ -47,16 +47,6 @@ def tagged(tag: str) -> list[psutil.Process]:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return found
-
-
-def wait_until(predicate, limit: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + limit
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
 
 
 @pytest.fixture

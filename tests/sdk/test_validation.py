@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 import pytest
 
-from pytest_modelarts import CondaDependencies, Environment, Estimator, ParameterError, Session
-from pytest_modelarts import ContainerOptions
+from pytest_modelarts import CondaDependencies, ContainerOptions, Environment, Estimator, ParameterError, Session
 
 
 def make_estimator(session: Session, code: Path, **overrides: Any) -> Estimator:

@@ -10,7 +10,7 @@ for packages in ``dist-packages``; a ``sitecustomize.py`` adds the conda layout'
 Fixtures (pulled in by ``tests/conftest.py``):
 
 ``conda_channel``
-    session-scoped :class:`LocalChannel` (skips when ``/usr/bin/python3.11`` is missing; CI installs it with
+    session-scoped :class:`LocalChannel` (skips when ``/usr/bin/python3.11`` is missing, fails when CI requires it; CI installs it with
     ``apt-get install -y python3.11``).
 """
 
@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.requirements import missing
 
 DEBIAN_PYTHON = Path("/usr/bin/python3.11")
 DEBIAN_STDLIB = Path("/usr/lib/python3.11")
@@ -194,5 +196,5 @@ def build_channel(root: Path | None = None) -> LocalChannel:
 def conda_channel() -> LocalChannel:
     """The local test channel (python 3.11 from Debian, mini-lib 1.0/1.1, mini-tool, minipy)."""
     if debian_python_version() is None:
-        pytest.skip(f"{DEBIAN_PYTHON} is missing: install Debian's python3.11 (apt-get install -y python3.11)")
+        missing("debian-python", f"{DEBIAN_PYTHON} is missing: install Debian's python3.11 (apt-get install -y python3.11)")
     return build_channel()

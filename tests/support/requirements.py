@@ -1,0 +1,26 @@
+"""What a test needs from the machine: skipped where it is missing, failed where CI says it must be there.
+
+``PYTEST_MODELARTS_REQUIRE`` lists what must be present (``docker``, ``debian-python``, ...) or says ``all``;
+``.ci/run`` sets ``all``, so that a CI machine that lost a system package fails instead of passing by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NoReturn
+
+import pytest
+
+VARIABLE = "PYTEST_MODELARTS_REQUIRE"
+
+
+def required(what: str) -> bool:
+    wanted = {w.strip() for w in os.environ.get(VARIABLE, "").split(",") if w.strip()}
+    return "all" in wanted or what in wanted
+
+
+def missing(what: str, why: str) -> NoReturn:
+    """Skip the test for lack of ``what`` (``why`` says how to get it), or fail it when ``what`` is required."""
+    if required(what):
+        pytest.fail(f"{VARIABLE} requires {what}, but {why}")
+    pytest.skip(why)
