@@ -53,7 +53,8 @@ def smoke_cases(examples: Path) -> list[tuple[str | None, list[str]]]:
     marker = spec_from_marker(mark.args, mark.kwargs, examples)
     specs = [(marker, marker.local_inputs), (marker, None)]  # test_mnist_mlp_learns, test_mnist_mlp_without_inputs
     specs += [(spec, spec.local_inputs) for _, spec in load_job_file(examples / "mnist_mlp.modelarts.toml")]
-    return [(data, [f"--{h['label']}={h['value']}" for h in spec.local_hyperparameters()]) for spec, data in specs]
+    return [(data, [f"--{label}={value}" for label, value in spec.hyperparameters.updated(spec.smoke_hyperparameters)])
+            for spec, data in specs]
 
 
 def warm_environment(examples: Path) -> Path:
