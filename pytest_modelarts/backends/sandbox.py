@@ -80,11 +80,13 @@ class Sandbox:
         return self.root / "output"
 
 
-def create_sandbox(config: JobConfig, job_id: str, local_root: Path) -> Sandbox:
+def create_sandbox(config: JobConfig, job_id: str, local_root: Path, *, stage_code: bool = True,
+                   stage_inputs: bool = True) -> Sandbox:
     """Lay out the sandbox and copy code and inputs into every worker's home, as the platform downloads them.
 
     Code and inputs are copied through the code-tree policy (core.codetree), which leaves ``local_root`` out:
-    a code directory that holds the run root is never copied into itself.
+    a code directory that holds the run root is never copied into itself. A caller that gives the job
+    copy-on-write views of them instead (sandboxed nodes) says ``stage_code=False`` / ``stage_inputs=False``.
     """
     assert config.code_path is not None or config.is_custom_image
     root = (local_root / "runs" / f"{config.job_name}-{job_id}").resolve()
@@ -98,11 +100,11 @@ def create_sandbox(config: JobConfig, job_id: str, local_root: Path) -> Sandbox:
     for worker in range(sandbox.workers):
         for directory in sandbox.layout_of(worker).directories():
             Path(directory).mkdir(parents=True, exist_ok=True)
-        if config.code_path is not None:
+        if config.code_path is not None and stage_code:
             CodeTree(config.code_path, exclude=exclude).copy_to(sandbox.code_dir(worker))
         else:
-            sandbox.code_dir(worker).mkdir(parents=True)
-        if config.inputs is not None:
+            sandbox.code_dir(worker).mkdir(parents=True, exist_ok=True)
+        if config.inputs is not None and stage_inputs:
             CodeTree(config.inputs.path, exclude=exclude).copy_to(sandbox.data_url(worker))
     return sandbox
 
@@ -169,13 +171,13 @@ def deliver(config: JobConfig, sandbox: Sandbox) -> list[OutputConflict]:
     return conflicts
 
 
-def install_requirements(python: Path, sandbox: Sandbox, target: Path, log: Path) -> None:
+def install_requirements(python: Path, code_dir: Path, target: Path, log: Path) -> None:
     """What preset images do with a requirements file in the code dir: ``pip install -r`` it before the job.
 
     Installed into ``target`` (put on PYTHONPATH) so that neither the cached environment nor the user's
     interpreter is modified; uv does the install, and its output goes to the job's log.
     """
-    files = [p.name for p in sandbox.code_dir().iterdir()]
+    files = [p.name for p in code_dir.iterdir()]
     name = contract.requirements_file(files)
     if name is None:
         return
@@ -185,8 +187,16 @@ def install_requirements(python: Path, sandbox: Sandbox, target: Path, log: Path
         out.write(f"[pytest-modelarts] installing {name} (the platform does this before the boot file)\n".encode())
         out.flush()
         result = subprocess.run(
-            [find_uv_bin(), "pip", "install", "--python", str(python), "--target", str(target), "-r", str(sandbox.code_dir() / name)],
+            [find_uv_bin(), "pip", "install", "--python", str(python), "--target", str(target), "-r", str(code_dir / name)],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
     if result.returncode != 0:
         raise BackendError(f"installing {name} from the code directory failed (exit {result.returncode}); see {log}")
+
+
+def remove(root: Path) -> None:
+    """Remove a sandbox, also where overlayfs left work directories without permissions (as a non-root user)."""
+    for work in root.glob("node/overlay/*/*/work/*"):
+        if work.is_dir() and not work.is_symlink():
+            work.chmod(0o700)
+    shutil.rmtree(root, ignore_errors=True)

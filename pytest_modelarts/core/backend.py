@@ -62,6 +62,11 @@ class Execution(abc.ABC):
         """Output files that several workers wrote with different contents (local multi-node runs)."""
         return []
 
+    @property
+    def lost_writes(self) -> list[str]:
+        """What the job wrote outside ``train_url``, ``/cache`` and ``/tmp``: online it is lost (sandboxed runs)."""
+        return []
+
     def log_locations(self) -> list[str]:
         """Where the logs are (local paths where there are files, else the log names)."""
         return self.log_names()

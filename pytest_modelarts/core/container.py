@@ -9,10 +9,13 @@ from dataclasses import dataclass
 class ContainerOptions:
     """Isolation of a job's containers.
 
-    ``network_mode="none"`` cuts the job off any network; ``cpus`` and ``memory`` (e.g. ``"512m"``) limit it,
-    and a job killed for memory reports exit 137 as out-of-memory; ``gpus`` requests that many GPUs (all
-    with -1); ``user`` is the ``uid[:gid]`` the job runs as (default: the image's user; output files are
-    given to the invoking user afterwards either way).
+    ``network_mode``: None, a network private to the job (its workers reach each other, nothing else; a Docker
+    job also reaches the outside through Docker's bridge); ``"none"``, no network beyond the job's own loopback;
+    ``"host"``, the host's network (the local sandbox's switch for jobs that need the outside).
+    ``cpus`` and ``memory`` (e.g. ``"512m"``) limit a container, and a job killed for memory reports exit 137 as
+    out-of-memory; ``gpus`` requests that many GPUs (all with -1); ``user`` is who the job runs as (``"root"``,
+    ``"1000"``, ``"uid:gid"``; default: the session's ``run_user``, ``ma-user`` 1000). Output files are given to the
+    invoking user afterwards either way.
     """
 
     network_mode: str | None = None

@@ -27,6 +27,7 @@ from .container import ContainerOptions
 from .environment import Environment
 from .hyperparameters import Hyperparameters
 from .location import Location
+from .session import parse_run_user
 
 LOCAL_INSTANCE_TYPE = "local"
 JOB_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
@@ -263,16 +264,16 @@ def _container(v: Values) -> None:
     elif not isinstance(options, ContainerOptions):
         raise ParameterError(E, "container_options", options, "must be a pytest_modelarts.ContainerOptions")
     C = "ContainerOptions"
-    if options.network_mode not in (None, "none", "bridge"):
-        raise ParameterError(C, "network_mode", options.network_mode, "must be None, 'none' or 'bridge'")
+    if options.network_mode not in (None, "none", "bridge", "host"):
+        raise ParameterError(C, "network_mode", options.network_mode, "must be None, 'none', 'bridge' or 'host'")
     if options.cpus is not None and (isinstance(options.cpus, bool) or not isinstance(options.cpus, (int, float)) or options.cpus <= 0):
         raise ParameterError(C, "cpus", options.cpus, "must be a number > 0")
     if options.memory is not None and not (isinstance(options.memory, str) and re.fullmatch(r"\d+[bkmg]?", options.memory.lower())):
         raise ParameterError(C, "memory", options.memory, "must be a size such as '512m' or '2g'")
     if options.gpus is not None and (isinstance(options.gpus, bool) or not isinstance(options.gpus, int) or options.gpus < -1 or options.gpus == 0):
         raise ParameterError(C, "gpus", options.gpus, "must be a positive int, or -1 for all")
-    if options.user is not None and not (isinstance(options.user, str) and re.fullmatch(r"\d+(:\d+)?", options.user)):
-        raise ParameterError(C, "user", options.user, "must be 'uid' or 'uid:gid' (numbers)")
+    if options.user is not None:
+        parse_run_user(options.user, C, "user")
 
 
 @rule("estimator", "backend", "train_instance_type")

@@ -60,6 +60,22 @@ class PythonSource(_Choice):
 
 #: the environment variable that picks :class:`PythonSource` when nothing else does
 PYTHON_SOURCE_ENV = "PYTEST_MODELARTS_PYTHON"
+#: the user ModelArts runs a job as: ``ma-user``, uid 1000, group ``users`` (100), as its custom images document
+DEFAULT_RUN_USER = (1000, 100)
+RUN_USER_HELP = "must be 'root', a uid such as 1000 or 1102, or 'uid:gid'"
+
+
+def parse_run_user(value: object, owner: str = "Session", parameter: str = "run_user") -> tuple[int, int]:
+    """``"root"`` or 0 -> (0, 0); ``1000`` or ``"1102"`` -> (uid, 100); ``"uid:gid"`` -> (uid, gid)."""
+    if value == "root":
+        return 0, 0
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
+        return (value, 0) if value == 0 else (value, DEFAULT_RUN_USER[1])
+    if isinstance(value, str):
+        uid, _, gid = value.partition(":")
+        if uid.isdigit() and (gid.isdigit() or not gid):
+            return int(uid), int(gid) if gid else (0 if int(uid) == 0 else DEFAULT_RUN_USER[1])
+    raise ParameterError(owner, parameter, value, RUN_USER_HELP)
 
 
 class Secret:
@@ -129,6 +145,13 @@ class Session:
     ``docker_image``
         the image (with python) that runs boot-file jobs on the ``docker`` backend when the job gives no
         ``user_image_url``; None: ``$PYTEST_MODELARTS_DOCKER_IMAGE``.
+    ``sandbox``
+        run each local worker as a ModelArts node in a sandbox (bubblewrap in a user namespace: the container's
+        paths, its user, a ``/cache`` and a network of its own; docs/sandbox.md). None (default): where this
+        machine allows it, else the relocated mode with a line saying which guarantees are off (an error when
+        ``$PYTEST_MODELARTS_REQUIRE_SANDBOX=1``); True: required; False: the relocated mode.
+    ``run_user``
+        the user a job runs as: ``1000`` (``ma-user``, the default), ``1102``, ``"root"`` or ``"uid:gid"``.
     ``stream_logs``
         echo job output live to this process's stdout (default True).
     ``stop_grace_period``
@@ -151,6 +174,8 @@ class Session:
         lock_mode: str | LockMode = LockMode.CREATE,
         python_source: PythonSource | str | None = None,
         docker_image: str | None = None,
+        sandbox: bool | None = None,
+        run_user: str | int = DEFAULT_RUN_USER[0],
         stream_logs: bool = True,
         stop_grace_period: float = 5.0,
         plugin_manager: pluggy.PluginManager | None = None,
@@ -181,6 +206,10 @@ class Session:
         if docker_image is not None and (not isinstance(docker_image, str) or not docker_image.strip()):
             raise ParameterError("Session", "docker_image", docker_image, "must be an image reference such as 'my/python:3.11'")
         self.docker_image = docker_image
+        if sandbox is not None and not isinstance(sandbox, bool):
+            raise ParameterError("Session", "sandbox", sandbox, "must be None (where available), True (required) or False")
+        self.sandbox = sandbox
+        self.run_user = parse_run_user(run_user)
         if not isinstance(stream_logs, bool):
             raise ParameterError("Session", "stream_logs", stream_logs, "must be a bool")
         if not isinstance(stop_grace_period, (int, float)) or stop_grace_period < 0:

@@ -97,6 +97,12 @@ class TrainingJob:
         return self._execution.output_conflicts
 
     @property
+    def lost_writes(self) -> list[str]:
+        """Files the job created, changed or deleted outside ``train_url``, ``/cache`` and ``/tmp`` (sandboxed
+        local runs): online they are lost, so the smoke test reports them."""
+        return self._execution.lost_writes
+
+    @property
     def failure_reason(self) -> str | None:
         return self._execution.failure_reason
 

@@ -35,6 +35,7 @@ def job_record(job: TrainingJob, nodeid: str) -> dict[str, Any]:
         "command": shlex.join(job.command) if job.command else None,
         "logs": job.log_locations(),
         "output_conflicts": job.output_conflicts,
+        "lost_writes": job.lost_writes,
         "kept": True,
     }
 
@@ -55,6 +56,8 @@ def format_job_error(exc: JobError, tail_lines: int) -> str:
             lines.append(f"  sandbox:   {job.sandbox} (kept)")
         for location in job.log_locations():
             lines.append(f"  log:       {location}")
+        for lost in job.lost_writes:
+            lines.append(f"  lost:      {lost} (online, what a job writes outside --train_url is lost)")
         if job.runtime is not None:
             lines.append(f"  runtime:   {job.runtime.describe()}")
         tail = job.tail(tail_lines)
@@ -80,6 +83,7 @@ def junit_properties(records: Iterable[Mapping[str, Any]], promotions: Iterable[
             props.append(("modelarts_sandbox", r["sandbox"]))
         props += [("modelarts_log", log) for log in r.get("logs") or [] if r.get("kept")]
         props += [("modelarts_output_conflict", c) for c in r.get("output_conflicts") or []]
+        props += [("modelarts_lost_write", w) for w in r.get("lost_writes") or []]
     for p in promotions:
         props += [("modelarts_promoted_job_id", p["job_id"]), ("modelarts_promoted_status", p["phase"])]
     return props
@@ -111,6 +115,8 @@ def write_summary(tr: Any, records: Sequence[Mapping[str, Any]], promotions: Seq
             for conflict in r.get("output_conflicts") or []:
                 tr.write_line(f"    output conflict: {conflict} wrote different contents (online, which one lands is not defined)",
                               yellow=True)
+            for lost in r.get("lost_writes") or []:
+                tr.write_line(f"    lost write: {lost}: online this file is lost; write it under --train_url", yellow=True)
     if promotions:
         tr.write_sep("-", "promoted online")
         for p in promotions:

@@ -8,7 +8,6 @@ smoke configuration and jobs, the records for the summary. It runs a test's job 
 from __future__ import annotations
 
 import contextlib
-import shutil
 import threading
 from collections.abc import Generator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from ..backends.sandbox import remove as remove_sandbox
 from ..core.phase import JobPhase
 from ..core.session import Session
 from ..core.training_job import TrainingJob
@@ -252,7 +252,7 @@ class SmokeRunner:
         for job in jobs:
             record = job_record(job, item.nodeid)
             if passed and job.phase is JobPhase.COMPLETED and not self.settings.keep_sandboxes and job.sandbox:
-                shutil.rmtree(job.sandbox, ignore_errors=True)
+                remove_sandbox(job.sandbox)
                 record["kept"] = False
             records.append(record)
         promotions = item.stash.get(PROMOTIONS_KEY, [])

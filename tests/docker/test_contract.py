@@ -71,13 +71,14 @@ def test_custom_image_job_follows_the_contract_and_outputs_belong_to_the_chosen_
     assert labelled(docker_client, job.job_id) == (0, 0)
 
 
-def test_outputs_of_a_root_image_belong_to_the_invoking_user(
+def test_outputs_of_a_root_job_belong_to_the_invoking_user(
     session: Session, tmp_path: Path, python_image: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(dk.OWNER_VARIABLE, raising=False)
     job = Estimator(modelarts_session=session, code_dir=CODE, user_image_url=python_image,
                     user_command="python ${MA_JOB_DIR}/code/probe.py", train_instance_type="local",
-                    train_instance_count=1, output_path=tmp_path / "out").fit(wait=True)
+                    train_instance_count=1, output_path=tmp_path / "out",
+                    container_options=ContainerOptions(user="root")).fit(wait=True)
     probe = json.loads((tmp_path / "out" / "probe.json").read_text())
     assert probe["uid"] == 0
     for path in (tmp_path / "out").rglob("*"):
@@ -93,6 +94,7 @@ def test_boot_file_job_in_docker_gets_hyperparameters_as_arguments(
                     train_instance_type="local", train_instance_count=1, output_path=tmp_path / "out",
                     hyperparameters=[{"label": "lr", "value": "0.1"}]).fit(wait=True)
     probe = json.loads((tmp_path / "out" / "probe.json").read_text())
+    assert probe["uid"] == 1000 and probe["gid"] == 100  # ma-user, as ModelArts runs an image, unless told otherwise
     assert probe["argv"] == [f"{MA}/user-job-dir/code/probe.py", f"--data_url={MA}/inputs/data_url_0",
                              f"--train_url={MA}/outputs/train_url_0", "--lr=0.1", "--num_gpus=0"]
     assert "lr" not in probe["env"]

@@ -48,7 +48,7 @@ def test_three_workers_rendezvous_over_tcp_through_the_first_host(session: Sessi
     assert "master: all workers met" in job.logs(0)
     for i in (1, 2):
         assert f"worker {i}: met the master" in job.logs(i)
-        assert f"me 127.0.0.{i + 1}" in job.logs(i)
+        assert f"me 10.200.0.{i + 2}" in job.logs(i)  # a node of its own, on the job's private network
     assert not processes_of(job.sandbox)
 
 

@@ -110,3 +110,35 @@ def test_output_conflicts_of_a_multi_node_smoke_job_show_in_the_summary_and_juni
     result.stdout.fnmatch_lines(["    output conflict: model.pkl (workers 0, 1) wrote different contents*"])
     props = {p.get("name"): p.get("value") for p in ET.parse(project.path / "out.xml").iter("property")}
     assert props["modelarts_output_conflict"] == "model.pkl (workers 0, 1)"
+
+
+def test_a_lost_write_shows_in_the_summary_the_failure_report_and_junitxml(project: pytest.Pytester) -> None:
+    """A file written next to the code is lost online: the smoke run says so (sandboxed nodes, docs/sandbox.md)."""
+    from pytest_modelarts.backends.local.nodes import unavailable
+    from tests.support.requirements import missing
+
+    if unavailable():
+        missing("sandbox", f"sandboxed nodes are unavailable here: {unavailable()}")
+    (project.path / "code" / "lost.py").write_text(
+        "import argparse, sys\np = argparse.ArgumentParser(); p.add_argument('--exit', type=int, default=0)\n"
+        "a, _ = p.parse_known_args()\nopen('model.pkl', 'w').write('weights')\nsys.exit(a.exit)\n"
+    )
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="lost.py")
+        def test_kept_nothing(modelarts_job):
+            pass
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="lost.py", smoke_hyperparameters={"exit": 2})
+        def test_failed_too(modelarts_job):
+            pass
+        """
+    )
+    result = project.runpytest("--modelarts", "--junitxml=out.xml")
+    result.assert_outcomes(passed=1, errors=0, failed=1)
+    result.stdout.fnmatch_lines(["  lost:      user-job-dir/model.pkl (created) (online, what a job writes outside --train_url is lost)"])
+    result.stdout.fnmatch_lines(["    lost write: user-job-dir/model.pkl (created): online this file is lost; write it under --train_url"])
+    props = [(p.get("name"), p.get("value")) for p in ET.parse(project.path / "out.xml").iter("property")]
+    assert props.count(("modelarts_lost_write", "user-job-dir/model.pkl (created)")) == 2

@@ -84,7 +84,7 @@ def test_probe_sees_the_container_contract(sdk_session, tmp_path):
         inputs=f"file://{data}", wait=True, job_name="probe")
     probe = json.loads((out / "probe.json").read_text())
     env = probe["env"]
-    home = Path(job.sandbox) / "home"
+    home = Path("/home/ma-user")  # a sandboxed node: the container's own paths (tests/sandbox for the fallback)
     mount = home / "modelarts"
     assert env["MA_HOME"] == str(home) == env["HOME"]
     assert env["MA_MOUNT_PATH"] == str(mount)
@@ -101,7 +101,8 @@ def test_probe_sees_the_container_contract(sdk_session, tmp_path):
     assert probe["inputs"] == ["sample.csv"]
     assert env["MA_NUM_HOSTS"] == env["VC_WORKER_NUM"] == env["DLS_TASK_NUMBER"] == "1"
     assert env["VC_TASK_INDEX"] == env["DLS_TASK_INDEX"] == "0"
-    assert env["VC_WORKER_HOSTS"] == env["MA_CURRENT_IP"] == "127.0.0.1"
+    assert env["VC_WORKER_HOSTS"] == f"modelarts-job-{job.job_id}-worker-0.modelarts-job-{job.job_id}"
+    assert env["MA_CURRENT_IP"] == "10.200.0.2"
     assert env["MA_TASK_NAME"] == "worker"
     assert env["MA_VJ_NAME"] == f"modelarts-job-{job.job_id}"
     assert env["MA_CURRENT_INSTANCE_NAME"] == f"modelarts-job-{job.job_id}-worker-0"
@@ -109,7 +110,7 @@ def test_probe_sees_the_container_contract(sdk_session, tmp_path):
     assert env["DLS_APP_URL"] == str(mount / "user-job-dir" / "demo-code")
     assert env["DLS_DATA_URL"] == f"{mount}/inputs/data_url_0"
     assert env["DLS_TRAIN_URL"] == f"{mount}/outputs/train_url_0"
-    assert env["BATCH_CUSTOM0_HOSTS"] == "127.0.0.1:6666"
+    assert env["BATCH_CUSTOM0_HOSTS"] == f"{env['VC_WORKER_HOSTS']}:6666"
     assert env["PYTHONPATH"].split(":")[0] == env["MA_JOB_DIR"]
     assert "VIRTUAL_ENV" not in env  # the caller's environment does not leak in
 
@@ -124,20 +125,19 @@ def test_single_input_file_is_passed_as_data_url(sdk_session, code_dir, tmp_path
 
 
 def test_fit_without_wait_returns_while_running(sdk_session, code_dir, tmp_path):
-    gate = tmp_path / "gate"
-    write(code_dir, "train.py", f"""
+    write(code_dir, "train.py", """
         import os, time
         print("waiting", flush=True)
-        while not os.path.exists({str(gate)!r}):
+        while not os.path.exists(os.path.expanduser("~/gate")):  # the job's home: where both sides can see it
             time.sleep(0.02)
         print("released")
     """)
     job = estimator(sdk_session, code_dir).fit(wait=False)
     assert job.phase is JobPhase.RUNNING
     assert job.exit_code is None
-    gate.touch()
+    (Path(job.sandbox) / "home" / "gate").touch()
     assert job.wait(timeout=60) is JobPhase.COMPLETED
-    assert job.tail(2) == ["waiting", "released"]
+    assert job.logs().splitlines()[1:3] == ["waiting", "released"]
     assert job.get_job_info()["status"] == 10
 
 
@@ -229,8 +229,8 @@ def test_multi_worker_processes_get_their_own_index_and_address(sdk_session, cod
     """)
     job = estimator(sdk_session, code_dir, count=3).fit(wait=True)
     seen = [json.loads((Path(job.output_path) / f"worker-{i}.json").read_text()) for i in range(3)]
-    assert [s["MA_CURRENT_IP"] for s in seen] == ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
-    assert {s["VC_WORKER_HOSTS"] for s in seen} == {"127.0.0.1,127.0.0.2,127.0.0.3"}
+    assert [s["MA_CURRENT_IP"] for s in seen] == ["10.200.0.2", "10.200.0.3", "10.200.0.4"]
+    assert {s["VC_WORKER_HOSTS"] for s in seen} == {",".join(f"modelarts-job-{job.job_id}-worker-{i}.modelarts-job-{job.job_id}" for i in range(3))}
     assert len(job.get_job_log_file_list()) == 3
 
 
@@ -248,12 +248,12 @@ def test_each_worker_has_a_node_of_its_own_and_output_conflicts_are_reported(sdk
         open(os.path.join(a.train_url, "model.pkl"), "w").write(f"weights of worker {i}")  # the trip-up
         open(os.path.join(a.train_url, "config.json"), "w").write("{}")                    # same everywhere: fine
         open(os.path.join(a.train_url, f"part-{i}.txt"), "w").write(i)                     # per-worker names: fine
-        print("MA_HOME=" + os.environ["MA_HOME"])
+        open(os.path.expanduser("~/whoami"), "w").write(i)                                  # each its own home
     """)
     out = tmp_path / "out"
     job = estimator(sdk_session, code_dir, count=3, output_path=str(out)).fit(wait=True)
-    homes = [job.logs(i).split("MA_HOME=")[1].split()[0] for i in range(3)]
-    assert len(set(homes)) == 3 and homes[0] == str(Path(job.sandbox) / "home")
+    homes = [Path(job.sandbox) / "home", *(Path(job.sandbox) / "workers" / str(i) / "home" for i in (1, 2))]
+    assert [(home / "whoami").read_text() for home in homes] == ["0", "1", "2"]
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.pkl", "part-0.txt", "part-1.txt", "part-2.txt"]
     assert (out / "model.pkl").read_text() == "weights of worker 0"
     assert job.get_job_info()["output_conflicts"] == ["model.pkl (workers 0, 1, 2)"]

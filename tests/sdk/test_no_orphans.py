@@ -121,12 +121,23 @@ def run_parent(tmp_path: Path, code: Path, tag: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def started(parent: subprocess.Popen[str]) -> Path:
+    """The sandbox of the parent's job, once the job's children all run (its log says so)."""
+    assert parent.stdout is not None
+    sandbox = Path(parent.stdout.readline().split()[1])
+    wait_until(lambda: any("all started" in log.read_text() for log in (sandbox / "home" / "modelarts" / "log").glob("*.log")),
+               what="the job's children")
+    return sandbox
+
+
 def test_ctrl_c_stops_the_job_and_is_not_success(tmp_path, stubborn):
     code, tag = stubborn
     parent = run_parent(tmp_path, code, tag)
-    wait_until(lambda: len(tagged(tag)) >= 4, what="the job's processes")
+    started(parent)
+    assert len(tagged(tag)) >= 4
     parent.send_signal(signal.SIGINT)
-    out, _ = parent.communicate(timeout=60)
+    rest, _ = parent.communicate(timeout=60)
+    out = "sandbox ...\n" + rest
     assert parent.returncode != 0
     assert "interrupted; phase Terminated" in out and "KeyboardInterrupt" in out
     assert tagged(tag) == []
@@ -135,8 +146,8 @@ def test_ctrl_c_stops_the_job_and_is_not_success(tmp_path, stubborn):
 def test_death_of_the_parent_ends_the_job(tmp_path, stubborn):
     code, tag = stubborn
     parent = run_parent(tmp_path, code, tag)
-    wait_until(lambda: len(tagged(tag)) >= 4, what="the job's processes")
-    sandbox = Path(parent.stdout.readline().split()[1])
+    sandbox = started(parent)
+    assert len(tagged(tag)) >= 4
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     wait_until(lambda: tagged(tag) == [], what="the job to be cleaned up after its parent died")

@@ -69,8 +69,8 @@ ESTIMATOR_CASES: list[tuple[str, str, Callable[[Session, Path, Path], Any]]] = [
     ("unknown keyword suggests", "train_instance_typ", lambda s, c, t: make_estimator(s, c, train_instance_typ="local")),
     ("local-only backend online", "backend", lambda s, c, t: make_estimator(s, c, backend="docker", train_instance_type="modelarts.vm.cpu.2u")),
     ("container memory", "memory", lambda s, c, t: make_estimator(s, c, container_options=ContainerOptions(memory="lots"))),
-    ("container network", "network_mode", lambda s, c, t: make_estimator(s, c, container_options=ContainerOptions(network_mode="host"))),
-    ("container user", "user", lambda s, c, t: make_estimator(s, c, container_options=ContainerOptions(user="root"))),
+    ("container network", "network_mode", lambda s, c, t: make_estimator(s, c, container_options=ContainerOptions(network_mode="overlay"))),
+    ("container user", "user", lambda s, c, t: make_estimator(s, c, container_options=ContainerOptions(user="ma-user"))),
 ]
 
 FIT_CASES: list[tuple[str, str, dict[str, Any]]] = [

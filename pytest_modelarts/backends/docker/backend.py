@@ -28,6 +28,8 @@ Used for custom-image jobs (``user_image_url``) and for any local job with ``bac
   ``127.0.0.<i+1>`` there (as with the process backend), its host names mapped to that address. (An
   ``internal`` Docker network would still let the job reach the host's own addresses.) The workers then
   share worker 0's host name.
+* **User.** A job runs as the session's ``run_user`` (``ma-user``, uid 1000, group 100, as ModelArts runs
+  custom images) unless ``ContainerOptions(user=...)`` names another (``"root"``, ``"1102"``, ``"uid:gid"``).
 * **Ownership.** After the job, what it wrote under the mount is given to the invoking user's uid:gid (or
   the ``uid:gid`` in :data:`OWNER_VARIABLE`): directly when we are root, else by a short helper container of
   the same image run as root (``chown -R``; the image needs ``chown``). Outputs are then copied to
@@ -54,6 +56,7 @@ from ...core.backend import Backend, BackendRegistry, Execution
 from ...core.hooks import hookimpl
 from ...core.job import JobConfig
 from ...core.retry import RetryPolicy, retry
+from ...core.session import parse_run_user
 from ...errors import BackendError, ConfigurationError
 from .. import sandbox as sb
 from .client import docker_client
@@ -90,6 +93,12 @@ class DockerBackend(Backend):
                 "with backend='local'"
             )
         return image
+
+    def _run_user(self, config: JobConfig) -> tuple[int, int]:
+        """As ModelArts runs an image: as ``ma-user`` (uid 1000, group 100) unless the job or session says otherwise."""
+        if config.container.user is not None:
+            return parse_run_user(config.container.user, "ContainerOptions", "user")
+        return self.session.run_user
 
     def validate(self, config: JobConfig) -> None:
         self.image_for(config)
@@ -211,7 +220,7 @@ class DockerBackend(Backend):
                 image=image, entrypoint=argv[:1], command=argv[1:], environment=env,
                 name=f"{LABEL}-{job_id}-worker-{i}", hostname=short, domainname=domain,
                 working_dir=str(layout.job_dir), labels=labels(config, job_id, **{LABEL_WORKER: str(i)}),
-                user=options.user, detach=True,
+                user="{}:{}".format(*self._run_user(config)), detach=True,
                 mounts=[docker.types.Mount(str(layout.mount), str(box.mount(i)), type="bind"),
                         docker.types.Mount(CACHE_PATH, str(cache), type="bind")],
             )

@@ -1,7 +1,10 @@
 """The ``local`` backend: each worker is a supervised process on this machine, under the container contract.
 
 Each worker runs ``python -I -S supervisor.py`` in a session of its own, which runs the boot command in a
-process group of its own (see :mod:`pytest_modelarts.backends.local.supervisor`): stop, timeout, Ctrl-C and the death of
+process group of its own (see :mod:`pytest_modelarts.backends.local.supervisor`). Where the machine allows it,
+the boot command runs inside a node of its own (:mod:`.nodes`: the container's paths and user, a ``/cache``
+and a network of its own); elsewhere the relocated mode runs it at the same tree under the sandbox directory
+and says which guarantees are off: stop, timeout, Ctrl-C and the death of
 this process all end the job and everything it started. stdout and stderr of a worker go straight to its
 log file (nothing is lost if we die); a follower thread echoes new lines live when the session asks for it.
 A multi-node job fails, and its other workers are stopped, as soon as one worker fails.
@@ -18,17 +21,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from ...core import contract
 from ...core.backend import Backend, BackendRegistry, Execution
+from ...core.codetree import CodeTree
 from ...core.hooks import hookimpl
 from ...core.job import JobConfig
 from ...core.phase import JobPhase
 from ...core.runtime import PythonRuntime
-from ...core.session import Session
-from ...errors import ConfigurationError
+from ...core.session import Session, parse_run_user
+from ...errors import BackendError, ConfigurationError
 from .. import sandbox as sb
 from ..workers import WorkerJob
+from .nodes import REQUIRE_VARIABLE, JobNodes, Node, Overlay, unavailable
 
 SUPERVISOR = Path(__file__).resolve().parent / "supervisor.py"
 
@@ -37,13 +43,16 @@ class LocalExecution(WorkerJob):
     """Workers as supervised processes; each supervisor writes how its worker ended to a status file."""
 
     def __init__(self, config: JobConfig, session: Session, sandbox: sb.Sandbox,
-                 commands: list[list[str]], envs: list[dict[str, str]], cwds: list[Path]) -> None:
+                 commands: list[list[str]], envs: list[dict[str, str]], cwds: list[Path],
+                 *, launchers: list[list[str]] | None = None, nodes: JobNodes | None = None) -> None:
         super().__init__(config, session, sandbox, commands)
         self._procs: list[subprocess.Popen[bytes]] = []
         self._pipes: list[int] = []
+        self._nodes = nodes
+        self._lost: list[str] = []
         self._follow_logs()
         try:
-            for i, (command, env, cwd) in enumerate(zip(commands, envs, cwds, strict=True)):
+            for i, (command, env, cwd) in enumerate(zip(launchers or commands, envs, cwds, strict=True)):
                 self._spawn(i, command, env, cwd)
         except BaseException:
             self.stop()
@@ -125,6 +134,24 @@ class LocalExecution(WorkerJob):
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._pipes = []
+        if self._nodes is not None:  # the job's namespaces end, and with them anything of the job still there
+            self._nodes.close()
+
+    def _deliver(self) -> None:
+        if self._nodes is not None:
+            layout = contract.Layout.container()
+            self._lost = self._nodes.lost_writes(kept=[layout.train_url(), layout.log_dir])
+            with contextlib.suppress(OSError), open(self._box.log_file(0), "a") as log:
+                for lost in self._lost:
+                    log.write(f"[pytest-modelarts] wrote {lost}: online this file is lost; write it under --train_url\n")
+        super()._deliver()
+
+    @property
+    def lost_writes(self) -> list[str]:
+        return list(self._lost)
+
+    def info(self) -> dict[str, Any]:
+        return {**super().info(), "sandboxed": self._nodes is not None, "lost_writes": self.lost_writes}
 
     @property
     def failure_reason(self) -> str | None:
@@ -154,32 +181,103 @@ class LocalBackend(Backend):
 
     def start(self, config: JobConfig, runtime: PythonRuntime | None, *, job_id: str) -> Execution:
         assert runtime is not None and config.boot_file is not None
-        box = sb.create_sandbox(config, job_id, self.session.local_root)
+        why_not = self._why_not_sandboxed()
+        nodes = None
+        overlays = why_not is None and _overlay_safe(config, self.session.local_root)
+        box = sb.create_sandbox(config, job_id, self.session.local_root, stage_code=not overlays,
+                                stage_inputs=not overlays or not _inputs_overlaid(config))
         extra = dict(runtime.env)
         reqs = box.root / "requirements-site"
-        sb.install_requirements(runtime.python, box, reqs, box.log_file(0))
+        assert config.code_path is not None
+        sb.install_requirements(runtime.python, config.code_path, reqs, box.log_file(0))
         if reqs.exists():
             extra["PYTHONPATH"] = str(reqs)
-        hosts = tuple(contract.loopback_hosts(config.train_instance_count))
-        commands, envs, cwds = [], [], []
-        for i in range(config.train_instance_count):  # each worker in a home of its own, as each node has
-            layout = box.layout_of(i)
-            argv = contract.boot_argv(str(runtime.python), layout, box.code_name, config.boot_file, config.hyperparameters,
-                                      data_url=sb.data_url_for(config, layout.data_url()))
-            node = contract.Node(index=i, hosts=hosts)
-            env = contract.job_environment(
-                layout=layout, job_id=job_id, code_dir_name=box.code_name, node=node, current_ip=node.host,
-                extra=extra, inherit=os.environ, path_prefix=runtime.path_prefix,
-            )
-            env["PYTEST_MODELARTS_RUNTIME"] = runtime.describe()
-            commands.append(argv)
-            envs.append(env)
-            cwds.append(Path(layout.job_dir))
-        header = f"[pytest-modelarts] job {config.job_name} ({job_id}) with {runtime.describe()}\n"
+        count = config.train_instance_count
+        if why_not is None:
+            nodes = self._nodes(config, job_id, box, runtime, reqs, overlays)
+            hosts = tuple(nodes.hosts)
+        else:
+            hosts = tuple(contract.loopback_hosts(count))
+        commands, launchers, envs, cwds = [], [], [], []
+        try:
+            for i in range(count):  # each worker in a home of its own, as each node has
+                layout = contract.Layout.container() if nodes is not None else box.layout_of(i)
+                argv = contract.boot_argv(str(runtime.python), layout, box.code_name, config.boot_file, config.hyperparameters,
+                                          data_url=sb.data_url_for(config, layout.data_url()))
+                node = contract.Node(index=i, hosts=hosts)
+                env = contract.job_environment(
+                    layout=layout, job_id=job_id, code_dir_name=box.code_name, node=node,
+                    current_ip=nodes.address(i) if nodes is not None else node.host,
+                    extra=extra, inherit=os.environ, path_prefix=runtime.path_prefix,
+                )
+                env["PYTEST_MODELARTS_RUNTIME"] = runtime.describe()
+                commands.append(argv)
+                if nodes is not None:  # the supervisor runs on the host; the job, in its node, sees only `env`
+                    launchers.append(nodes.worker_argv(i, argv, env, layout.job_dir))
+                    envs.append({"PATH": os.environ.get("PATH", contract.BASE_PATH)})
+                    cwds.append(box.root)
+                else:
+                    envs.append(env)
+                    cwds.append(Path(layout.job_dir))
+            how = "in a sandboxed node" if nodes is not None else f"relocated under {box.root} ({why_not})"
+            header = f"[pytest-modelarts] job {config.job_name} ({job_id}) with {runtime.describe()}, {how}\n"
+            for i in range(count):
+                with open(box.log_file(i), "ab") as fh:
+                    fh.write(header.encode())
+            return LocalExecution(config, self.session, box, commands, envs, cwds,
+                                  launchers=launchers or None, nodes=nodes)
+        except BaseException:
+            if nodes is not None:
+                nodes.close()
+            raise
+
+    def _why_not_sandboxed(self) -> str | None:
+        """None when the job runs in sandboxed nodes; else why not, said once per job in its log."""
+        if self.session.sandbox is False:
+            return "sandbox=False: the job runs as you, at relocated paths, in the host's network"
+        why = unavailable()
+        if why is None:
+            return None
+        if self.session.sandbox or os.environ.get(REQUIRE_VARIABLE) == "1":
+            required = "Session(sandbox=True)" if self.session.sandbox else f"{REQUIRE_VARIABLE}=1"
+            raise BackendError(f"{required} asks for sandboxed nodes, but {why}")
+        return f"no sandbox: {why}; the job runs as you, at relocated paths, in the host's network"
+
+    def _nodes(self, config: JobConfig, job_id: str, box: sb.Sandbox, runtime: PythonRuntime, reqs: Path,
+               overlays: bool) -> JobNodes:
+        base = box.root / "node" / "overlay"
+        code_view = box.root / "node" / "code"  # the code dir through the code-tree policy: every worker's lower layer
+        if overlays:
+            CodeTree(config.code_path, exclude=(self.session.local_root,)).copy_to(code_view, link=True)
+        nodes = []
         for i in range(config.train_instance_count):
-            with open(box.log_file(i), "ab") as fh:
-                fh.write(header.encode())
-        return LocalExecution(config, self.session, box, commands, envs, cwds)
+            home = Path(box.layout_of(i).home)
+            (home / "modelarts" / "user-job-dir" / box.code_name).mkdir(parents=True, exist_ok=True)
+            cache = box.root / "cache" / f"worker-{i}"
+            cache.mkdir(parents=True)
+            code = Overlay(code_view, base / f"worker-{i}" / "code") if overlays else None
+            data = (Overlay(config.inputs.path, base / f"worker-{i}" / "data")
+                    if overlays and config.inputs is not None and _inputs_overlaid(config) else None)
+            nodes.append(Node(i, home, cache, code, data))
+        uid, gid = parse_run_user(config.container.user, "ContainerOptions", "user") if config.container.user else self.session.run_user
+        python = Path(runtime.python)
+        visible = (python.parent.parent, Path(os.path.realpath(python)).parent.parent, reqs,
+                   *([runtime.prefix] if runtime.prefix else []))
+        job_nodes = JobNodes(job_id, box.root, nodes, box.code_name, uid=uid, gid=gid,
+                             network="host" if config.container.network_mode == "host" else "private", ro_binds=visible)
+        job_nodes.start()
+        return job_nodes
+
+
+def _overlay_safe(config: JobConfig, local_root: Path) -> bool:
+    """overlayfs options cannot name paths with ',', ':', '\\' or blanks: such trees are copied instead."""
+    paths = [local_root.resolve(), config.inputs.path if config.inputs is not None else None]
+    return not any(p is not None and any(c in str(p) for c in ",:\\ \t\n") for p in paths)
+
+
+def _inputs_overlaid(config: JobConfig) -> bool:
+    """A directory of inputs is seen through an overlay; a single input file is copied (it is one file)."""
+    return config.inputs is not None and config.inputs.path.is_dir()
 
 
 @hookimpl

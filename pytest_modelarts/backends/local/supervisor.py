@@ -6,6 +6,7 @@ parent holds. It:
 
 * becomes a child subreaper, so processes the job daemonises are re-parented to it and can be found;
 * starts the command in a process group of its own and waits for it;
+* makes the command die with it (PR_SET_PDEATHSIG), should it be killed itself;
 * on SIGTERM/SIGINT/SIGHUP, or when the parent dies (EOF on stdin), sends SIGTERM to the job's group, waits
   ``GRACE`` seconds, then SIGKILLs the group and every remaining descendant;
 * when the command exits by itself, kills whatever it left behind, as a container's end would;
@@ -39,6 +40,15 @@ else:
     from ...core import oskit
 
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_me() -> None:
+    """In the child, before exec: SIGKILL it when the supervisor dies, even of SIGKILL (PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the parent-death pipe and the process group remain
+        pass
 
 
 def _set_subreaper() -> None:
@@ -119,9 +129,13 @@ def main(argv: list[str]) -> int:
         signal.signal(sig, lambda *a: threading.Thread(target=terminate, daemon=True).start())
 
     if sys.version_info >= (3, 11):
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, process_group=0)
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, process_group=0, preexec_fn=_die_with_me)
     else:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=os.setpgrp)
+        def start_child() -> None:
+            os.setpgrp()
+            _die_with_me()
+
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=start_child)
     with open(status_file + ".pid", "w") as fh:
         fh.write(str(proc.pid))
     with lock:

@@ -8,6 +8,7 @@ record = {
     "argv": sys.argv,
     "cwd": os.getcwd(),
     "uid": os.getuid(),
+    "gid": os.getgid(),
     "env": dict(os.environ),
     "hostname": socket.gethostname(),
     "fqdn_resolves_to": socket.gethostbyname(os.environ["VC_WORKER_HOSTS"].split(",")[0]),

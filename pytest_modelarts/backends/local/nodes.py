@@ -1,0 +1,310 @@
+"""Sandboxed nodes: each local worker of a job runs as a ModelArts node would, in a bubblewrap sandbox.
+
+What a worker sees (docs/sandbox.md): the container's own tree (``/home/ma-user``, ``MA_JOB_DIR``,
+``inputs/data_url_0``, ``outputs/train_url_0``, ``log``), a private ``/tmp``, a writable ``/cache`` of its own,
+the rest of the host read-only; the user ``ma-user`` (uid 1000 by default); a network stack of its own on a
+network private to the job, where the workers reach each other by the contract's host names and nothing else
+(no host loopback, no outside network) unless the job asks for the host's network.
+
+How, without root (``unshare``, ``ip`` and ``bwrap``, no packet forwarding of our own)::
+
+    the job's namespace holder:  unshare --user --map-root-user --mount --pid --fork --kill-child --mount-proc --net
+        sh setup script: a private /run; a bridge with one veth per worker, each worker's end in a network
+                         namespace of its own (w<i>); copy-on-write overlays of the code and the inputs per
+                         worker; prints "ready"; waits for its stdin to close
+    each worker (under the local backend's supervisor):
+        nsenter -t <holder> -U -m -n -p -- ip netns exec w<i> bwrap --unshare-user --uid 1000 ... -- <command>
+
+Lifetime: the holder is pid 1 of the job's pid namespace, so when it ends (its stdin closed by us, or by our
+death) the kernel kills every process of the job, daemons included; each bwrap dies with its parent, and the
+supervisor's child dies with the supervisor (PR_SET_PDEATHSIG). Mounts and network namespaces belong to the
+job's namespaces and vanish with them. Files the job writes belong to the invoking user on the host: the user
+namespaces map the worker's uid to ours.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ...core import contract
+from ...core.oskit import parent_pid
+from ...errors import BackendError
+
+#: the documented user of ModelArts' custom images (uid 1000, group users 100)
+DEFAULT_UID, DEFAULT_GID = 1000, 100
+#: node addresses: every job has a network namespace of its own, so every job may use the same subnet
+SUBNET = "10.200.0"
+#: top-level host entries not bound into a node (fresh mounts, or private to the host)
+NEVER_BIND = frozenset({"proc", "dev", "tmp", "home", "run", "cache", "lost+found", "mnt", "media"})
+TOOLS = ("bwrap", "unshare", "nsenter", "ip")
+REQUIRE_VARIABLE = "PYTEST_MODELARTS_REQUIRE_SANDBOX"
+
+
+def node_address(index: int) -> str:
+    return f"{SUBNET}.{index + 2}"
+
+
+@functools.cache
+def unavailable() -> str | None:
+    """None when sandboxed nodes work on this machine, else why not (tools missing, user namespaces refused)."""
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        return (f"{', '.join(missing)} not found (install the Debian packages bubblewrap, util-linux and iproute2: "
+                "apt-get install -y bubblewrap iproute2)")
+    probe = ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--net", "--",
+             "bwrap", "--unshare-user", "--uid", str(DEFAULT_UID), "--ro-bind", "/", "/", "--", "true"]
+    try:
+        result = subprocess.run(probe, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"user namespaces cannot be tried: {exc}"
+    if result.returncode != 0:
+        return f"user namespaces are refused here ({result.stderr.strip() or f'exit {result.returncode}'})"
+    return None
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A copy-on-write view of a host directory (``lower``), mounted in the job's mount namespace at ``merged``."""
+
+    lower: Path
+    base: Path  # holds upper/, work/, merged/
+
+    @property
+    def upper(self) -> Path:
+        return self.base / "upper"
+
+    @property
+    def merged(self) -> Path:
+        return self.base / "merged"
+
+    def mount_line(self) -> str:
+        # in a user namespace overlayfs needs userxattr (kernel >= 5.11): without it, removing or renaming a
+        # directory of the lower layer fails with EIO; fuse-overlayfs is the fallback where the kernel refuses
+        options = f"lowerdir={self.lower},upperdir={self.upper},workdir={self.base / 'work'}"
+        merged = shlex.quote(str(self.merged))
+        return (f"mount -t overlay overlay -o {shlex.quote(options + ',userxattr')} {merged} 2>/dev/null"
+                f" || fuse-overlayfs -o {shlex.quote(options)} {merged}")
+
+    def changes(self) -> Iterator[tuple[str, str]]:
+        """(relative path, created|modified|deleted) of what the job changed in its view."""
+        for path in _walk(self.upper):
+            rel = path.relative_to(self.upper)
+            mode = path.lstat().st_mode
+            if path.name in (".wh..wh..opq", ".wh..opq") or stat.S_ISDIR(mode):
+                continue  # opaque markers; directories copied up for a file inside them
+            if path.name.startswith(".wh."):  # fuse-overlayfs marks a deletion with a file
+                yield rel.with_name(path.name[4:]).as_posix(), "deleted"
+            elif stat.S_ISCHR(mode) and path.lstat().st_rdev == 0:  # the kernel's whiteout
+                yield rel.as_posix(), "deleted"
+            else:
+                yield rel.as_posix(), "modified" if (self.lower / rel).exists() else "created"
+
+
+@dataclass(frozen=True)
+class Node:
+    """What one worker of the job gets: its home on the host, its scratch disk, its views of code and inputs."""
+
+    index: int
+    home: Path  # bound at /home/ma-user
+    cache: Path  # bound at /cache
+    code: Overlay | None
+    data: Overlay | None
+
+
+@dataclass
+class JobNodes:
+    """The nodes of one job: the namespace holder, and the command that runs a worker inside its node."""
+
+    job_id: str
+    root: Path  # the job's sandbox directory: generated files go to <root>/node/
+    nodes: list[Node]
+    code_name: str
+    uid: int = DEFAULT_UID
+    gid: int = DEFAULT_GID
+    network: str = "private"  # or "host": the host's network stack, for jobs that need the outside
+    ro_binds: tuple[Path, ...] = ()  # host paths the job must see where the host's top level is not bound
+    _holder: subprocess.Popen[str] | None = field(default=None, init=False, repr=False)
+    _holder_pid: int | None = field(default=None, init=False, repr=False)
+
+    @property
+    def hosts(self) -> list[str]:
+        return contract.worker_hostnames(self.job_id, len(self.nodes))
+
+    def address(self, index: int) -> str:
+        return "127.0.0.1" if self.network == "host" else node_address(index)
+
+    # -- the holder -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Write the node files, start the holder and wait until the network and the overlays are in place."""
+        etc = self.root / "node" / "etc"
+        etc.mkdir(parents=True, exist_ok=True)
+        (etc / "hosts").write_text(self._hosts_file())
+        passwd, group = self._users()
+        (etc / "passwd").write_text(passwd)
+        (etc / "group").write_text(group)
+        for node in self.nodes:
+            for overlay in (node.code, node.data):
+                if overlay is not None:
+                    for part in ("upper", "work", "merged"):
+                        (overlay.base / part).mkdir(parents=True, exist_ok=True)
+        script = self.root / "node" / "setup.sh"
+        script.write_text(self._setup_script())
+        argv = ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
+                *(["--net"] if self.network != "host" else []), "--", "/bin/sh", str(script)]
+        # the holder reads its stdin to the end: it ends when we close it, or when we die and the kernel does
+        self._holder = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, start_new_session=True)
+        assert self._holder.stdout is not None
+        line = self._holder.stdout.readline().strip()
+        if line != "ready":
+            self.close()
+            error = self._holder.stderr.read().strip() if self._holder.stderr else ""
+            raise BackendError(f"the nodes of job {self.job_id} could not be set up: {error or line or 'no answer'}")
+        self._holder_pid = next((int(d) for d in os.listdir("/proc") if d.isdigit()
+                                 and parent_pid(int(d)) == self._holder.pid), None)
+        if self._holder_pid is None:
+            self.close()
+            raise BackendError(f"the nodes of job {self.job_id} vanished while being set up")
+
+    def close(self) -> None:
+        """End the holder: the kernel ends every process of the job with it, and its mounts and networks."""
+        holder = self._holder
+        if holder is None:
+            return
+        if holder.stdin is not None and not holder.stdin.closed:
+            holder.stdin.close()
+        try:
+            holder.wait(5)
+        except subprocess.TimeoutExpired:
+            holder.kill()
+            holder.wait()
+        for stream in (holder.stdout, holder.stderr):
+            if stream is not None:
+                stream.close()
+
+    def _setup_script(self) -> str:
+        lines = ["set -e", "mount -t tmpfs -o mode=755 tmpfs /run", "mkdir /run/netns"]
+        if self.network != "host":
+            # one `ip -batch` for the job's namespace and one per worker: each ip process costs ~2.5 ms
+            batch = ["link set lo up", "link add br0 type bridge", "link set br0 up"]
+            for node in self.nodes:
+                i = node.index
+                batch += [f"netns add w{i}", f"link add h{i} type veth peer name eth0 netns w{i}", f"link set h{i} master br0 up"]
+            lines += ["ip -batch - <<'EOF'", *batch, "EOF"]
+            for node in self.nodes:
+                lines += [f"ip -n w{node.index} -batch - <<'EOF'", "link set lo up",
+                          f"addr add {node_address(node.index)}/24 dev eth0", "link set eth0 up", "EOF"]
+        for node in self.nodes:
+            lines += [overlay.mount_line() for overlay in (node.code, node.data) if overlay is not None]
+        lines += ["echo ready", "cat >/dev/null"]
+        return "\n".join(lines) + "\n"
+
+    def _hosts_file(self) -> str:
+        lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
+        for i, host in enumerate(self.hosts):
+            lines.append(f"{self.address(i)} {host} {host.split('.')[0]}")
+        return "\n".join(lines) + "\n"
+
+    def _users(self) -> tuple[str, str]:
+        """/etc/passwd and /etc/group of a node: root, ``ma-user`` (unless the job runs as root), nobody."""
+        passwd = ["root:x:0:0:root:/root:/bin/sh"]
+        group = ["root:x:0:", f"users:x:{DEFAULT_GID}:" + ("ma-user" if self.uid else "")]
+        if self.uid:
+            passwd.append(f"ma-user:x:{self.uid}:{self.gid}:ma-user:{contract.MA_HOME}:/bin/bash")
+            if self.gid not in (0, DEFAULT_GID):
+                group.append(f"ma-group:x:{self.gid}:ma-user")
+        passwd.append("nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin")
+        group.append("nogroup:x:65534:")
+        return "\n".join(passwd) + "\n", "\n".join(group) + "\n"
+
+    # -- a worker ---------------------------------------------------------------------------------------
+    def worker_argv(self, index: int, command: Sequence[str], env: Mapping[str, str], cwd: PurePosixPath) -> list[str]:
+        """The command that runs ``command`` as worker ``index``, inside its node, with exactly ``env``."""
+        assert self._holder_pid is not None, "start() the nodes first"
+        node = self.nodes[index]
+        layout = contract.Layout.container()
+        etc = self.root / "node" / "etc"
+        argv = ["bwrap", "--unshare-user", "--uid", str(self.uid), "--gid", str(self.gid),
+                "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                "--hostname", self.hosts[index].split(".")[0], "--die-with-parent",
+                "--tmpfs", "/", *_host_top_level(),
+                "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run", *self._extra_binds(),
+                "--ro-bind", str(etc / "hosts"), "/etc/hosts", "--ro-bind", str(etc / "passwd"), "/etc/passwd",
+                "--ro-bind", str(etc / "group"), "/etc/group",
+                "--dir", "/home", "--bind", str(node.home), str(layout.home), "--bind", str(node.cache), "/cache"]
+        if node.code is not None:
+            argv += ["--bind", str(node.code.merged), str(layout.code_dir(self.code_name))]
+        if node.data is not None:
+            argv += ["--bind", str(node.data.merged), str(layout.data_url())]
+        argv += ["--remount-ro", "/", "--chdir", str(cwd), "--clearenv"]
+        for name, value in env.items():
+            argv += ["--setenv", name, value]
+        argv += ["--", *command]
+        if self.network != "host":
+            # bwrap cannot join a network namespace; `ip netns exec` also mounts a fresh /sys, so that the worker's
+            # /sys/class/net lists its own interfaces (what NCCL and gloo look at), not the host's
+            argv = ["ip", "netns", "exec", f"w{index}", *argv]
+        return ["nsenter", "-t", str(self._holder_pid), "-U", "-m", "-n", "-p", "--", *argv]
+
+    def _extra_binds(self) -> list[str]:
+        args: list[str] = []
+        for path in self.ro_binds:
+            parts = path.parts
+            if len(parts) > 1 and parts[1] in NEVER_BIND and path.exists():
+                args += ["--ro-bind", str(path), str(path)]
+        return args
+
+    # -- after the job ----------------------------------------------------------------------------------
+    def lost_writes(self, kept: Sequence[PurePosixPath]) -> list[str]:
+        """What the job created, changed or deleted outside ``kept`` (train_url, log), /cache and /tmp: online it
+        is lost. One entry each: the path as the job saw it (relative to ``MA_MOUNT_PATH`` where it lies there),
+        what happened, and the worker when there are several (``user-job-dir/model.pkl (created, worker 1)``)."""
+        layout = contract.Layout.container()
+        mounts = (layout.code_dir(self.code_name), layout.data_url())
+        found: list[str] = []
+        for node in self.nodes:
+            worker = f", worker {node.index}" if len(self.nodes) > 1 else ""
+
+            def entry(inside: PurePosixPath, what: str) -> str:
+                shown = inside.relative_to(layout.mount) if layout.mount in inside.parents else inside
+                return f"{shown} ({what}{worker})"
+
+            for path in _walk(node.home):
+                inside = layout.home / path.relative_to(node.home)
+                covered = (*mounts, *kept)
+                if any(inside == k or k in inside.parents for k in covered) or (path.is_dir() and not path.is_symlink()):
+                    continue
+                found.append(entry(inside, "created"))
+            for overlay, base in ((node.code, mounts[0]), (node.data, mounts[1])):
+                if overlay is not None and overlay.upper.is_dir():
+                    found += [entry(base / rel, what) for rel, what in overlay.changes()]
+        return found
+
+
+@functools.cache
+def _host_top_level() -> tuple[str, ...]:
+    """``--ro-bind`` every top-level host directory and file, ``--symlink`` each top-level link (/lib -> usr/lib)."""
+    args: list[str] = []
+    for name in sorted(os.listdir("/")):
+        path = "/" + name
+        if name in NEVER_BIND:
+            continue
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path) or os.path.isfile(path):
+            args += ["--ro-bind", path, path]
+    return tuple(args)
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for base, dirs, files in os.walk(root):
+        for name in dirs + files:
+            yield Path(base) / name
