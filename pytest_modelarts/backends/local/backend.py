@@ -247,7 +247,7 @@ class LocalBackend(Backend):
                overlays: bool) -> JobNodes:
         base = box.root / "node" / "overlay"
         code_view = box.root / "node" / "code"  # the code dir through the code-tree policy: every worker's lower layer
-        if overlays:
+        if overlays and config.code_path is not None:
             CodeTree(config.code_path, exclude=(self.session.local_root,)).copy_to(code_view, link=True)
         nodes = []
         for i in range(config.train_instance_count):

@@ -269,23 +269,22 @@ class JobNodes:
         what happened, and the worker when there are several (``user-job-dir/model.pkl (created, worker 1)``)."""
         layout = contract.Layout.container()
         mounts = (layout.code_dir(self.code_name), layout.data_url())
+        covered = (*mounts, *kept)
         found: list[str] = []
         for node in self.nodes:
-            worker = f", worker {node.index}" if len(self.nodes) > 1 else ""
-
-            def entry(inside: PurePosixPath, what: str) -> str:
-                shown = inside.relative_to(layout.mount) if layout.mount in inside.parents else inside
-                return f"{shown} ({what}{worker})"
-
+            changes: list[tuple[PurePosixPath, str]] = []
             for path in _walk(node.home):
                 inside = layout.home / path.relative_to(node.home)
-                covered = (*mounts, *kept)
                 if any(inside == k or k in inside.parents for k in covered) or (path.is_dir() and not path.is_symlink()):
                     continue
-                found.append(entry(inside, "created"))
+                changes.append((inside, "created"))
             for overlay, base in ((node.code, mounts[0]), (node.data, mounts[1])):
                 if overlay is not None and overlay.upper.is_dir():
-                    found += [entry(base / rel, what) for rel, what in overlay.changes()]
+                    changes += [(base / rel, what) for rel, what in overlay.changes()]
+            worker = f", worker {node.index}" if len(self.nodes) > 1 else ""
+            for inside, what in changes:
+                shown = inside.relative_to(layout.mount) if layout.mount in inside.parents else inside
+                found.append(f"{shown} ({what}{worker})")
         return found
 
 
