@@ -56,3 +56,19 @@ def start_ticks(pid: int) -> str | None:
     """When ``pid`` started, in clock ticks since boot: with the pid, it tells a process from a later one."""
     fields = proc_stat(pid)
     return fields[19].decode() if fields and len(fields) > 19 else None
+
+
+def children(pid: int, *, every_thread: bool = False) -> list[int]:
+    """The children of ``pid``: the kernel's list of its main thread's children where it keeps one; a scan of
+    ``/proc`` with ``every_thread`` (a multi-threaded subreaper's orphans may be any thread's) or elsewhere."""
+    if not every_thread:
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as fh:
+                return [int(child) for child in fh.read().split()]
+        except OSError:
+            pass
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    return [int(e) for e in entries if e.isdigit() and parent_pid(int(e)) == pid]

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ...core import contract
-from ...core.oskit import parent_pid
+from ...core.oskit import children
 from ...errors import BackendError
 
 #: the documented user of ModelArts' custom images (uid 1000, group users 100)
@@ -168,8 +168,7 @@ class JobNodes:
             self.close()
             error = self._holder.stderr.read().strip() if self._holder.stderr else ""
             raise BackendError(f"the nodes of job {self.job_id} could not be set up: {error or line or 'no answer'}")
-        self._holder_pid = next((int(d) for d in os.listdir("/proc") if d.isdigit()
-                                 and parent_pid(int(d)) == self._holder.pid), None)
+        self._holder_pid = next(iter(children(self._holder.pid)), None)
         if self._holder_pid is None:
             self.close()
             raise BackendError(f"the nodes of job {self.job_id} vanished while being set up")

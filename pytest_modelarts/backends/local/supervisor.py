@@ -59,14 +59,6 @@ def _set_subreaper() -> None:
         pass
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
-    return [int(e) for e in entries if e.isdigit() and oskit.parent_pid(int(e)) == pid]
-
-
 def _reap() -> None:
     while True:
         try:
@@ -85,7 +77,7 @@ def _kill_everything(pgid: int, sig: int, main_pid: int) -> None:
         pass
     me = os.getpid()
     for _ in range(100):  # each round re-parents grandchildren of the killed to us (subreaper)
-        children = [c for c in _children(me) if c != main_pid]
+        children = [c for c in oskit.children(me, every_thread=True) if c != main_pid]
         if not children:
             return
         for child in children:
