@@ -25,13 +25,19 @@ Decisions taken where the ModelArts documentation is silent (also in docs/contra
 
 from __future__ import annotations
 
+import enum
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
+from ..errors import ParameterError
 
 MA_HOME = PurePosixPath("/home/ma-user")
+#: old (v1) jobs ran as ``work`` in /home/work, the code in /home/work/user-job-dir/<code> (docs/contract.md)
+V1_HOME = PurePosixPath("/home/work")
 MOUNT_DIR = "modelarts"
 JOB_DIR = "user-job-dir"
 LOG_DIR = "log"
@@ -54,6 +60,8 @@ PASSTHROUGH = (
     "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
 )
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: MA_PIP_URL where the caller names no index (PIP_INDEX_URL): the job's pip mirror is PyPI here
+DEFAULT_PIP_URL = "https://pypi.org/simple/"
 
 _HYPERPARAMETER_LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 
@@ -63,23 +71,41 @@ def valid_hyperparameter_label(label: str) -> bool:
     return bool(_HYPERPARAMETER_LABEL.fullmatch(label))
 
 
+class Version(str, enum.Enum):
+    """Which ModelArts training the contract reproduces: the new-version (v2) container, the default, or the old (v1)."""
+
+    V2 = "v2"
+    V1 = "v1"
+
+    @classmethod
+    def parse(cls, value: object, owner: str, parameter: str = "contract") -> Version:
+        try:
+            return cls(value.strip().lower() if isinstance(value, str) else value)
+        except ValueError:
+            raise ParameterError(owner, parameter, value, "must be 'v2' (new-version training, the default) or 'v1'") from None
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
 @dataclass(frozen=True)
 class Layout:
-    """Where the contract's directories are, as seen by the job."""
+    """Where the contract's directories are, as seen by the job: v2 ``/home/ma-user/modelarts/...``, v1 ``/home/work/...``."""
 
     home: PurePosixPath
+    mount_name: str = MOUNT_DIR  # "" for v1: its user-job-dir lies in the home itself
 
     @classmethod
-    def container(cls) -> Layout:
-        return cls(MA_HOME)
+    def container(cls, version: Version = Version.V2) -> Layout:
+        return cls(V1_HOME, "") if version is Version.V1 else cls(MA_HOME)
 
     @classmethod
-    def local(cls, sandbox: os.PathLike[str] | str) -> Layout:
-        return cls(PurePosixPath(os.fspath(sandbox)) / "home")
+    def local(cls, sandbox: os.PathLike[str] | str, version: Version = Version.V2) -> Layout:
+        return cls(PurePosixPath(os.fspath(sandbox)) / "home", "" if version is Version.V1 else MOUNT_DIR)
 
     @property
     def mount(self) -> PurePosixPath:
-        return self.home / MOUNT_DIR
+        return self.home / self.mount_name if self.mount_name else self.home
 
     @property
     def job_dir(self) -> PurePosixPath:
@@ -129,6 +155,19 @@ def loopback_hosts(count: int) -> list[str]:
     return [f"127.0.0.{i + 1}" for i in range(count)]
 
 
+def platform_arguments(layout: Layout, hyperparameters: Sequence[tuple[str, str]], num_gpus: int = 0,
+                       data_url: str | None = None, train_url: str | None = None) -> list[str]:
+    """What the platform appends to a job's command: ``--data_url=.. --train_url=.. --<label>=<value> .. --num_gpus=<n>``.
+
+    ``data_url`` defaults to the inputs directory (a job whose input is one file gets that file's path); v1 jobs
+    get ``obs://`` URLs for both instead.
+    """
+    argv = [f"--data_url={data_url or layout.data_url()}", f"--train_url={train_url or layout.train_url()}"]
+    argv += [f"--{label}={value}" for label, value in hyperparameters]
+    argv.append(f"--num_gpus={num_gpus}")
+    return argv
+
+
 def boot_argv(
     python: str,
     layout: Layout,
@@ -137,16 +176,11 @@ def boot_argv(
     hyperparameters: Sequence[tuple[str, str]],
     num_gpus: int = 0,
     data_url: str | None = None,
+    train_url: str | None = None,
 ) -> list[str]:
-    """The command a preset-image job runs: ``python <job dir>/<code>/<boot> --data_url=.. --train_url=.. ...``.
-
-    ``data_url`` defaults to the inputs directory; a job whose input is one file gets that file's path.
-    """
-    argv = [python, str(layout.code_dir(code_dir_name) / boot_file)]
-    argv += [f"--data_url={data_url or layout.data_url()}", f"--train_url={layout.train_url()}"]
-    argv += [f"--{label}={value}" for label, value in hyperparameters]
-    argv.append(f"--num_gpus={num_gpus}")
-    return argv
+    """The command a preset-image job runs: ``python <job dir>/<code>/<boot> --data_url=.. --train_url=.. ...``."""
+    return [python, str(layout.code_dir(code_dir_name) / boot_file),
+            *platform_arguments(layout, hyperparameters, num_gpus, data_url, train_url)]
 
 
 @dataclass(frozen=True)
@@ -165,6 +199,15 @@ class Node:
         return self.hosts[self.index]
 
 
+@dataclass(frozen=True)
+class V1Urls:
+    """What a v1 job gets as ``obs://`` URLs (``DLS_APP_URL``, ``DLS_DATA_URL``, ``DLS_TRAIN_URL``, the arguments)."""
+
+    app: str
+    data: str
+    train: str
+
+
 def job_environment(
     *,
     layout: Layout,
@@ -176,11 +219,19 @@ def job_environment(
     extra: Mapping[str, str] | None = None,
     inherit: Mapping[str, str] | None = None,
     path_prefix: Sequence[str] = (),
+    version: Version = Version.V2,
+    v1_urls: V1Urls | None = None,
+    base_env: Mapping[str, str] | None = None,
+    preset: bool = True,
+    endpoints: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment variables of one worker.
+    """The environment variables of one worker, the version's and nothing of the other's (docs/contract.md).
 
     ``inherit`` is the caller's environment, of which only :data:`PASSTHROUGH` is kept; ``extra`` (the
     environment's activation, custom-image hyperparameters) is applied last but never overrides the contract.
+    ``base_env`` is the image's own environment: ``PATH`` and ``PYTHONPATH`` build on it. A custom image
+    (``preset=False``) keeps them as the image has them: the contract adds variables, it replaces none of those.
+    ``endpoints`` are the OBS and API gateway variables (``S3_ENDPOINT``...), where there is an endpoint to name.
     """
     env: dict[str, str] = {}
     for name in PASSTHROUGH:
@@ -188,38 +239,68 @@ def job_environment(
             env[name] = inherit[name]
     env.setdefault("LANG", "C.UTF-8")
     env.update(extra or {})
-    env["PATH"] = os.pathsep.join([*path_prefix, env.get("PATH", BASE_PATH)]) if path_prefix else env.get("PATH", BASE_PATH)
+    base = dict(base_env or {})
+    if preset:
+        path = env.get("PATH", base.get("PATH", BASE_PATH))
+        env["PATH"] = os.pathsep.join([*path_prefix, path]) if path_prefix else path
+    else:
+        env.pop("PATH", None)
     code = layout.code_dir(code_dir_name)
+    if version is Version.V1:
+        assert v1_urls is not None, "a v1 job's locations are obs:// URLs"
+        contract = _v1_variables(layout, node, v1_urls)
+    else:
+        contract = _v2_variables(layout, job_id, node, current_ip, num_gpus, code, inherit or {})
+        contract.update(endpoints or {})
+    contract["PYTHONUNBUFFERED"] = "1"
+    if preset:  # preset images put the job dir on PYTHONPATH (the user guide's custom-image page lists it)
+        pythonpath = env.get("PYTHONPATH", base.get("PYTHONPATH"))
+        contract["PYTHONPATH"] = str(layout.job_dir) + (os.pathsep + pythonpath if pythonpath else "")
+    env.update(contract)
+    return env
+
+
+def _v2_variables(layout: Layout, job_id: str, node: Node, current_ip: str, num_gpus: int, code: PurePosixPath,
+                  inherit: Mapping[str, str]) -> dict[str, str]:
+    """The variables of a v2 container, as the user guide's page on training-container variables lists them."""
     vj = vj_name(job_id)
-    contract = {
+    pip_url = inherit.get("PIP_INDEX_URL") or DEFAULT_PIP_URL
+    return {
         "HOME": str(layout.home),
         "MA_HOME": str(layout.home),
         "MA_MOUNT_PATH": str(layout.mount),
         "MA_JOB_DIR": str(layout.job_dir),
         "MA_LOG_DIR": str(layout.log_dir),
+        "MA_SCRIPT_INTERPRETER": "",
+        "WORKSPACE": str(code),
         "MA_CURRENT_IP": current_ip,
         "MA_NUM_GPUS": str(num_gpus),
         "MA_TASK_NAME": TASK_NAME,
         "MA_NUM_HOSTS": str(node.count),
-        "MA_VJ_NAME": vj,
-        "MA_CURRENT_INSTANCE_NAME": f"{vj}-{TASK_NAME}-{node.index}",
         "VC_TASK_INDEX": str(node.index),
         "VC_WORKER_NUM": str(node.count),
         "VC_WORKER_HOSTS": ",".join(node.hosts),
-        # v1 names, still read by old scripts
+        "MA_CURRENT_INSTANCE_NAME": f"{vj}-{TASK_NAME}-{node.index}",
+        "MA_VJ_NAME": vj,  # named by the troubleshooting page's migration recipe, not by the variables page
+        "MA_PIP_URL": pip_url,
+        "MA_PIP_HOST": urlsplit(pip_url).hostname or "",
+        "MA_DETECT_TRAIN_INJECT_CODE": "1",
+    }
+
+
+def _v1_variables(layout: Layout, node: Node, urls: V1Urls) -> dict[str, str]:
+    """The variables of an old (v1) container: DLS_* and BATCH_CUSTOM<i>_HOSTS, locations as obs:// URLs."""
+    variables = {
+        "HOME": str(layout.home),
         "DLS_TASK_INDEX": str(node.index),
         "DLS_TASK_NUMBER": str(node.count),
-        "DLS_APP_URL": str(code),
-        "DLS_DATA_URL": str(layout.data_url()),
-        "DLS_TRAIN_URL": str(layout.train_url()),
-        "PYTHONUNBUFFERED": "1",
+        "DLS_APP_URL": urls.app,
+        "DLS_DATA_URL": urls.data,
+        "DLS_TRAIN_URL": urls.train,
     }
     for i, host in enumerate(node.hosts):
-        contract[f"BATCH_CUSTOM{i}_HOSTS"] = f"{host}:{WORKER_PORT}"
-    pythonpath = env.get("PYTHONPATH")
-    contract["PYTHONPATH"] = str(layout.job_dir) + (os.pathsep + pythonpath if pythonpath else "")
-    env.update(contract)
-    return env
+        variables[f"BATCH_CUSTOM{i}_HOSTS"] = f"{host}:{WORKER_PORT}"
+    return variables
 
 
 def requirements_file(code_files: Sequence[str]) -> str | None:

@@ -20,6 +20,7 @@ from ..errors import unknown_keywords_error
 from . import rules
 from .codetree import CodeTree
 from .container import ContainerOptions
+from .contract import Version
 from .environment import Environment
 from .hyperparameters import Hyperparameters
 from .location import Location
@@ -28,7 +29,7 @@ LOCAL_INSTANCE_TYPE = rules.LOCAL_INSTANCE_TYPE
 #: the Estimator's parameters that are fields of a JobConfig (``container_options`` is stored as ``container``)
 ESTIMATOR_FIELDS = ("train_instance_type", "train_instance_count", "code_dir", "boot_file", "model_name", "output_path",
                     "log_url", "hyperparameters", "framework_type", "framework_version", "job_description",
-                    "user_image_url", "user_command", "environment", "backend", "container", "code_excludes")
+                    "user_image_url", "user_command", "environment", "backend", "container", "contract", "code_excludes")
 FIT_FIELDS = ("inputs", "dataset_id", "dataset_version_id", "data_source", "job_name")
 
 
@@ -61,6 +62,7 @@ class JobConfig:
     data_source: Any = None
     backend: str | None = None  # our addition: force a backend by name ("local", "docker", "online")
     container: ContainerOptions = field(default_factory=ContainerOptions)
+    contract: Version | None = None  # our addition: "v2" (new-version training) or "v1"; None: the session's
     #: paths left out of the code tree wherever they lie (the run root of the session): see core.codetree
     code_excludes: tuple[Path, ...] = field(default=(), compare=False, repr=False)
     fitted: bool = field(default=False, compare=False, repr=False)

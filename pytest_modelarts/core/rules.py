@@ -24,6 +24,7 @@ from ..errors import ParameterError
 from . import contract
 from .codetree import CodeTree
 from .container import ContainerOptions
+from .contract import Version
 from .environment import Environment
 from .hyperparameters import Hyperparameters
 from .location import Location
@@ -274,6 +275,12 @@ def _container(v: Values) -> None:
         raise ParameterError(C, "gpus", options.gpus, "must be a positive int, or -1 for all")
     if options.user is not None:
         parse_run_user(options.user, C, "user")
+
+
+@rule("estimator", "contract")
+def _contract(v: Values) -> None:
+    if v["contract"] is not None:
+        v["contract"] = Version.parse(v["contract"], E)
 
 
 @rule("estimator", "backend", "train_instance_type")

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from ..errors import ConfigurationError, ParameterError
+from .contract import Version
+from .objectstore import LocalObs
 
 if TYPE_CHECKING:
     import pluggy
@@ -152,6 +154,12 @@ class Session:
         ``$PYTEST_MODELARTS_REQUIRE_SANDBOX=1``); True: required; False: the relocated mode.
     ``run_user``
         the user a job runs as: ``1000`` (``ma-user``, the default), ``1102``, ``"root"`` or ``"uid:gid"``.
+    ``contract``
+        ``"v2"`` (new-version training, the default) or ``"v1"`` (old jobs: ``/home/work``, ``DLS_*``, ``obs://``
+        URLs as ``--data_url``/``--train_url``); a job's own ``contract=`` wins (docs/contract.md).
+    ``obs_root``
+        a local OBS: a folder whose sub-folders are buckets, or ``{"bucket": folder}``
+        (:class:`~pytest_modelarts.core.objectstore.LocalObs`); jobs reach it through ``moxing`` and ``obs://``.
     ``stream_logs``
         echo job output live to this process's stdout (default True).
     ``stop_grace_period``
@@ -176,6 +184,8 @@ class Session:
         docker_image: str | None = None,
         sandbox: bool | None = None,
         run_user: str | int = DEFAULT_RUN_USER[0],
+        contract: str = "v2",
+        obs_root: object = None,
         stream_logs: bool = True,
         stop_grace_period: float = 5.0,
         plugin_manager: pluggy.PluginManager | None = None,
@@ -210,6 +220,8 @@ class Session:
             raise ParameterError("Session", "sandbox", sandbox, "must be None (where available), True (required) or False")
         self.sandbox = sandbox
         self.run_user = parse_run_user(run_user)
+        self.contract = Version.parse(contract, "Session")
+        self.obs_root = LocalObs.parse(obs_root)
         if not isinstance(stream_logs, bool):
             raise ParameterError("Session", "stream_logs", stream_logs, "must be a bool")
         if not isinstance(stop_grace_period, (int, float)) or stop_grace_period < 0:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from ..backends.docker import owners
 from ..backends.sandbox import remove as remove_sandbox
 from ..core.phase import JobPhase
 from ..core.session import Session
@@ -164,8 +165,13 @@ class SmokeRunner:
         return lines
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        if self.settings.enabled and is_controller(self.config):
-            # in the background: it only touches containers of dead runs, so it need not delay the first test
+        if self.settings.enabled and is_controller(self.config) and owners.leftovers_possible():
+            # A noted owner died, so Docker has leftovers to remove. The Docker SDK is imported here, in this thread:
+            # a job's backend importing it at the same time as the clean-up thread saw a half-initialised
+            # docker.types (ImportError). The removal itself runs in the background: it only touches containers
+            # of dead runs, so it need not delay the first test.
+            import docker  # noqa: F401
+
             self._cleanup = threading.Thread(target=cleanup_docker_leftovers, name="modelarts-docker-cleanup", daemon=True)
             self._cleanup.start()
 
@@ -281,11 +287,6 @@ class SmokeRunner:
 
 
 def cleanup_docker_leftovers() -> None:
-    """Remove containers and networks of dead earlier runs, when the Docker backend exists and Docker answers."""
-    try:
-        from ..backends.docker import owners
-    except ImportError:
-        return
+    """Remove containers and networks of dead earlier runs, when Docker answers."""
     with contextlib.suppress(Exception):  # Docker absent or not answering: never fail the session for it
-        if owners.leftovers_possible():  # else no earlier run died owning containers: don't ask Docker
-            owners.cleanup_leftovers()
+        owners.cleanup_leftovers()

@@ -26,7 +26,7 @@ ESTIMATOR_PARAMETERS = (
     "hyperparameters", "log_url", "train_instance_type", "framework_type", "framework_version",
     "job_description", "user_image_url", "user_command", "environment",
     # ours
-    "backend", "container_options",
+    "backend", "container_options", "contract",
 )
 FIT_PARAMETERS = ("inputs", "dataset_id", "dataset_version_id", "data_source", "wait", "job_name")
 
@@ -36,8 +36,9 @@ class Estimator:
 
     ``train_instance_type="local"`` runs the job on this machine under the ModelArts container contract;
     any other value is a ModelArts flavor and runs the job online. Our own keyword arguments:
-    ``backend`` picks a backend by name (``"local"`` processes, ``"docker"`` containers, ``"online"``) and
-    ``container_options`` (:class:`~pytest_modelarts.ContainerOptions`) isolates container runs.
+    ``backend`` picks a backend by name (``"local"`` processes, ``"docker"`` containers, ``"online"``),
+    ``container_options`` (:class:`~pytest_modelarts.ContainerOptions`) isolates container runs, and
+    ``contract`` picks ``"v2"`` (new-version training) or ``"v1"`` (old) for this job (default: the session's).
     """
 
     def __init__(
@@ -60,6 +61,7 @@ class Estimator:
         environment: Environment | None = None,
         backend: str | None = None,
         container_options: ContainerOptions | None = None,
+        contract: str | None = None,
         **unknown: Any,
     ) -> None:
         if unknown:
@@ -73,7 +75,7 @@ class Estimator:
             train_instance_type=train_instance_type, framework_type=framework_type,
             framework_version=framework_version, job_description=job_description, user_image_url=user_image_url,
             user_command=user_command, environment=environment, backend=backend, container=container_options,
-            code_excludes=(modelarts_session.local_root,),
+            contract=contract, code_excludes=(modelarts_session.local_root,),
         )
 
     @classmethod

@@ -45,15 +45,14 @@ def test_custom_image_job_follows_the_contract_and_outputs_belong_to_the_chosen_
     assert probe["uid"] == MA_USER_UID  # the image's user
     assert env["MA_HOME"] == env["HOME"] == "/home/ma-user"
     assert env["MA_MOUNT_PATH"] == MA and env["MA_JOB_DIR"] == f"{MA}/user-job-dir" and env["MA_LOG_DIR"] == f"{MA}/log"
-    assert env["DLS_DATA_URL"] == f"{MA}/inputs/data_url_0" and env["DLS_TRAIN_URL"] == f"{MA}/outputs/train_url_0"
-    assert env["DLS_APP_URL"] == f"{MA}/user-job-dir/code"
+    assert not [name for name in env if name.startswith(("DLS_", "BATCH_"))]  # v2 exact
+    assert env["WORKSPACE"] == f"{MA}/user-job-dir/code"
     assert probe["code_files"] == sorted(p.name for p in CODE.iterdir() if p.name != "__pycache__")
     assert probe["inputs"] == ["train.csv"]
     vj = env["MA_VJ_NAME"]
     assert vj == f"modelarts-job-{job.job_id}"
     assert env["VC_WORKER_HOSTS"] == f"{vj}-worker-0.{vj}" and env["VC_TASK_INDEX"] == "0"
     assert env["MA_NUM_HOSTS"] == env["VC_WORKER_NUM"] == "1" and env["MA_TASK_NAME"] == "worker"
-    assert env["BATCH_CUSTOM0_HOSTS"] == f"{vj}-worker-0.{vj}:6666"
     assert probe["hostname"] == f"{vj}-worker-0"
     assert probe["fqdn_resolves_to"] == env["MA_CURRENT_IP"]
     assert env["PYTHONPATH"].split(":")[0] == f"{MA}/user-job-dir"
@@ -104,9 +103,9 @@ def test_boot_file_job_in_docker_gets_hyperparameters_as_arguments(
 def test_shell_commands_run_in_the_image_shell(session: Session, tmp_path: Path, python_image: str) -> None:
     job = Estimator(modelarts_session=session, code_dir=CODE, user_image_url=python_image, train_instance_type="local",
                     train_instance_count=1, output_path=tmp_path / "out",
-                    user_command='echo "from sh" > $DLS_TRAIN_URL/sh.txt && echo done').fit(wait=True)
+                    user_command='echo "from sh" > $MA_MOUNT_PATH/outputs/train_url_0/sh.txt && echo done').fit(wait=True)
     assert (tmp_path / "out" / "sh.txt").read_text() == "from sh\n"
-    assert job.command == ["/bin/sh", "-c", 'echo "from sh" > $DLS_TRAIN_URL/sh.txt && echo done']
+    assert job.command == ["/bin/sh", "-c", 'echo "from sh" > $MA_MOUNT_PATH/outputs/train_url_0/sh.txt && echo done']
 
 
 def test_failure_reports_exit_code_and_log_tail(session: Session, tmp_path: Path, python_image: str) -> None:

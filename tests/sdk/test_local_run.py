@@ -99,18 +99,18 @@ def test_probe_sees_the_container_contract(sdk_session, tmp_path):
     ]
     assert probe["unknown"] == ["--epochs=2", "--num_gpus=0"]
     assert probe["inputs"] == ["sample.csv"]
-    assert env["MA_NUM_HOSTS"] == env["VC_WORKER_NUM"] == env["DLS_TASK_NUMBER"] == "1"
-    assert env["VC_TASK_INDEX"] == env["DLS_TASK_INDEX"] == "0"
+    assert env["MA_NUM_HOSTS"] == env["VC_WORKER_NUM"] == "1"
+    assert env["VC_TASK_INDEX"] == "0"
     assert env["VC_WORKER_HOSTS"] == f"modelarts-job-{job.job_id}-worker-0.modelarts-job-{job.job_id}"
     assert env["MA_CURRENT_IP"] == "10.200.0.2"
     assert env["MA_TASK_NAME"] == "worker"
     assert env["MA_VJ_NAME"] == f"modelarts-job-{job.job_id}"
     assert env["MA_CURRENT_INSTANCE_NAME"] == f"modelarts-job-{job.job_id}-worker-0"
     assert env["MA_NUM_GPUS"] == "0"
-    assert env["DLS_APP_URL"] == str(mount / "user-job-dir" / "demo-code")
-    assert env["DLS_DATA_URL"] == f"{mount}/inputs/data_url_0"
-    assert env["DLS_TRAIN_URL"] == f"{mount}/outputs/train_url_0"
-    assert env["BATCH_CUSTOM0_HOSTS"] == f"{env['VC_WORKER_HOSTS']}:6666"
+    # v2 exact: the old (v1) variables are gone, the documented v2 ones are there (docs/contract.md)
+    assert not [name for name in env if name.startswith(("DLS_", "BATCH_"))]
+    assert env["WORKSPACE"] == str(mount / "user-job-dir" / "demo-code") and env["MA_SCRIPT_INTERPRETER"] == ""
+    assert env["MA_PIP_URL"].endswith("/simple/") and env["MA_PIP_HOST"] in env["MA_PIP_URL"]
     assert env["PYTHONPATH"].split(":")[0] == env["MA_JOB_DIR"]
     assert "VIRTUAL_ENV" not in env  # the caller's environment does not leak in
 

@@ -7,7 +7,7 @@ import time
 parser = argparse.ArgumentParser()
 parser.add_argument("--mode", default=os.environ.get("mode"))
 parser.add_argument("--target", default=os.environ.get("target"))
-parser.add_argument("--data_url", default=os.environ.get("DLS_DATA_URL"))
+parser.add_argument("--data_url", default=os.path.join(os.environ["MA_MOUNT_PATH"], "inputs", "data_url_0"))
 args, _ = parser.parse_known_args()
 
 if args.mode == "sleep":
@@ -41,7 +41,7 @@ elif args.mode == "first_leaves":
             print("bound", server.getsockname()[0], flush=True)
 elif args.mode == "same_output":
     # every worker writes the same output file, with its own contents (the multi-node trip-up)
-    with open(os.path.join(os.environ["DLS_TRAIN_URL"], "model.pkl"), "w") as fh:
+    with open(os.path.join(os.environ["MA_MOUNT_PATH"], "outputs", "train_url_0", "model.pkl"), "w") as fh:
         fh.write(f"weights of worker {os.environ['VC_TASK_INDEX']}")
 else:
     raise SystemExit(f"unknown mode {args.mode!r}")

@@ -13,8 +13,8 @@ record = {
     "hostname": socket.gethostname(),
     "fqdn_resolves_to": socket.gethostbyname(os.environ["VC_WORKER_HOSTS"].split(",")[0]),
     "cache_writable": os.access("/cache", os.W_OK),
-    "code_files": sorted(os.listdir(os.environ["DLS_APP_URL"])),
-    "inputs": sorted(os.listdir(os.environ["DLS_DATA_URL"])),
+    "code_files": sorted(os.listdir(os.environ["WORKSPACE"])),
+    "inputs": sorted(os.listdir(os.path.join(os.environ["MA_MOUNT_PATH"], "inputs", "data_url_0"))),
 }
 
 
@@ -31,7 +31,7 @@ def read_first(*paths):
 # cgroup v2, then v1
 record["cpu_quota"] = read_first("/sys/fs/cgroup/cpu.max", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us")
 record["memory_limit"] = read_first("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
-out = os.environ["DLS_TRAIN_URL"]
+out = os.path.join(os.environ["MA_MOUNT_PATH"], "outputs", "train_url_0")
 os.makedirs(os.path.join(out, "sub"), exist_ok=True)
 with open(os.path.join(out, "probe.json"), "w") as fh:
     json.dump(record, fh, indent=1)

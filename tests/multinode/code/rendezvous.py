@@ -13,7 +13,7 @@ import time
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, default=int(os.environ.get("port", "0") or 0))
 parser.add_argument("--fail_worker", type=int, default=int(os.environ.get("fail_worker", "-1")))
-parser.add_argument("--train_url", default=os.environ.get("DLS_TRAIN_URL"))
+parser.add_argument("--train_url", default=os.path.join(os.environ.get("MA_MOUNT_PATH", ""), "outputs", "train_url_0"))
 args, _ = parser.parse_known_args()
 
 hosts = os.environ["VC_WORKER_HOSTS"].split(",")
