@@ -92,18 +92,18 @@ class CodeTree:
         """The entries that are not directories (files and symlinks)."""
         return [e for e in self.entries() if not e.is_dir]
 
-    def stats(self, *, stop_after_files: int | None = None) -> TreeStats:
-        """Counts of the tree; with ``stop_after_files``, stops counting once more files than that were seen."""
+    def stats(self, *, stop_after_entries: int | None = None) -> TreeStats:
+        """Counts of the tree; with ``stop_after_entries``, stops once more files and folders than that were seen."""
         files = dirs = size = depth = 0
         for entry in self.entries():
             depth = max(depth, entry.rel.count("/") + 1)
             if entry.is_dir:
                 dirs += 1
-                continue
-            files += 1
-            if entry.path.is_file():
-                size += entry.path.stat().st_size
-            if stop_after_files is not None and files > stop_after_files:
+            else:
+                files += 1
+                if entry.path.is_file():
+                    size += entry.path.stat().st_size
+            if stop_after_entries is not None and files + dirs > stop_after_entries:
                 break
         return TreeStats(files, dirs, size, depth)
 

@@ -48,9 +48,14 @@ TASK_NAME = "worker"
 WORKER_PORT = 6666
 #: names the preset images look for, in this order, to ``pip install -r`` before the boot file.
 REQUIREMENTS_FILES = ("pip-requirements.txt", "pip-requirement.txt", "requirement.txt", "requirements.txt")
-#: ModelArts limits on the code directory.
-MAX_CODE_FILES = 1000
+#: ModelArts limits on the code directory: files and folders, depth, size (the user guide's "creating an
+#: algorithm" and "creating a training job" pages; the first counts "files and folders", the second adds depth)
+MAX_CODE_ENTRIES = 1000
+MAX_CODE_DEPTH = 32
 MAX_CODE_BYTES = 5 * 1024**3
+#: ModelArts caps a job's log at 1 GiB: beyond it, output is dropped and the job runs on (troubleshooting page
+#: "size of the log file has reached the limit")
+MAX_LOG_BYTES = 1024**3
 #: exit code of a container killed by the kernel's OOM killer.
 OOM_EXIT_CODE = 137
 #: variables taken from the caller's environment; everything else is the contract's.

@@ -172,9 +172,13 @@ def _code(v: Values) -> None:
     if not code_dir.path.is_dir():
         raise ParameterError(E, "code_dir", code_dir, "must be an existing directory")
     root = code_dir.path.resolve()
-    stats = CodeTree(root, exclude=v["code_excludes"]).stats(stop_after_files=contract.MAX_CODE_FILES)
-    if stats.files > contract.MAX_CODE_FILES:
-        raise ParameterError(E, "code_dir", code_dir, f"holds more than {contract.MAX_CODE_FILES} files, the ModelArts limit for a code directory")
+    stats = CodeTree(root, exclude=v["code_excludes"]).stats(stop_after_entries=contract.MAX_CODE_ENTRIES)
+    if stats.files + stats.dirs > contract.MAX_CODE_ENTRIES:
+        raise ParameterError(E, "code_dir", code_dir, f"holds more than {contract.MAX_CODE_ENTRIES} files and folders, "
+                             "the ModelArts limit for a code directory")
+    if stats.depth > contract.MAX_CODE_DEPTH:
+        raise ParameterError(E, "code_dir", code_dir, f"is {stats.depth} levels deep, over the ModelArts limit of "
+                             f"{contract.MAX_CODE_DEPTH}")
     if stats.bytes > contract.MAX_CODE_BYTES:
         raise ParameterError(E, "code_dir", code_dir, f"holds {stats.bytes} bytes, over the ModelArts limit of 5 GB")
     v["code_dir"] = Location(str(root))

@@ -71,7 +71,7 @@ def test_evolve_checks_again_only_what_a_change_can_affect(tmp_path) -> None:
         (code / f"f{i}.txt").write_text("")
     changed = config.evolve(hyperparameters=[{"label": "epochs", "value": "3"}])
     assert changed.hyperparameters == Hyperparameters([("epochs", "3")]) and changed.job_name == "j"
-    with pytest.raises(ParameterError, match=r"code_dir=.*more than 1000 files"):
+    with pytest.raises(ParameterError, match=r"code_dir=.*more than 1000 files and folders"):
         config.evolve(train_instance_type="modelarts.vm.cpu.2u", output_path="obs://b/out/")
 
 

@@ -170,8 +170,26 @@ def test_code_dir_over_the_file_limit_is_refused(sdk_session, tmp_path):
     (code / "train.py").write_text("")
     for i in range(1000):
         (code / f"f{i}.txt").write_text("")
-    with pytest.raises(ParameterError, match="more than 1000 files"):
+    with pytest.raises(ParameterError, match="more than 1000 files and folders"):
         make_estimator(sdk_session, code)
+
+
+def test_the_code_dir_limit_counts_folders_and_depth_as_documented(sdk_session, tmp_path):
+    """"The total number of both files and folders cannot exceed 1,000"; "the folder depth cannot exceed 32"."""
+    code = tmp_path / "folders"
+    code.mkdir()
+    (code / "train.py").write_text("")
+    for i in range(600):  # 600 folders of one file each: 1,201 entries, though only 601 files
+        (code / f"d{i}").mkdir()
+        (code / f"d{i}" / "x.txt").write_text("")
+    with pytest.raises(ParameterError, match="more than 1000 files and folders"):
+        make_estimator(sdk_session, code)
+    deep = tmp_path / "deep"
+    (deep / Path(*[f"l{i}" for i in range(32)])).mkdir(parents=True)
+    (deep / "train.py").write_text("")
+    (deep / Path(*[f"l{i}" for i in range(32)]) / "leaf.txt").write_text("")  # depth 33
+    with pytest.raises(ParameterError, match="is 33 levels deep, over the ModelArts limit of 32"):
+        make_estimator(sdk_session, deep)
 
 
 def test_credentials_never_in_repr(monkeypatch):
