@@ -42,10 +42,11 @@ class Sandbox:
     code_name: str
     job_id: str
     workers: int = 1
+    version: contract.Version = contract.Version.V2
 
     def layout_of(self, worker: int) -> contract.Layout:
-        """The contract's paths as worker ``worker`` (a local process) sees them."""
-        return contract.Layout.local(self.root if worker == 0 else self.root / "workers" / str(worker))
+        """The contract's paths of worker ``worker`` on this machine (what a relocated process sees)."""
+        return contract.Layout.local(self.root if worker == 0 else self.root / "workers" / str(worker), self.version)
 
     @property
     def layout(self) -> contract.Layout:
@@ -81,7 +82,7 @@ class Sandbox:
 
 
 def create_sandbox(config: JobConfig, job_id: str, local_root: Path, *, stage_code: bool = True,
-                   stage_inputs: bool = True) -> Sandbox:
+                   stage_inputs: bool = True, version: contract.Version = contract.Version.V2) -> Sandbox:
     """Lay out the sandbox and copy code and inputs into every worker's home, as the platform downloads them.
 
     Code and inputs are copied through the code-tree policy (core.codetree), which leaves ``local_root`` out:
@@ -94,7 +95,8 @@ def create_sandbox(config: JobConfig, job_id: str, local_root: Path, *, stage_co
         root.mkdir(parents=True, exist_ok=False)
     except FileExistsError:
         raise BackendError(f"sandbox {root} exists already") from None
-    sandbox = Sandbox(root=root, code_name=config.code_dir_name, job_id=job_id, workers=config.train_instance_count)
+    sandbox = Sandbox(root=root, code_name=config.code_dir_name, job_id=job_id, workers=config.train_instance_count,
+                      version=version)
     (root / "status").mkdir()
     exclude = (local_root,)
     for worker in range(sandbox.workers):
@@ -105,19 +107,19 @@ def create_sandbox(config: JobConfig, job_id: str, local_root: Path, *, stage_co
         else:
             sandbox.code_dir(worker).mkdir(parents=True, exist_ok=True)
         if config.inputs is not None and stage_inputs:
-            CodeTree(config.inputs.path, exclude=exclude).copy_to(sandbox.data_url(worker))
+            CodeTree(config.local_path(config.inputs), exclude=exclude).copy_to(sandbox.data_url(worker))
     return sandbox
 
 
 def data_url_for(config: JobConfig, data_url: os.PathLike[str] | str) -> str:
     """``--data_url``: the inputs directory, or the file itself when inputs name one file."""
-    if config.inputs is not None and not config.inputs.path.is_dir():
-        return str(Path(data_url) / config.inputs.path.name)
+    if config.inputs is not None and not config.local_path(config.inputs).is_dir():
+        return str(Path(data_url) / config.local_path(config.inputs).name)
     return str(data_url)
 
 
 def output_location(config: JobConfig, sandbox: Sandbox) -> Path:
-    return config.output_path.path if config.output_path else sandbox.default_output()
+    return config.local_path(config.output_path) if config.output_path else sandbox.default_output()
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ def deliver(config: JobConfig, sandbox: Sandbox) -> list[OutputConflict]:
     for worker in reversed(range(sandbox.workers)):  # what the job wrote, whole: no policy applies to outputs
         shutil.copytree(sandbox.train_url(worker), target, dirs_exist_ok=True, symlinks=True)
     if config.log_url:
-        logs = config.log_url.path
+        logs = config.local_path(config.log_url)
         logs.mkdir(parents=True, exist_ok=True)
         for log in sandbox.log_dir.glob("*.log"):
             shutil.copy2(log, logs / log.name)
@@ -174,6 +176,8 @@ def deliver(config: JobConfig, sandbox: Sandbox) -> list[OutputConflict]:
 def install_requirements(python: Path, code_dir: Path, target: Path, log: Path) -> None:
     """What preset images do with a requirements file in the code dir: ``pip install -r`` it before the job.
 
+    As the platform does it: from the code directory (a bare wheel name, ``./mypkg`` or ``-r other.txt`` in the
+    file resolve there), with the contract's environment only (a package's build never sees your cloud keys).
     Installed into ``target`` (put on PYTHONPATH) so that neither the cached environment nor the user's
     interpreter is modified; uv does the install, and its output goes to the job's log.
     """
@@ -187,8 +191,9 @@ def install_requirements(python: Path, code_dir: Path, target: Path, log: Path) 
         out.write(f"[pytest-modelarts] installing {name} (the platform does this before the boot file)\n".encode())
         out.flush()
         result = subprocess.run(
-            [find_uv_bin(), "pip", "install", "--python", str(python), "--target", str(target), "-r", str(code_dir / name)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [find_uv_bin(), "pip", "install", "--python", str(python), "--target", str(target), "-r", name],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=code_dir,
+            env=contract.installer_environment(os.environ),
         )
     if result.returncode != 0:
         raise BackendError(f"installing {name} from the code directory failed (exit {result.returncode}); see {log}")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import os
+import shutil
 import sys
 import threading
 import time
@@ -71,6 +73,41 @@ class LogFollower(threading.Thread):
             self.out.flush()
 
 
+class OutputSync(threading.Thread):
+    """Copies what workers wrote to their ``train_url`` into ``output_path`` while the job runs, as ModelArts does
+    (its outputs are uploaded ``upload_periodically``, every 30 s by default): a job killed later keeps what was
+    synced. Each file arrives whole (a copy, then a rename); worker 0's files win, as at the final delivery."""
+
+    def __init__(self, sources: list[Path], target: Path, period: float) -> None:
+        super().__init__(daemon=True, name="modelarts-output-sync")
+        self.sources = sources
+        self.target = target
+        self.period = period
+        self.done = threading.Event()
+        self._seen: dict[Path, tuple[int, int]] = {}
+
+    def run(self) -> None:
+        while not self.done.wait(self.period):
+            with contextlib.suppress(OSError):  # a file that vanished or is being replaced: next round
+                self.sync_once()
+
+    def sync_once(self) -> None:
+        for source in reversed(self.sources):
+            for path in source.rglob("*"):
+                if not path.is_file() or path.is_symlink():
+                    continue
+                stat = path.stat()
+                mark = (stat.st_size, stat.st_mtime_ns)
+                if self._seen.get(path) == mark:
+                    continue
+                dest = self.target / path.relative_to(source)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                partial = dest.with_name(f".{dest.name}.syncing")
+                shutil.copy2(path, partial)
+                os.replace(partial, dest)
+                self._seen[path] = mark
+
+
 class WorkerJob(Execution):
     """A job of ``len(commands)`` workers whose logs and outputs live in ``box``."""
 
@@ -87,6 +124,7 @@ class WorkerJob(Execution):
         self._exit_code: int | None = None
         self._failed_worker: int | None = None
         self._follower: LogFollower | None = None
+        self._sync: OutputSync | None = None
         self._conflicts: list[sb.OutputConflict] = []
 
     # -- what a backend provides ----------------------------------------------------------------------
@@ -111,6 +149,12 @@ class WorkerJob(Execution):
 
     # -- the shared bookkeeping -------------------------------------------------------------------------
     def _follow_logs(self) -> None:
+        """Follow the job while it runs: echo its logs live (when the session asks), sync its outputs periodically."""
+        period = self.session.output_sync_period
+        if period:
+            sources = [self._box.train_url(i) for i in range(self._n)]
+            self._sync = OutputSync(sources, sb.output_location(self.config, self._box), period)
+            self._sync.start()
         if self.session.stream_logs:
             prefixes = [f"[worker-{i}] " if self._n > 1 else "" for i in range(self._n)]
             self._follower = LogFollower([self._box.log_file(i) for i in range(self._n)], sys.stdout, prefixes)
@@ -146,6 +190,9 @@ class WorkerJob(Execution):
             if self._follower is not None:
                 self._follower.done.set()
                 self._follower.join(timeout=5)
+            if self._sync is not None:  # the final delivery follows: the periodic one stops first
+                self._sync.done.set()
+                self._sync.join(timeout=30)
             self._deliver()
         finally:
             self._final = phase  # final only once outputs are where the user expects them

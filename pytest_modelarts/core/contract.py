@@ -308,6 +308,19 @@ def _v1_variables(layout: Layout, node: Node, urls: V1Urls) -> dict[str, str]:
     return variables
 
 
+#: what a package installer (uv, pip) may see of the caller's environment besides PASSTHROUGH: where it finds
+#: itself, its cache, certificates and index settings. Never cloud keys: online, the image's pip never sees them.
+INSTALLER_PASSTHROUGH = ("PATH", "HOME", "USER", "TMPDIR", "XDG_CACHE_HOME", "SSL_CERT_FILE", "SSL_CERT_DIR",
+                         "REQUESTS_CA_BUNDLE", "NETRC", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST",
+                         "PIP_FIND_LINKS", "PIP_CERT", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
+                         "UV_CACHE_DIR", "UV_NATIVE_TLS", "UV_OFFLINE", "UV_FIND_LINKS")
+
+
+def installer_environment(inherit: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a package install (a requirements file, an environment's build): nothing else leaks in."""
+    return {name: inherit[name] for name in (*PASSTHROUGH, *INSTALLER_PASSTHROUGH) if name in inherit}
+
+
 def requirements_file(code_files: Sequence[str]) -> str | None:
     """The requirements file a preset image would install from, given the code directory's top-level names."""
     for name in REQUIREMENTS_FILES:

@@ -24,12 +24,14 @@ from .contract import Version
 from .environment import Environment
 from .hyperparameters import Hyperparameters
 from .location import Location
+from .objectstore import LocalObs
 
 LOCAL_INSTANCE_TYPE = rules.LOCAL_INSTANCE_TYPE
 #: the Estimator's parameters that are fields of a JobConfig (``container_options`` is stored as ``container``)
 ESTIMATOR_FIELDS = ("train_instance_type", "train_instance_count", "code_dir", "boot_file", "model_name", "output_path",
                     "log_url", "hyperparameters", "framework_type", "framework_version", "job_description",
-                    "user_image_url", "user_command", "environment", "backend", "container", "contract", "code_excludes")
+                    "user_image_url", "user_command", "environment", "backend", "container", "contract", "code_excludes",
+                    "local_obs")
 FIT_FIELDS = ("inputs", "dataset_id", "dataset_version_id", "data_source", "job_name")
 
 
@@ -65,6 +67,8 @@ class JobConfig:
     contract: Version | None = None  # our addition: "v2" (new-version training) or "v1"; None: the session's
     #: paths left out of the code tree wherever they lie (the run root of the session): see core.codetree
     code_excludes: tuple[Path, ...] = field(default=(), compare=False, repr=False)
+    #: the session's local OBS, through which a local run's obs:// locations resolve (core.objectstore)
+    local_obs: LocalObs | None = field(default=None, compare=False, repr=False)
     fitted: bool = field(default=False, compare=False, repr=False)
 
     # -- making and changing ------------------------------------------------------------------------
@@ -119,6 +123,14 @@ class JobConfig:
     def code_path(self) -> Path | None:
         """The code directory as a local path, when it is one."""
         return self.code_dir.path if self.code_dir is not None and self.code_dir.is_local else None
+
+    def local_path(self, where: Location) -> Path:
+        """Where a location of this job is on this machine: its own path, or its folder in the local OBS."""
+        if where.is_local:
+            return where.path
+        if self.local_obs is None:
+            raise ValueError(f"{str(where)!r} has no local path: this job has no local OBS")
+        return self.local_obs.resolve(where)
 
     @property
     def code_tree(self) -> CodeTree | None:

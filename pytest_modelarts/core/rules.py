@@ -28,6 +28,7 @@ from .contract import Version
 from .environment import Environment
 from .hyperparameters import Hyperparameters
 from .location import Location
+from .objectstore import LocalObs
 from .session import parse_run_user
 
 LOCAL_INSTANCE_TYPE = "local"
@@ -195,11 +196,23 @@ def _code(v: Values) -> None:
     v["boot_file"] = resolved.relative_to(root).as_posix()
 
 
-def check_location(owner: str, name: str, value: str, *, local: bool, must_exist: bool) -> Location:
+def check_location(owner: str, name: str, value: str, *, local: bool, must_exist: bool,
+                   local_obs: LocalObs | None = None) -> Location:
+    """A location checked where it will be used: a local run takes local paths, or ``obs://``/``s3://`` URLs of
+    the local OBS (``Session(obs_root=...)``) when there is one."""
     where = Location(value)
     if where.is_remote:
         if local:
-            raise ParameterError(owner, name, value, "a local run takes a local path or a file:// URL (obs:// is for online jobs)")
+            if local_obs is None or not where.is_object_store:
+                raise ParameterError(owner, name, value, "a local run takes a local path or a file:// URL, or an obs:// "
+                                     "URL of a local OBS (Session(obs_root=...)); obs:// alone is for online jobs")
+            try:
+                path = local_obs.resolve(where)
+            except ValueError as exc:
+                raise ParameterError(owner, name, value, str(exc)) from None
+            if must_exist and not path.exists():
+                raise ParameterError(owner, name, value, f"does not exist in the local OBS ({path})")
+            return where
         if where.scheme != "obs":
             raise ParameterError(owner, name, value, "must be an obs:// URL, a local path or a file:// URL")
         return where
@@ -210,11 +223,11 @@ def check_location(owner: str, name: str, value: str, *, local: bool, must_exist
     return where
 
 
-@rule("estimator", "output_path", "log_url", "train_instance_type")
+@rule("estimator", "output_path", "log_url", "train_instance_type", "local_obs")
 def _output_locations(v: Values) -> None:
     for name in ("output_path", "log_url"):
         if v[name] is not None:
-            v[name] = check_location(E, name, v[name], local=is_local(v), must_exist=False)
+            v[name] = check_location(E, name, v[name], local=is_local(v), must_exist=False, local_obs=v["local_obs"])
 
 
 @rule("estimator", "hyperparameters")
@@ -294,12 +307,28 @@ def _backend(v: Values) -> None:
         raise ParameterError(E, "backend", backend, f"runs jobs on this machine: use it with train_instance_type='local' (got {v['train_instance_type']!r})")
 
 
+ENVIRONMENT_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@rule("estimator", "hyperparameters", "user_image_url")
+def _custom_image_hyperparameters(v: Values) -> None:
+    """A custom image gets every hyperparameter as a variable too: its label must be a valid ``environments`` key."""
+    if v["user_image_url"] is None:
+        return
+    for label, value in v["hyperparameters"]:
+        if not ENVIRONMENT_KEY.fullmatch(label):
+            suggestion = re.sub(r"[^A-Za-z0-9_]", "_", label)
+            raise ParameterError(E, "hyperparameters", {"label": label, "value": value},
+                                 f"label {label!r} becomes an environment variable of the custom image; ModelArts "
+                                 f"accepts only [A-Za-z_][A-Za-z0-9_]* there: write {suggestion!r}")
+
+
 # -- fit's parameters ---------------------------------------------------------------------------------------
 
 FIT_STRINGS = ("inputs", "dataset_id", "dataset_version_id")
 
 
-@rule("fit", "inputs", "dataset_id", "dataset_version_id", "data_source", "train_instance_type")
+@rule("fit", "inputs", "dataset_id", "dataset_version_id", "data_source", "train_instance_type", "local_obs")
 def _data(v: Values) -> None:
     for name in FIT_STRINGS:
         if not isinstance(v[name], Location):
@@ -322,7 +351,7 @@ def _data(v: Values) -> None:
     if inputs is not None:
         where = Location(inputs)
         if is_local(v) or where.is_local:
-            v["inputs"] = check_location(F, "inputs", inputs, local=True, must_exist=True)
+            v["inputs"] = check_location(F, "inputs", inputs, local=True, must_exist=True, local_obs=v["local_obs"])
         elif where.scheme != "obs":
             raise ParameterError(F, "inputs", inputs, "must be an obs:// URL, a local path or a file:// URL")
         else:

@@ -157,6 +157,9 @@ class Session:
     ``contract``
         ``"v2"`` (new-version training, the default) or ``"v1"`` (old jobs: ``/home/work``, ``DLS_*``, ``obs://``
         URLs as ``--data_url``/``--train_url``); a job's own ``contract=`` wins (docs/contract.md).
+    ``output_sync_period``
+        seconds between the copies of a running job's outputs to ``output_path`` (default 30, as ModelArts uploads
+        them ``upload_periodically``); None: only at the end.
     ``obs_root``
         a local OBS: a folder whose sub-folders are buckets, or ``{"bucket": folder}``
         (:class:`~pytest_modelarts.core.objectstore.LocalObs`); jobs reach it through ``moxing`` and ``obs://``.
@@ -186,6 +189,7 @@ class Session:
         run_user: str | int = DEFAULT_RUN_USER[0],
         contract: str = "v2",
         obs_root: object = None,
+        output_sync_period: float | None = 30.0,
         stream_logs: bool = True,
         stop_grace_period: float = 5.0,
         plugin_manager: pluggy.PluginManager | None = None,
@@ -221,6 +225,10 @@ class Session:
         self.sandbox = sandbox
         self.run_user = parse_run_user(run_user)
         self.contract = Version.parse(contract, "Session")
+        if output_sync_period is not None and (isinstance(output_sync_period, bool) or not isinstance(output_sync_period, (int, float))
+                                               or not 0 < output_sync_period < float("inf")):
+            raise ParameterError("Session", "output_sync_period", output_sync_period, "must be a number of seconds > 0, or None")
+        self.output_sync_period = float(output_sync_period) if output_sync_period is not None else None
         self.obs_root = LocalObs.parse(obs_root)
         if not isinstance(stream_logs, bool):
             raise ParameterError("Session", "stream_logs", stream_logs, "must be a bool")

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
+from ..core.contract import installer_environment
 from ..core.environment import Environment
 from ..core.oskit import atomic_write
 from ..core.runtime import PythonRuntime
@@ -239,8 +240,8 @@ def _install_conda(locked: LockedEnvironment, staging: Path, final: Path, cache:
 
 
 def _uv_env() -> dict[str, str]:
-    drop = ("VIRTUAL_ENV", "CONDA_PREFIX", "UV_PYTHON", "PYTHONPATH", "PYTHONHOME", "UV_SYSTEM_PYTHON")
-    return {k: v for k, v in os.environ.items() if k not in drop}
+    """uv sees what an installer may see (no cloud keys, no caller's virtualenv or PYTHONPATH): contract's rule."""
+    return installer_environment(os.environ)
 
 
 def _make_venv(locked: LockedEnvironment, staging: Path, progress: Progress) -> str:

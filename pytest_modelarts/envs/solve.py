@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, cast
 
 import tomllib
 
+from ..core.contract import installer_environment
 from ..core.environment import CondaDependencies
 from ..core.oskit import atomic_write
 from ..errors import LockError
@@ -107,8 +108,8 @@ def _resolve_pip(pip_packages: Sequence[str], python_version: str, platform: str
         find_uv_bin(), "pip", "compile", "-", "--format", "pylock.toml", "--no-header", "--quiet",
         "--python-version", python_version, "--python-platform", _python_platform(platform),
     ]
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONDA_PREFIX", "UV_PYTHON")}
-    proc = subprocess.run(args, input="\n".join(pip_packages) + "\n", capture_output=True, text=True, env=env)
+    proc = subprocess.run(args, input="\n".join(pip_packages) + "\n", capture_output=True, text=True,
+                          env=installer_environment(os.environ))
     if proc.returncode != 0:
         message = proc.stderr.strip()
         offending = [p for p in pip_packages if re.split(r"[\s=<>!~\[;@]", p, maxsplit=1)[0].lower() in message.lower()]

@@ -75,7 +75,7 @@ class Estimator:
             train_instance_type=train_instance_type, framework_type=framework_type,
             framework_version=framework_version, job_description=job_description, user_image_url=user_image_url,
             user_command=user_command, environment=environment, backend=backend, container=container_options,
-            contract=contract, code_excludes=(modelarts_session.local_root,),
+            contract=contract, code_excludes=(modelarts_session.local_root,), local_obs=modelarts_session.obs_root,
         )
 
     @classmethod

@@ -13,13 +13,14 @@ A multi-node job fails, and its other workers are stopped, as soon as one worker
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from ...core import contract
+from ...core import contract, objectstore
 from ...core.backend import Backend, BackendRegistry, Execution
 from ...core.codetree import CodeTree
 from ...core.hooks import hookimpl
 from ...core.job import JobConfig
+from ...core.objectstore import LocalObs
 from ...core.runtime import PythonRuntime
 from ...core.session import parse_run_user
 from ...errors import BackendError, ConfigurationError
@@ -45,36 +46,42 @@ class LocalBackend(Backend):
             raise ConfigurationError("the local backend runs at most 254 workers")
 
     def start(self, config: JobConfig, runtime: PythonRuntime | None, *, job_id: str) -> Execution:
-        assert runtime is not None and config.boot_file is not None
+        assert runtime is not None and config.boot_file is not None and config.code_path is not None
+        version = config.contract or self.session.contract
         why_not = self._why_not_sandboxed()
         nodes = None
         overlays = why_not is None and _overlay_safe(config, self.session.local_root)
         box = sb.create_sandbox(config, job_id, self.session.local_root, stage_code=not overlays,
-                                stage_inputs=not overlays or not _inputs_overlaid(config))
+                                stage_inputs=not overlays or not _inputs_overlaid(config), version=version)
         extra = dict(runtime.env)
         reqs = box.root / "requirements-site"
-        assert config.code_path is not None
         sb.install_requirements(runtime.python, config.code_path, reqs, box.log_file(0))
-        if reqs.exists():
-            extra["PYTHONPATH"] = str(reqs)
+        # what a ModelArts image has on its path: the requirements installed for the job, and moxing
+        extra["PYTHONPATH"] = os.pathsep.join([*([str(reqs)] if reqs.exists() else []), str(JOB_SITE)])
         count = config.train_instance_count
+        obs = self.session.obs_root
         if why_not is None:
-            nodes = self._nodes(config, job_id, box, runtime, reqs, overlays)
+            nodes = self._nodes(config, job_id, box, runtime, reqs, overlays, version)
             hosts = tuple(nodes.hosts)
         else:
             hosts = tuple(contract.loopback_hosts(count))
         commands, launchers, envs, cwds = [], [], [], []
         try:
             for i in range(count):  # each worker in a home of its own, as each node has
-                layout = contract.Layout.container() if nodes is not None else box.layout_of(i)
+                layout = contract.Layout.container(version) if nodes is not None else box.layout_of(i)
+                job_obs, urls = _job_bucket(config, job_id, box, i, layout, version)
+                data_url = urls.data if urls else sb.data_url_for(config, layout.data_url())
                 argv = contract.boot_argv(str(runtime.python), layout, box.code_name, config.boot_file, config.hyperparameters,
-                                          data_url=sb.data_url_for(config, layout.data_url()))
+                                          data_url=data_url, train_url=urls.train if urls else None)
                 node = contract.Node(index=i, hosts=hosts)
                 env = contract.job_environment(
                     layout=layout, job_id=job_id, code_dir_name=box.code_name, node=node,
                     current_ip=nodes.address(i) if nodes is not None else node.host,
-                    extra=extra, inherit=os.environ, path_prefix=runtime.path_prefix,
+                    extra=extra, inherit=os.environ, path_prefix=runtime.path_prefix, version=version, v1_urls=urls,
                 )
+                local_obs = (obs or LocalObs()).with_buckets(job_obs) if obs or job_obs else None
+                if local_obs is not None:
+                    env[objectstore.ENV_VARIABLE] = local_obs.to_env()
                 env["PYTEST_MODELARTS_RUNTIME"] = runtime.describe()
                 commands.append(argv)
                 if nodes is not None:  # the supervisor runs on the host; the job, in its node, sees only `env`
@@ -85,7 +92,7 @@ class LocalBackend(Backend):
                     envs.append(env)
                     cwds.append(Path(layout.job_dir))
             how = "in a sandboxed node" if nodes is not None else f"relocated under {box.root} ({why_not})"
-            header = f"[pytest-modelarts] job {config.job_name} ({job_id}) with {runtime.describe()}, {how}\n"
+            header = f"[pytest-modelarts] job {config.job_name} ({job_id}) with {runtime.describe()}, {how}, contract {version}\n"
             for i in range(count):
                 with open(box.log_file(i), "ab") as fh:
                     fh.write(header.encode())
@@ -109,7 +116,7 @@ class LocalBackend(Backend):
         return f"no sandbox: {why}; the job runs as you, at relocated paths, in the host's network"
 
     def _nodes(self, config: JobConfig, job_id: str, box: sb.Sandbox, runtime: PythonRuntime, reqs: Path,
-               overlays: bool) -> JobNodes:
+               overlays: bool, version: contract.Version) -> JobNodes:
         base = box.root / "node" / "overlay"
         code_view = box.root / "node" / "code"  # the code dir through the code-tree policy: every worker's lower layer
         if overlays and config.code_path is not None:
@@ -117,32 +124,72 @@ class LocalBackend(Backend):
         nodes = []
         for i in range(config.train_instance_count):
             home = Path(box.layout_of(i).home)
-            (home / "modelarts" / "user-job-dir" / box.code_name).mkdir(parents=True, exist_ok=True)
+            Path(box.layout_of(i).code_dir(box.code_name)).mkdir(parents=True, exist_ok=True)
             cache = box.root / "cache" / f"worker-{i}"
             cache.mkdir(parents=True)
             code = Overlay(code_view, base / f"worker-{i}" / "code") if overlays else None
-            data = (Overlay(config.inputs.path, base / f"worker-{i}" / "data")
+            data = (Overlay(config.local_path(config.inputs), base / f"worker-{i}" / "data")
                     if overlays and config.inputs is not None and _inputs_overlaid(config) else None)
             nodes.append(Node(i, home, cache, code, data))
         uid, gid = parse_run_user(config.container.user, "ContainerOptions", "user") if config.container.user else self.session.run_user
         python = Path(runtime.python)
-        visible = (python.parent.parent, Path(os.path.realpath(python)).parent.parent, reqs,
+        visible = (python.parent.parent, Path(os.path.realpath(python)).parent.parent, reqs, JOB_SITE,
                    *([runtime.prefix] if runtime.prefix else []))
+        obs = self.session.obs_root
+        writable = tuple(obs.folders()) if obs is not None else ()
+        for folder in writable:  # a bucket that does not exist yet is an empty folder, as a new OBS bucket is empty
+            folder.mkdir(parents=True, exist_ok=True)
         job_nodes = JobNodes(job_id, box.root, nodes, box.code_name, uid=uid, gid=gid,
-                             network="host" if config.container.network_mode == "host" else "private", ro_binds=visible)
+                             network="host" if config.container.network_mode == "host" else "private",
+                             ro_binds=visible, rw_binds=writable, version=version)
         job_nodes.start()
         return job_nodes
 
 
+def _job_bucket(config: JobConfig, job_id: str, box: sb.Sandbox, worker: int, layout: contract.Layout,
+                version: contract.Version) -> tuple[dict[str, Path], contract.V1Urls | None]:
+    """A v1 job's locations are ``obs://`` URLs: a bucket of the job's own serves its code, inputs and outputs.
+
+    The bucket's folder (``<home>/.obs``) holds relative links to the code, ``data_url_0`` and ``train_url_0``, so
+    that ``mox.file.copy_parallel(args.data_url, ...)`` reads the staged inputs and what the job writes to
+    ``args.train_url`` lands in ``train_url_0``, delivered to ``output_path`` as ever. Inputs or an output path
+    that are ``obs://`` URLs of the local OBS are passed as they are. v2 jobs get local paths: no bucket.
+    """
+    if version is not contract.Version.V1:
+        return {}, None
+    bucket = f"{JOB_BUCKET_PREFIX}-{job_id}"
+    host = Path(box.layout_of(worker).home) / ".obs"
+    host.mkdir(exist_ok=True)
+    for name, target in (("code", PurePosixPath("..") / contract.JOB_DIR / box.code_name),
+                         ("inputs", PurePosixPath("..") / contract.INPUTS_DIR / "data_url_0"),
+                         ("outputs", PurePosixPath("..") / contract.OUTPUTS_DIR / "train_url_0")):
+        (host / name).symlink_to(str(target))
+    single = config.inputs is not None and not config.local_path(config.inputs).is_dir()
+    data = f"obs://{bucket}/inputs/" + (config.local_path(config.inputs).name if single and config.inputs else "")
+    urls = contract.V1Urls(
+        app=f"obs://{bucket}/code/",
+        data=str(config.inputs) if config.inputs is not None and config.inputs.is_object_store else data,
+        train=str(config.output_path) if config.output_path is not None and config.output_path.is_object_store
+        else f"obs://{bucket}/outputs/",
+    )
+    return {bucket: Path(layout.home) / ".obs"}, urls
+
+
 def _overlay_safe(config: JobConfig, local_root: Path) -> bool:
     """overlayfs options cannot name paths with ',', ':', '\\' or blanks: such trees are copied instead."""
-    paths = [local_root.resolve(), config.inputs.path if config.inputs is not None else None]
+    paths = [local_root.resolve(), config.local_path(config.inputs) if config.inputs is not None else None]
     return not any(p is not None and any(c in str(p) for c in ",:\\ \t\n") for p in paths)
 
 
 def _inputs_overlaid(config: JobConfig) -> bool:
     """A directory of inputs is seen through an overlay; a single input file is copied (it is one file)."""
-    return config.inputs is not None and config.inputs.path.is_dir()
+    return config.inputs is not None and config.local_path(config.inputs).is_dir()
+
+
+#: where ModelArts' own libraries (moxing) live for local jobs: put on every job's PYTHONPATH, imported by none
+JOB_SITE = Path(__file__).resolve().parents[2] / "job_site"
+#: a v1 job's own bucket in the local OBS: ``<prefix>-<job id>``
+JOB_BUCKET_PREFIX = "modelarts-local"
 
 
 @hookimpl

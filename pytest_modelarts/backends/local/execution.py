@@ -17,11 +17,23 @@ from ...core import contract
 from ...core.job import JobConfig
 from ...core.phase import JobPhase
 from ...core.session import Session
+from ...errors import BackendError
 from .. import sandbox as sb
 from ..workers import WorkerJob
 from .nodes import JobNodes
 
 SUPERVISOR = Path(__file__).resolve().parent / "supervisor.py"
+#: another cap than ModelArts' 1 GiB on each worker's log, in bytes (for tests of the cap, mostly)
+LOG_LIMIT_VARIABLE = "PYTEST_MODELARTS_LOG_LIMIT"
+
+
+def log_limit() -> int:
+    raw = os.environ.get(LOG_LIMIT_VARIABLE)
+    if not raw:
+        return contract.MAX_LOG_BYTES
+    if not raw.isdigit() or int(raw) < 1:
+        raise BackendError(f"{LOG_LIMIT_VARIABLE}={raw!r}: must be a number of bytes >= 1")
+    return int(raw)
 
 
 class LocalExecution(WorkerJob):
@@ -49,7 +61,7 @@ class LocalExecution(WorkerJob):
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-I", "-S", str(SUPERVISOR), str(self._box.status_file(worker)),
-                 str(self.session.stop_grace_period), "--", *command],
+                 str(self.session.stop_grace_period), str(log_limit()), "--", *command],
                 stdin=read_end, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=env,
                 start_new_session=True, close_fds=True,
             )
@@ -124,8 +136,9 @@ class LocalExecution(WorkerJob):
 
     def _deliver(self) -> None:
         if self._nodes is not None:
-            layout = contract.Layout.container()
-            self._lost = self._nodes.lost_writes(kept=[layout.train_url(), layout.log_dir])
+            layout = contract.Layout.container(self._box.version)
+            # what the platform keeps (train_url, the logs), and a v1 job's own bucket of links (see backend._job_bucket)
+            self._lost = self._nodes.lost_writes(kept=[layout.train_url(), layout.log_dir, layout.home / ".obs"])
             with contextlib.suppress(OSError), open(self._box.log_file(0), "a") as log:
                 for lost in self._lost:
                     log.write(f"[pytest-modelarts] wrote {lost}: online this file is lost; write it under --train_url\n")

@@ -131,6 +131,8 @@ class JobNodes:
     gid: int = DEFAULT_GID
     network: str = "private"  # or "host": the host's network stack, for jobs that need the outside
     ro_binds: tuple[Path, ...] = ()  # host paths the job must see where the host's top level is not bound
+    rw_binds: tuple[Path, ...] = ()  # host folders the job may write, at their own paths (the local OBS)
+    version: contract.Version = contract.Version.V2
     _holder: subprocess.Popen[str] | None = field(default=None, init=False, repr=False)
     _holder_pid: int | None = field(default=None, init=False, repr=False)
 
@@ -215,11 +217,13 @@ class JobNodes:
     def _users(self) -> tuple[str, str]:
         """/etc/passwd and /etc/group of a node: root, ``ma-user`` (unless the job runs as root), nobody."""
         passwd = ["root:x:0:0:root:/root:/bin/sh"]
-        group = ["root:x:0:", f"users:x:{DEFAULT_GID}:" + ("ma-user" if self.uid else "")]
-        if self.uid:
-            passwd.append(f"ma-user:x:{self.uid}:{self.gid}:ma-user:{contract.MA_HOME}:/bin/bash")
+        name = "work" if self.version is contract.Version.V1 else "ma-user"
+        group = ["root:x:0:", f"users:x:{DEFAULT_GID}:" + (name if self.uid else "")]
+        if self.uid:  # v2 runs as ma-user in /home/ma-user; v1 ran as work in /home/work
+            name = "work" if self.version is contract.Version.V1 else "ma-user"
+            passwd.append(f"{name}:x:{self.uid}:{self.gid}:{name}:{contract.Layout.container(self.version).home}:/bin/bash")
             if self.gid not in (0, DEFAULT_GID):
-                group.append(f"ma-group:x:{self.gid}:ma-user")
+                group.append(f"ma-group:x:{self.gid}:{name}")
         passwd.append("nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin")
         group.append("nogroup:x:65534:")
         return "\n".join(passwd) + "\n", "\n".join(group) + "\n"
@@ -229,7 +233,7 @@ class JobNodes:
         """The command that runs ``command`` as worker ``index``, inside its node, with exactly ``env``."""
         assert self._holder_pid is not None, "start() the nodes first"
         node = self.nodes[index]
-        layout = contract.Layout.container()
+        layout = contract.Layout.container(self.version)
         etc = self.root / "node" / "etc"
         argv = ["bwrap", "--unshare-user", "--uid", str(self.uid), "--gid", str(self.gid),
                 "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
@@ -259,6 +263,9 @@ class JobNodes:
             parts = path.parts
             if len(parts) > 1 and parts[1] in NEVER_BIND and path.exists():
                 args += ["--ro-bind", str(path), str(path)]
+        for path in self.rw_binds:  # writable wherever they lie: over the read-only view of the host
+            if path.exists():
+                args += ["--bind", str(path), str(path)]
         return args
 
     # -- after the job ----------------------------------------------------------------------------------
@@ -266,7 +273,7 @@ class JobNodes:
         """What the job created, changed or deleted outside ``kept`` (train_url, log), /cache and /tmp: online it
         is lost. One entry each: the path as the job saw it (relative to ``MA_MOUNT_PATH`` where it lies there),
         what happened, and the worker when there are several (``user-job-dir/model.pkl (created, worker 1)``)."""
-        layout = contract.Layout.container()
+        layout = contract.Layout.container(self.version)
         mounts = (layout.code_dir(self.code_name), layout.data_url())
         covered = (*mounts, *kept)
         found: list[str] = []

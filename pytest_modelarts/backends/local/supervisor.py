@@ -1,6 +1,6 @@
 """Runs one worker's command and guarantees that nothing it started outlives it.
 
-Started by the local backend as ``python -I -S supervisor.py STATUS_FILE GRACE -- argv...`` in a session of
+Started by the local backend as ``python -I -S supervisor.py STATUS_FILE GRACE LOG_LIMIT -- argv...`` in a session of
 its own (so a Ctrl-C in the terminal reaches pytest, which decides), with a pipe on stdin whose other end the
 parent holds. It:
 
@@ -10,6 +10,8 @@ parent holds. It:
 * on SIGTERM/SIGINT/SIGHUP, or when the parent dies (EOF on stdin), sends SIGTERM to the job's group, waits
   ``GRACE`` seconds, then SIGKILLs the group and every remaining descendant;
 * when the command exits by itself, kills whatever it left behind, as a container's end would;
+* copies the command's output to its own stdout (the worker's log) up to LOG_LIMIT bytes, then drops the rest
+  and says so once, while the job runs on: ModelArts caps a job's log at 1 GiB that way;
 * writes ``{"exit_code", "signal", "terminated"}`` to STATUS_FILE (atomically) and exits with the job's code.
 
 Standard library only, run with ``-I`` (the job's PYTHONPATH must not change what it imports) and ``-S`` (no
@@ -93,8 +95,29 @@ def _kill_everything(pgid: int, sig: int, main_pid: int) -> None:
                 pass
 
 
+def _copy_capped(source: int, limit: int) -> None:
+    """Copy ``source`` to stdout up to ``limit`` bytes; past it read on (the job must never block) and drop."""
+    written = 0
+    while True:
+        try:
+            chunk = os.read(source, 65536)
+        except InterruptedError:
+            continue
+        if not chunk:
+            break
+        if written >= limit:
+            continue
+        kept = chunk[: limit - written]
+        os.write(1, kept)
+        written += len(kept)
+        if written >= limit:
+            os.write(1, (f"\n[pytest-modelarts] log length overflow (max: {limit} bytes): as on ModelArts, the job "
+                         "runs on and its further output is dropped\n").encode())
+    os.close(source)
+
+
 def main(argv: list[str]) -> int:
-    status_file, grace = argv[0], float(argv[1])
+    status_file, grace, log_limit = argv[0], float(argv[1]), int(argv[2])
     command = argv[argv.index("--") + 1:]
     _set_subreaper()
     stopping = threading.Event()
@@ -120,14 +143,19 @@ def main(argv: list[str]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *a: threading.Thread(target=terminate, daemon=True).start())
 
+    read_end, write_end = os.pipe()  # the command's output comes to us, to be capped on its way to the log
     if sys.version_info >= (3, 11):
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, process_group=0, preexec_fn=_die_with_me)
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end, process_group=0,
+                                preexec_fn=_die_with_me)
     else:
         def start_child() -> None:
             os.setpgrp()
             _die_with_me()
 
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=start_child)
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end, preexec_fn=start_child)
+    os.close(write_end)
+    copier = threading.Thread(target=_copy_capped, args=(read_end, log_limit), daemon=True)
+    copier.start()
     with open(status_file + ".pid", "w") as fh:
         fh.write(str(proc.pid))
     with lock:
@@ -156,6 +184,7 @@ def main(argv: list[str]) -> int:
     # the main process is gone: like a container's end, nothing it started survives it
     _kill_everything(pgid, signal.SIGKILL, proc.pid)
     _reap()
+    copier.join(5)  # the output's end: every writer is gone
     killed_by = -returncode if returncode < 0 else None
     exit_code = 128 + killed_by if killed_by else returncode
     oskit.atomic_write(status_file, json.dumps({"exit_code": exit_code, "signal": killed_by, "terminated": stopping.is_set()}))
