@@ -32,8 +32,9 @@ from ..core.environment import Environment
 from ..core.hyperparameters import Hyperparameters
 from ..core.job import LOCAL_INSTANCE_TYPE, JobConfig
 from ..core.location import Location
+from ..core.objectstore import LocalObs
 from ..core.session import Session
-from ..errors import ConfigurationError, SpecError, unknown_keywords_error
+from ..errors import ConfigurationError, ParameterError, SpecError, unknown_keywords_error
 from .documents import environment_from_mapping, load_environment_file
 
 _JOB_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_-]+")
@@ -56,6 +57,8 @@ def modelarts(
     online_output_path: str | None = None,
     job_name: str | None = None,
     backend: str | None = None,
+    contract: str | None = None,
+    obs_root: str | Path | Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The signature of the ``modelarts`` marker; calling it checks the arguments' names and binds them."""
     return dict(locals())
@@ -93,6 +96,8 @@ class SmokeSpec:
     online_output_path: str | None = None
     job_name: str | None = None
     backend: str | None = None
+    contract: str | None = None
+    obs_root: LocalObs | None = None
     expect: Any = field(default=None, compare=False)  # job files only (see jobfile.Expectations)
 
     @property
@@ -107,7 +112,7 @@ class SmokeSpec:
             modelarts_session=session, code_dir=self.code_dir, boot_file=self.boot_file,
             environment=self.environment, hyperparameters=self.hyperparameters.updated(self.smoke_hyperparameters),
             output_path=self.output_path, train_instance_count=self.train_instance_count,
-            train_instance_type=LOCAL_INSTANCE_TYPE, backend=self.backend,
+            train_instance_type=LOCAL_INSTANCE_TYPE, backend=self.backend, contract=self.contract, obs_root=self.obs_root,
         )
 
     @property
@@ -169,7 +174,11 @@ def build_spec(values: Mapping[str, Any], base: Path, *, expect: Any = None) -> 
     out["smoke_hyperparameters"] = _hyperparameters("smoke_hyperparameters", v.get("smoke_hyperparameters"))
     for name in ("inputs", "smoke_inputs", "output_path"):
         out[name] = _path(base, name, v.get(name))
-    for name in ("online_inputs", "online_output_path", "train_instance_type", "job_name", "backend"):
+    try:  # relative folders from the test's (or job file's) directory, as every path of a marker
+        out["obs_root"] = LocalObs.parse(v.get("obs_root"), base=base, owner="modelarts", parameter="obs_root")
+    except ParameterError as exc:
+        raise SpecError("obs_root", exc.allowed) from None
+    for name in ("online_inputs", "online_output_path", "train_instance_type", "job_name", "backend", "contract"):
         value = v.get(name)
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise SpecError(name, f"must be a non-empty str, got {value!r}")

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import pytest
 
+from ..core.contract import Version
 from ..core.session import LockMode, PythonSource
 
 DEFAULT_TIMEOUT = 900.0
@@ -89,6 +90,13 @@ OPTIONS = (
            "satisfies the spec, through a uv venv; only when conda_packages pin just python)",
            Literal["conda", "local", ""], "", lambda v: PythonSource(v) if v else None, metavar="SOURCE",
            choices=tuple(m.value for m in PythonSource)),
+    Option("--modelarts-contract", "modelarts_contract",
+           "which ModelArts training local jobs reproduce: v2 (new-version, the default) or v1 (old jobs: /home/work, "
+           "DLS_* variables, obs:// data_url and train_url)", Literal["v2", "v1"], "v2", Version, metavar="VERSION",
+           choices=tuple(v.value for v in Version)),
+    Option("--modelarts-obs-root", "modelarts_obs_root",
+           "a local OBS: a folder whose sub-folders are buckets (obs://bucket/... of local jobs, moxing, the emulator)",
+           "string", "", _text, metavar="DIR"),
     Option("--modelarts-timeout", "modelarts_timeout", f"default seconds a smoke job may run ('none': no limit; default {DEFAULT_TIMEOUT:g})",
            float | Literal["none"], DEFAULT_TIMEOUT, _timeout, metavar="SECONDS"),
     Option("--modelarts-keep-sandboxes", "modelarts_keep_sandboxes", "keep the sandboxes of passing tests too (failed runs always keep theirs)",
@@ -127,6 +135,8 @@ class Settings:
     cache_dir: Path | None
     lock_mode: LockMode
     python_source: PythonSource | None
+    contract: Version
+    obs_root: Path | None
     timeout: float | None
     keep_sandboxes: bool
     log_lines: int
@@ -161,6 +171,7 @@ class Settings:
             enabled=values["modelarts"], root=root,
             cache_dir=_absolute(base, values["modelarts_cache_dir"]),
             lock_mode=values["modelarts_lock_mode"], python_source=values["modelarts_python_source"],
+            contract=values["modelarts_contract"], obs_root=_absolute(base, values["modelarts_obs_root"]),
             timeout=values["modelarts_timeout"], keep_sandboxes=values["modelarts_keep_sandboxes"],
             log_lines=values["modelarts_log_lines"], promote=values["modelarts_promote"],
             promote_wait=values["modelarts_promote_wait"], promote_force=values["modelarts_promote_force"],

@@ -98,7 +98,7 @@ class SmokeRunner:
                 plugin_manager=self.config.pluginmanager,
                 local_root=s.root / "pytest" / worker_id(self.config),
                 cache_dir=s.cache_dir, lock_mode=s.lock_mode, python_source=s.python_source,
-                stream_logs=self.config.getoption("capture") == "no",
+                contract=s.contract, obs_root=s.obs_root, stream_logs=self.config.getoption("capture") == "no",
             )
         return self._session
 

@@ -16,6 +16,7 @@ from typing import Any
 from ..core.container import ContainerOptions
 from ..core.environment import Environment
 from ..core.job import JobConfig
+from ..core.objectstore import LocalObs
 from ..core.runner import start_job
 from ..core.session import Session
 from ..core.training_job import TrainingJob
@@ -26,7 +27,7 @@ ESTIMATOR_PARAMETERS = (
     "hyperparameters", "log_url", "train_instance_type", "framework_type", "framework_version",
     "job_description", "user_image_url", "user_command", "environment",
     # ours
-    "backend", "container_options", "contract",
+    "backend", "container_options", "contract", "obs_root",
 )
 FIT_PARAMETERS = ("inputs", "dataset_id", "dataset_version_id", "data_source", "wait", "job_name")
 
@@ -38,7 +39,8 @@ class Estimator:
     any other value is a ModelArts flavor and runs the job online. Our own keyword arguments:
     ``backend`` picks a backend by name (``"local"`` processes, ``"docker"`` containers, ``"online"``),
     ``container_options`` (:class:`~pytest_modelarts.ContainerOptions`) isolates container runs, and
-    ``contract`` picks ``"v2"`` (new-version training) or ``"v1"`` (old) for this job (default: the session's).
+    ``contract`` picks ``"v2"`` (new-version training) or ``"v1"`` (old) for this job (default: the session's), and
+    ``obs_root`` gives it a local OBS of its own (default: the session's; see ``Session(obs_root=...)``).
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class Estimator:
         backend: str | None = None,
         container_options: ContainerOptions | None = None,
         contract: str | None = None,
+        obs_root: object = None,
         **unknown: Any,
     ) -> None:
         if unknown:
@@ -75,7 +78,8 @@ class Estimator:
             train_instance_type=train_instance_type, framework_type=framework_type,
             framework_version=framework_version, job_description=job_description, user_image_url=user_image_url,
             user_command=user_command, environment=environment, backend=backend, container=container_options,
-            contract=contract, code_excludes=(modelarts_session.local_root,), local_obs=modelarts_session.obs_root,
+            contract=contract, code_excludes=(modelarts_session.local_root,),
+            local_obs=LocalObs.parse(obs_root, owner="Estimator") if obs_root is not None else modelarts_session.obs_root,
         )
 
     @classmethod
@@ -105,6 +109,8 @@ class Estimator:
             raise unknown_keywords_error("Estimator", unknown, ESTIMATOR_PARAMETERS)
         if "container_options" in changes:
             changes["container"] = changes.pop("container_options")
+        if "obs_root" in changes:
+            changes["local_obs"] = LocalObs.parse(changes.pop("obs_root"), owner="Estimator")
         copy = type(self).__new__(type(self))
         copy.__dict__.update(self.__dict__)
         copy._config = self._config.evolve(**changes)

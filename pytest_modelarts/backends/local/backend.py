@@ -59,7 +59,7 @@ class LocalBackend(Backend):
         # what a ModelArts image has on its path: the requirements installed for the job, and moxing
         extra["PYTHONPATH"] = os.pathsep.join([*([str(reqs)] if reqs.exists() else []), str(JOB_SITE)])
         count = config.train_instance_count
-        obs = self.session.obs_root
+        obs = config.local_obs
         if why_not is None:
             nodes = self._nodes(config, job_id, box, runtime, reqs, overlays, version)
             hosts = tuple(nodes.hosts)
@@ -135,7 +135,7 @@ class LocalBackend(Backend):
         python = Path(runtime.python)
         visible = (python.parent.parent, Path(os.path.realpath(python)).parent.parent, reqs, JOB_SITE,
                    *([runtime.prefix] if runtime.prefix else []))
-        obs = self.session.obs_root
+        obs = config.local_obs
         writable = tuple(obs.folders()) if obs is not None else ()
         for folder in writable:  # a bucket that does not exist yet is an empty folder, as a new OBS bucket is empty
             folder.mkdir(parents=True, exist_ok=True)
