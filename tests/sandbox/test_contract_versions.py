@@ -108,6 +108,7 @@ def test_online_locations_of_the_local_obs_can_be_smoke_tested_as_they_are(tmp_p
                                "shutil.copy(os.path.join(a.data_url, 'a.csv'), a.train_url)\n")
     job = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type="local",
                     train_instance_count=1, output_path="obs://my-bucket/smoke-out/").fit(inputs="obs://my-bucket/digits/", wait=True)
+    assert job.output_path == str(obs / "my-bucket" / "smoke-out")
     assert (obs / "my-bucket" / "smoke-out" / "a.csv").read_text() == "1,2\n"
     with pytest.raises(ParameterError, match=r"fit\(inputs='obs://other-bucket/x/'\): does not exist in the local OBS"):
         Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type="local",
