@@ -7,6 +7,12 @@ Endpoints (all under ``/v2/{project_id}``): ``POST training-jobs`` (create), ``G
 models (``huaweicloudsdkmodelarts``): an unknown field or a wrong type is a 400, as are the fields the service
 requires. Error bodies have the service's shape ``{"error_code": ..., "error_msg": ...}``; the codes
 ``ModelArts.0101`` (bad request) and ``ModelArts.0104`` (no such job) are the emulator's choice.
+
+``algorithm.environments`` is checked as "Creating a Training Job" documents it (opentelekomcloud-docs/modelarts
+``api-ref/source/training_management/creating_a_training_job.rst``, Table "JobAlgorithm"): names of letters,
+digits and underscores not starting with a digit, keys of at most 8,192 and values of at most 4,096
+characters, at most 100 pairs, "Variables cannot contain $". A violation is a 400 with the code
+``ModelArts.2802`` (:data:`ENV_ERROR_CODE`): the emulator's choice, the real code is not documented.
 """
 
 from __future__ import annotations
@@ -23,6 +29,11 @@ from .runner import FINAL, EmulatedJob
 
 JSON = "application/json"
 JOB_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+#: algorithm.environments, as documented
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ENV_MAX_PAIRS, ENV_MAX_KEY, ENV_MAX_VALUE = 100, 8192, 4096
+#: the error code of a refused algorithm.environments (not documented: the emulator's choice)
+ENV_ERROR_CODE = "ModelArts.2802"
 _PRIMITIVES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "bool": (bool,), "float": (int, float),
                                             "object": (object,), "date": (str,), "datetime": (str,)}
 
@@ -71,6 +82,27 @@ def check_against_model(data: Any, type_name: str, where: str) -> list[str]:
             problems.append(f"{where}.{key}: unknown field of {type_name}")
             continue
         problems += check_against_model(value, klass.openapi_types[attr], f"{where}.{key}")
+    return problems
+
+
+def check_environments(environments: dict[str, str] | None) -> list[str]:
+    """Problems of ``algorithm.environments`` (already known to be a map of strings) by the documented rules."""
+    if not environments:
+        return []
+    problems = []
+    if len(environments) > ENV_MAX_PAIRS:
+        problems.append(f"algorithm.environments: at most {ENV_MAX_PAIRS} pairs are allowed, got {len(environments)}")
+    for key, value in environments.items():
+        shown = key if len(key) <= 40 else key[:40] + "..."
+        if len(key) > ENV_MAX_KEY:
+            problems.append(f"algorithm.environments: key {shown!r} is longer than {ENV_MAX_KEY} characters")
+        if not ENV_NAME.fullmatch(key):
+            problems.append(f"algorithm.environments: key {shown!r} must contain only letters, digits and underscores "
+                            "and start with a letter or underscore")
+        if len(value) > ENV_MAX_VALUE:
+            problems.append(f"algorithm.environments.{shown}: the value is longer than {ENV_MAX_VALUE} characters")
+        if "$" in value:
+            problems.append(f"algorithm.environments.{shown}: variables cannot contain $")
     return problems
 
 
@@ -169,7 +201,12 @@ class TrainingService:
     def _create(self, data: Any) -> Response:
         with self._lock:
             self.create_requests += 1
-        problems = check_create_body(data)
+        problems = check_against_model(data, "Job", "body")
+        if not problems and isinstance(data, dict):
+            env_problems = check_environments((data.get("algorithm") or {}).get("environments"))
+            if env_problems:
+                return api_error(400, ENV_ERROR_CODE, "invalid training job: " + "; ".join(env_problems))
+        problems = problems or check_create_body(data)
         if problems:
             return api_error(400, "ModelArts.0101", "invalid training job: " + "; ".join(problems))
         job = EmulatedJob(data, project_id=self.project_id, store=self._store, work_root=self._work_root,

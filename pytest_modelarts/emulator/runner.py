@@ -1,14 +1,23 @@
 """Emulated training jobs: each submitted job really runs, through the public SDK's local backend.
 
-A job moves Creating -> Pending -> Running -> Completed / Failed (Terminating -> Terminated when stopped).
+A job moves Creating -> Pending -> Running -> Completed / Failed (Terminating -> Terminated when stopped); the
+secondary phases are Creating, Queuing (while Pending), Running, Completed, Failed, Terminating, Terminated,
+all of them documented values (:data:`~pytest_modelarts.core.phase.SECONDARY_PHASES`). ``status.start_time``
+is 0 until the job runs, then epoch milliseconds; ``status.duration`` is milliseconds of running.
+
 While Pending it "downloads" its code and inputs from the emulated OBS into a work directory; Running is an
 ``Estimator(train_instance_type="local", ...).fit(...)`` of that code with the job's parameters and node
 count; afterwards its outputs (and logs, when ``log_export_path`` is set) are "uploaded" to the emulated OBS.
 The environment is the emulator's own interpreter: online jobs carry an engine, not an Environment.
+``algorithm.environments`` become environment variables of the local run (through a
+``pytest_modelarts_resolve_environment`` wrapper of the job's own plugin manager; they never override the
+variables of the runtime contract). ``algorithm.working_dir`` is kept and shown; the local run's working
+directory is always ``MA_JOB_DIR``, and a job asking for another one gets a note at the top of its log.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import threading
 import time
@@ -17,11 +26,18 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pluggy
+
+from ..core import contract, hooks
+from ..core.hooks import hookimpl
 from ..core.location import Location
 from ..core.phase import JobPhase
 from .obs import ObsStore
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from ..core.runtime import PythonRuntime
     from ..core.training_job import TrainingJob
 
 FINAL = {"Completed", "Failed", "Terminated", "Abnormal"}
@@ -40,10 +56,12 @@ class EmulatedJob:
         self.phase = JobPhase.CREATING.value
         self.secondary_phase = "Creating"
         self.history: list[str] = [self.phase]  # every phase the job went through, in order
+        self.phases: list[tuple[str, str]] = [(self.phase, self.secondary_phase)]  # with the secondary phases
         self.task_statuses: list[dict[str, Any]] = []
-        self.start_time: int | None = None
+        self.start_time = 0  # as the API shows it: 0 until the job runs, then epoch ms
         self.end_time: int | None = None
         self.error: str | None = None
+        self.notes: list[str] = []  # the emulator's remarks, at the top of worker-0's log
         self._store = store
         self._work = work_root / self.id
         self._delay = phase_delay
@@ -62,18 +80,21 @@ class EmulatedJob:
     def tasks(self) -> list[str]:
         return [f"worker-{i}" for i in range(self.node_count)]
 
+    @property
+    def environments(self) -> dict[str, str]:
+        """``algorithm.environments`` of the request (a map; checked at create)."""
+        return dict((self.body.get("algorithm") or {}).get("environments") or {})
+
     def document(self) -> dict[str, Any]:
         """The job as the v2 API shows it (``JobResponse``)."""
         with self._lock:
             now = int(time.time() * 1000)
-            duration = 0
-            if self.start_time is not None:
-                duration = (self.end_time or now) - self.start_time
+            duration = (self.end_time or now) - self.start_time if self.start_time else 0
             meta = dict(self.body.get("metadata") or {})
             meta.update(id=self.id, create_time=self.create_time, user_name="emulator")
             algorithm = dict(self.body.get("algorithm") or {})
-            if isinstance(algorithm.get("environments"), dict):  # the response shows a list of maps
-                algorithm["environments"] = [algorithm["environments"]]
+            if "environments" in algorithm:  # a map in the request, "Array of Map<String,String>" in the response
+                algorithm["environments"] = [self.environments]
             return {
                 "kind": self.body.get("kind", "job"),
                 "metadata": meta,
@@ -88,13 +109,14 @@ class EmulatedJob:
     def log(self, task: str) -> str:
         with self._lock:
             job = self._local_job
-        if job is None:
-            return self.error + "\n" if self.error else ""
         index = self.tasks.index(task)
+        notes = "".join(f"[emulator] {n}\n" for n in self.notes) if index == 0 else ""
+        if job is None:
+            return notes + (self.error + "\n" if self.error else "")
         names = job.get_job_log_file_list()
         if index >= len(names):
             return ""
-        text = job.get_job_log(names[index])
+        text = notes + job.get_job_log(names[index])
         if self.error and index == 0:
             text += self.error + "\n"
         return text
@@ -108,7 +130,7 @@ class EmulatedJob:
             if self.phase in FINAL:
                 return
             self.phase, self.secondary_phase = JobPhase.TERMINATING.value, "Terminating"
-            self.history.append(self.phase)
+            self._record()
             self._stop.set()
             job = self._local_job
         if job is not None:
@@ -117,14 +139,20 @@ class EmulatedJob:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    def _record(self) -> None:
+        self.history.append(self.phase)
+        self.phases.append((self.phase, self.secondary_phase))
+
     def _set(self, phase: JobPhase, secondary: str | None = None) -> bool:
-        """Move to ``phase`` unless a stop came first; False when stopped."""
+        """Move to ``phase`` unless a stop came first; False when stopped. Running sets ``start_time`` with it."""
         with self._lock:
             if self._stop.is_set():
                 return False
             self.phase = phase.value
             self.secondary_phase = secondary or phase.value
-            self.history.append(self.phase)
+            if phase is JobPhase.RUNNING:
+                self.start_time = int(time.time() * 1000)
+            self._record()
             return True
 
     def _finish(self, phase: JobPhase, secondary: str | None = None) -> None:
@@ -133,7 +161,7 @@ class EmulatedJob:
                 phase, secondary = JobPhase.TERMINATED, "Terminated"
             self.phase = phase.value
             self.secondary_phase = secondary or phase.value
-            self.history.append(self.phase)
+            self._record()
             self.end_time = int(time.time() * 1000)
 
     def _run(self) -> None:
@@ -147,7 +175,7 @@ class EmulatedJob:
     def _run_inner(self) -> None:
         from ..sdk import Estimator, Session  # the public SDK, as a user would run the job locally
 
-        if self._stop.wait(self._delay) or not self._set(JobPhase.PENDING, "Pending"):
+        if self._stop.wait(self._delay) or not self._set(JobPhase.PENDING, "Queuing"):
             return self._finish(JobPhase.TERMINATED)
         algorithm = self.body.get("algorithm") or {}
         self._work.mkdir(parents=True, exist_ok=True)
@@ -180,10 +208,14 @@ class EmulatedJob:
         except _JobSetupError as exc:
             self.error = f"emulator: {exc}"
             return self._finish(JobPhase.FAILED, "Failed")
+        working_dir = algorithm.get("working_dir")
+        job_dir = str(contract.Layout.container().job_dir)
+        if working_dir and working_dir.rstrip("/") != job_dir:
+            self.notes.append(f"algorithm.working_dir {working_dir} is recorded; the local run works in {job_dir} (MA_JOB_DIR)")
         if self._stop.wait(self._delay) or not self._set(JobPhase.RUNNING, "Running"):
             return self._finish(JobPhase.TERMINATED)
-        self.start_time = int(time.time() * 1000)
-        session = Session(local_root=self._work / "runs", stream_logs=False, local_python=self._python or None)
+        session = Session(local_root=self._work / "runs", stream_logs=False, local_python=self._python or None,
+                          plugin_manager=_plugin_manager(self.environments))
         out_dir = self._work / "output"
         estimator = Estimator(
             modelarts_session=session, train_instance_type="local", train_instance_count=self.node_count,
@@ -222,3 +254,30 @@ class EmulatedJob:
 
 class _JobSetupError(Exception):
     pass
+
+
+class _Environments:
+    """A plugin that adds a job's ``algorithm.environments`` to whatever runtime the resolvers chose."""
+
+    def __init__(self, variables: dict[str, str]) -> None:
+        self.variables = variables
+
+    @hookimpl(wrapper=True)
+    def pytest_modelarts_resolve_environment(self) -> Generator[None, PythonRuntime | None, PythonRuntime | None]:
+        runtime = yield
+        if runtime is None or not self.variables:
+            return runtime
+        return dataclasses.replace(runtime, env={**runtime.env, **self.variables})
+
+
+def _plugin_manager(variables: dict[str, str]) -> pluggy.PluginManager:
+    """The SDK's plugin manager (hooks, built-in plugins, entry points) plus the job's environment variables."""
+    from ..core.runner import ENTRY_POINT_GROUP, register_builtins
+
+    pm = pluggy.PluginManager("pytest")
+    pm.add_hookspecs(hooks)
+    register_builtins(pm)
+    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    pm.register(_Environments(variables), name="pytest_modelarts.emulator.environments")
+    pm.check_pending()
+    return pm

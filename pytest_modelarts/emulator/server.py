@@ -91,7 +91,7 @@ class Emulator:
 
     ``Emulator(access_key, secret_key, project_id, root=...)`` then :meth:`start` (or use it as a context
     manager). Requests must be signed with the given keys. Jobs really run (see
-    :mod:`pytest_modelarts.emulator.runner`); ``phase_delay`` is how long Creating and Pending last.
+    :mod:`pytest_modelarts.emulator.runner`); ``phase_delay`` is how long Creating and Pending (secondary phase Queuing) last.
     ``faults`` (:class:`~pytest_modelarts.emulator.faults.FaultInjector`) makes requests fail on demand.
     """
 
@@ -196,11 +196,12 @@ class Emulator:
 
     # -- inspection helpers ---------------------------------------------------------------------------
     def jobs(self) -> list[dict[str, Any]]:
-        """Every job's v2 document, oldest first, plus ``emulator.history`` (the phases it went through)."""
+        """Every job's v2 document, oldest first, plus ``emulator.history`` (the phases it went through) and
+        ``emulator.phases`` (the same as ``[phase, secondary_phase]`` pairs)."""
         docs = []
         for job in sorted(self.training.jobs.values(), key=lambda j: j.create_time):
             doc = job.document()
-            doc["emulator"] = {"history": list(job.history), "error": job.error}
+            doc["emulator"] = {"history": list(job.history), "phases": [list(p) for p in job.phases], "error": job.error}
             docs.append(doc)
         return docs
 

@@ -114,6 +114,7 @@ def test_job_body_mapping_of_a_custom_image_job(online_code):
     assert body["algorithm"]["engine"]["image_url"] == "swr.example.com/org/img:1"
     assert body["algorithm"]["command"] == "bash run.sh"
     assert body["algorithm"]["environments"] == {"lr": "0.1"}
+    assert body["algorithm"]["working_dir"] == "/home/ma-user"  # where the local docker run of an image works
     assert body["algorithm"]["outputs"][0]["remote"]["obs"]["obs_url"] == "obs://b/o/"
     assert body["spec"]["resource"]["node_count"] == 3
     assert body["spec"]["log_export_path"]["obs_url"] == "obs://b/l/"
@@ -141,3 +142,41 @@ def test_the_environment_travels_online_as_pinned_requirements(modelarts_emulato
     assert f"six=={six.version}" in text.splitlines()
     assert "six from" in job.logs() and six.version in job.logs() and "requirements-site" in job.logs()
     assert not (code / "pip-requirements.txt").exists()  # the user's code dir is not touched
+
+
+def test_job_body_of_a_boot_file_job_works_where_the_local_run_does(online_code):
+    from pytest_modelarts import JobConfig
+    from pytest_modelarts.core import contract
+
+    config = JobConfig.template(code_dir=str(online_code), boot_file="train.py", train_instance_type=FLAVOR, train_instance_count=1,
+                                output_path="obs://b/o/").fit(inputs="obs://b/in/", job_name="boot")
+    body = build_job_body(config, code_url="obs://b/code/", inputs_url=config.inputs).to_dict()
+    assert body["algorithm"]["working_dir"] == str(contract.Layout.container().job_dir) == "/home/ma-user/modelarts/user-job-dir"
+    assert "environments" not in body["algorithm"] or body["algorithm"]["environments"] is None
+
+
+@pytest.mark.parametrize(("label", "value"), [("lr.x", "0.1"), ("lr-x", "0.1"), ("LR", "$HOME"), ("LR", "v" * 4097)])
+def test_custom_image_hyperparameters_the_api_refuses_as_environments_fail_before_any_request(modelarts_emulator, label, value):
+    """The online backend's own guard; a JobConfig rule may refuse them even earlier, which is as good."""
+    with pytest.raises(ParameterError, match="hyperparameters"):
+        Estimator(modelarts_session=modelarts_emulator.session(), train_instance_type=FLAVOR, train_instance_count=1,
+                  output_path="obs://emulator-bucket/out/", user_image_url="swr.example.com/o/i:1", user_command="env",
+                  hyperparameters=[{"label": label, "value": value}]).fit(inputs="obs://emulator-bucket/in/")
+    assert modelarts_emulator.emulator.requests == {"modelarts": 0, "obs": 0}
+
+
+def test_custom_image_with_more_than_100_hyperparameters_fails_before_any_request(modelarts_emulator):
+    with pytest.raises(ParameterError, match="at most 100"):
+        Estimator(modelarts_session=modelarts_emulator.session(), train_instance_type=FLAVOR, train_instance_count=1,
+                  output_path="obs://emulator-bucket/out/", user_image_url="swr.example.com/o/i:1", user_command="env",
+                  hyperparameters=[{"label": f"V{i}", "value": "x"} for i in range(101)]).fit(inputs="obs://emulator-bucket/in/")
+    assert modelarts_emulator.emulator.requests == {"modelarts": 0, "obs": 0}
+
+
+def test_environment_problems_are_the_documented_rules():
+    from pytest_modelarts.backends.online.body import environment_problems
+
+    assert environment_problems([("_a1", ""), ("K" * 8192, "v" * 4096)] + [(f"V{i}", "x") for i in range(98)]) == []
+    for pairs in ([("lr.x", "1")], [("1a", "1")], [("K" * 8193, "1")], [("A", "$B")], [("A", "v" * 4097)],
+                  [(f"V{i}", "x") for i in range(101)]):
+        assert len(environment_problems(pairs)) == 1, pairs

@@ -21,6 +21,8 @@ seed parameter                            v2 job body
 ``boot_file``                             ``algorithm.boot_file`` = code_dir URL + the boot file's path in it
 ``hyperparameters``                       ``algorithm.parameters`` ``[{name, value}]``; for a custom image
                                           ``algorithm.environments`` ``{label: value}`` (container variables)
+(the local run's working directory)       ``algorithm.working_dir``: ``/home/ma-user/modelarts/user-job-dir``
+                                          for a boot file, ``/home/ma-user`` for a custom image
 ``fit(inputs)``                           ``algorithm.inputs[0]`` ``{name: "data_url", remote.obs.obs_url}``
 ``fit(dataset_id, dataset_version_id)``   ``algorithm.inputs[0]`` ``{name: "data_url", remote.dataset{id, version_id}}``
 ``output_path``                           ``algorithm.outputs[0]`` ``{name: "train_url", remote.obs.obs_url}``
@@ -59,7 +61,7 @@ from ...core.codetree import CodeTree
 from ...core.hooks import hookimpl
 from ...core.job import JobConfig
 from ...errors import ConfigurationError, ParameterError
-from .body import build_job_body
+from .body import build_job_body, environment_problems
 from .clients import Clients
 from .execution import OnlineExecution
 from .uploads import code_with_requirements, upload_tree
@@ -97,6 +99,12 @@ class OnlineBackend(Backend):
                                  "is not supported by the online backend; give inputs or dataset_id + dataset_version_id")
         if config.inputs is None and config.dataset_id is None:
             raise ParameterError("fit", "inputs", None, "an online job needs inputs (obs:// or local) or dataset_id + dataset_version_id")
+        if config.is_custom_image and config.hyperparameters:
+            problems = environment_problems(config.hyperparameters)
+            if problems:
+                raise ParameterError("Estimator", "hyperparameters", [{"label": k, "value": v} for k, v in config.hyperparameters],
+                                     "a custom image receives them as environment variables (algorithm.environments), "
+                                     "which ModelArts refuses: " + "; ".join(problems))
         uploads = config.code_path is not None or (config.inputs is not None and config.inputs.is_local)
         if uploads and not (self.session.obs_endpoint or self.session.region_name):
             raise ConfigurationError(

@@ -1,10 +1,51 @@
-"""The v2 job body (``huaweicloudsdkmodelarts.v1.model.Job``) of a configuration; the mapping is in docs/online.md."""
+"""The v2 job body (``huaweicloudsdkmodelarts.v1.model.Job``) of a configuration; the mapping is in docs/online.md.
+
+``algorithm.working_dir`` says where the local run worked: ``MA_JOB_DIR`` (``/home/ma-user/modelarts/user-job-dir``)
+for boot-file jobs, ``MA_HOME`` (``/home/ma-user``) for custom images, so the online job runs where the local
+one did. Custom-image hyperparameters become ``algorithm.environments``, whose documented rules
+(:func:`environment_problems`) the online backend checks before anything is uploaded.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
+from ...core import contract
 from ...core.job import JobConfig
+
+#: ``algorithm.environments`` as "Creating a Training Job" documents it (opentelekomcloud-docs/modelarts
+#: api-ref/source/training_management/creating_a_training_job.rst): names of letters, digits and underscores
+#: not starting with a digit; key <= 8,192 and value <= 4,096 characters; <= 100 pairs; no ``$`` in values
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ENV_MAX_PAIRS, ENV_MAX_KEY, ENV_MAX_VALUE = 100, 8192, 4096
+
+
+def environment_problems(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """Why the API would refuse these ``algorithm.environments`` pairs (empty when it would not)."""
+    pairs = list(pairs)
+    problems = [f"at most {ENV_MAX_PAIRS} variables are allowed, got {len(pairs)}"] if len(pairs) > ENV_MAX_PAIRS else []
+    for key, value in pairs:
+        shown = key if len(key) <= 40 else key[:40] + "..."
+        if len(key) > ENV_MAX_KEY or not ENV_NAME.fullmatch(key):
+            problems.append(f"{shown!r} is not a variable name: letters, digits and '_', not starting with a digit, "
+                            f"at most {ENV_MAX_KEY} characters")
+        if len(value) > ENV_MAX_VALUE:
+            problems.append(f"the value of {shown!r} is longer than {ENV_MAX_VALUE} characters")
+        if "$" in value:
+            problems.append(f"the value of {shown!r} contains '$' (variables cannot contain $)")
+    return problems
+
+
+def working_dir(config: JobConfig) -> str | None:
+    """The working directory of the local run of ``config``, as ``algorithm.working_dir`` (None: not a boot file or image)."""
+    layout = contract.Layout.container()
+    if config.is_custom_image:
+        return str(layout.home)
+    if config.boot_file is not None:
+        return str(layout.job_dir)
+    return None
 
 
 def build_job_body(config: JobConfig, *, code_url: str | None, inputs_url: str | None) -> Any:
@@ -18,6 +59,7 @@ def build_job_body(config: JobConfig, *, code_url: str | None, inputs_url: str |
         algorithm.code_dir = code_url if code_url.endswith("/") else code_url + "/"
         if config.boot_file is not None:
             algorithm.boot_file = algorithm.code_dir + config.boot_file
+    algorithm.working_dir = working_dir(config)
     if config.is_custom_image:
         algorithm.engine = m.JobEngine(image_url=config.user_image_url)
         algorithm.command = config.user_command
