@@ -43,6 +43,7 @@ class PromotionRecord:
     train_instance_type: str = ""
     output_path: str | None = None
     submitted_at: float = 0.0
+    smoke: dict[str, Any] | None = None  # what the smoke run ran with (promotion.parity.SmokeRun), when known
 
     @property
     def is_final(self) -> bool:

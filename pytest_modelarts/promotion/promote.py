@@ -26,6 +26,7 @@ from ..core.runner import attach_job, start_job
 from ..core.session import Session
 from ..errors import ConfigurationError, JobTimeoutError
 from .ledger import Ledger, PromotionRecord
+from .parity import SmokeRun, refusal
 
 
 def promotion_key(config: JobConfig, lock_hash: str | None, code_hash: str) -> str:
@@ -54,6 +55,8 @@ def promote(
     *,
     ledger: Ledger,
     lock_hash: str | None,
+    smoke: SmokeRun | None = None,
+    online_env_hash: str | None = None,
     force: bool = False,
     wait: bool = False,
     timeout: float | None = None,
@@ -67,6 +70,10 @@ def promote(
     most ``timeout`` seconds; the record then carries that phase; a timeout leaves the job running and
     returns its current phase. A failed online job is reported in ``phase``, not raised.
 
+    ``smoke`` is what the smoke run that passed ran with; it is recorded, and promotion refuses (a
+    ConfigurationError naming each difference) when the online job would differ from it
+    (:mod:`~pytest_modelarts.promotion.parity`). ``online_env_hash`` is the key of the environment's lock now.
+
     Raises :class:`~pytest_modelarts.errors.ConfigurationError` for a configuration that cannot go online
     and :class:`~pytest_modelarts.errors.OnlineError` (or its subclass ``AuthenticationError``) when the
     service refuses.
@@ -79,6 +86,10 @@ def promote(
     config = online_config
     tree = config.code_tree
     chash = tree.digest() if tree is not None else hashlib.sha256((config.code_dir or "").encode()).hexdigest()
+    if smoke is not None:
+        differences = smoke.differences(config, code_hash=chash if tree is not None else None, env_hash=online_env_hash)
+        if differences:
+            raise ConfigurationError(refusal(config.job_name, differences))
     key = promotion_key(config, lock_hash, chash)
     with ledger.claim(key):
         existing = None if force else ledger.lookup(key)
@@ -91,7 +102,7 @@ def promote(
         job = start_job(config, session)  # job.job_id is the id ModelArts gave it
         rec = PromotionRecord(
             key=key, job_id=job.job_id, job_name=config.job_name, phase=job.phase.value, created=True, train_instance_type=config.train_instance_type,
-            output_path=config.output_path, submitted_at=time.time(),
+            output_path=config.output_path, submitted_at=time.time(), smoke=smoke.to_dict() if smoke else None,
         )
         ledger.record(rec)  # before waiting: a crash while waiting must not lead to a second submission
     if wait:

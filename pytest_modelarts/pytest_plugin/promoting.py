@@ -7,10 +7,12 @@ from typing import Any
 import pluggy
 import pytest
 
+from ..core.job import JobConfig
 from ..core.phase import JobPhase
 from ..core.session import Session
 from ..core.training_job import TrainingJob
-from ..promotion import Ledger, PromotionRecord, promote
+from ..envs.lockfile import read_lock
+from ..promotion import Ledger, PromotionRecord, SmokeRun, promote
 from .marker import SmokeSpec, job_name_for
 from .options import Settings
 from .stash import PROMOTIONS_KEY
@@ -29,10 +31,34 @@ def promote_item(item: pytest.Item, *, spec: SmokeSpec | None, jobs: list[Traini
     if spec is None or not spec.runs_a_job or not completed:
         return
     online = spec.online_config(session, flavor=settings.instance_type, job_name=spec.job_name or job_name_for(item.name))
-    runtime = completed[-1].runtime
+    smoke_job = completed[-1]
+    runtime = smoke_job.runtime
     record = promote(
         online, session, ledger=Ledger(settings.ledger), lock_hash=runtime.env_hash if runtime else None,
+        smoke=smoke_run(smoke_job, session), online_env_hash=_lock_key(online),
         force=settings.promote_force, wait=settings.promote_wait, timeout=settings.timeout,
     )
     hook.pytest_modelarts_job_promoted(record=record, job_config=online)
     item.stash.setdefault(PROMOTIONS_KEY, []).append(promotion_record(record, item.nodeid))
+
+
+def smoke_run(job: TrainingJob, session: Session) -> SmokeRun:
+    """What a passing smoke job ran with (promotion.parity)."""
+    tree = job.config.code_tree
+    return SmokeRun(
+        contract=str(job.config.contract or session.contract),
+        labels=tuple(label for label, _ in job.config.hyperparameters),
+        code_hash=tree.digest() if tree is not None else None,
+        env_hash=job.runtime.env_hash if job.runtime else None,
+        command=tuple(job.command or ()),
+        image=job.get_job_info().get("image"),
+    )
+
+
+def _lock_key(config: JobConfig) -> str | None:
+    """The key of the environment's lock as it is now (what the online job's pinned requirements come from)."""
+    env = config.environment
+    if env is None or env.conda is None:
+        return None
+    locked = read_lock(env.default_lock_path())
+    return locked.key if locked is not None else None

@@ -77,3 +77,30 @@ def test_ledger_round_trip_and_forget(tmp_path):
     assert ledger.records() == [replace(rec, created=False)]
     ledger.forget("k" * 64)
     assert ledger.lookup("k" * 64) is None
+
+
+def test_promotion_refuses_what_the_smoke_run_did_not_test_and_submits_nothing(modelarts_emulator, online_code, online_data, tmp_path):
+    from pytest_modelarts.promotion import SmokeRun
+
+    session = modelarts_emulator.session()
+    config = config_for(session, online_code, online_data,
+                        hyperparameters=[{"label": "epochs", "value": "30"}])
+    code_hash = CodeTree(online_code).digest()
+    same = SmokeRun(contract="v2", labels=("epochs",), code_hash=code_hash, env_hash="lock-a")
+    assert same.differences(config, code_hash=code_hash, env_hash="lock-a") == []
+    cases = {
+        "contract: the smoke run reproduced v1 (old-version) jobs": SmokeRun("v1", ("epochs",), code_hash, "lock-a"),
+        "hyperparameters: the smoke run gave --max_samples, which the online job will not get":
+            SmokeRun("v2", ("epochs", "max_samples"), code_hash, "lock-a"),
+        "code: the code directory changed after the smoke run passed": SmokeRun("v2", ("epochs",), "0" * 64, "lock-a"),
+        "environment: the smoke run used the lock lock-b": SmokeRun("v2", ("epochs",), code_hash, "lock-b"),
+    }
+    for reason, smoke in cases.items():
+        with pytest.raises(ConfigurationError, match=r"(?s)promotion of 'promo' refused: the online job would differ.*"
+                                                     + reason.replace("(", r"\(").replace(")", r"\)")):
+            promote(config, session, ledger=Ledger(tmp_path / "ledger.json"), lock_hash="lock-a", smoke=smoke,
+                    online_env_hash="lock-a")
+    assert modelarts_emulator.jobs() == [] and Ledger(tmp_path / "ledger.json").records() == []
+    rec = promote(config, session, ledger=Ledger(tmp_path / "ledger.json"), lock_hash="lock-a", smoke=same,
+                  online_env_hash="lock-a")
+    assert rec.smoke == same.to_dict() and Ledger(tmp_path / "ledger.json").lookup(rec.key).smoke == same.to_dict()

@@ -6,6 +6,7 @@ client of the online backend must not outlive the modules (requests' cookie clas
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -51,12 +52,34 @@ def test_passing_tests_are_promoted_once_with_full_values_and_reported(project: 
     cases = {c.get("name"): c for c in ET.parse(project.path / "first.xml").getroot().iter("testcase")}
     props = {p.get("name"): p.get("value") for p in cases["test_passes"].iter("property")}
     assert props["modelarts_promoted_job_id"] == job_id and props["modelarts_promoted_status"] == "Completed"
-    assert (project.path / ".modelarts" / "promotions.json").is_file()
+    ledger = json.loads((project.path / ".modelarts" / "promotions.json").read_text())
+    (smoke,) = [r["smoke"] for r in ledger["records"].values()]  # what the passing smoke run ran with
+    assert smoke["contract"] == "v2" and smoke["labels"] == ["epochs"] and smoke["command"][-2] == "--epochs=2"
 
     rerun = project.runpytest_subprocess(*args, "-k", "passes")
     rerun.assert_outcomes(passed=1)
     rerun.stdout.fnmatch_lines([f"test_passes  job id {job_id}  *(already in the ledger)*"])
     assert online.create_requests == 1
+
+
+def test_a_smoke_run_that_differs_from_the_online_job_is_not_promoted(project: pytest.Pytester, online) -> None:
+    """A v1 smoke run says nothing about a v2 online job: promotion refuses, before submitting anything."""
+    (project.path / "code" / "old.py").write_text(
+        "import argparse\nimport moxing as mox\np = argparse.ArgumentParser(); p.add_argument('--train_url')\n"
+        "a, _ = p.parse_known_args()\nmox.file.write(a.train_url + 'model.bin', 'weights')\n")
+    project.makepyfile(f"""
+        import pytest
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="old.py", contract="v1", inputs="data/full",
+                               online_output_path="obs://{online.bucket}/out/")
+        def test_old_style(modelarts_job):
+            pass
+    """)
+    result = project.runpytest_subprocess("--modelarts", "--modelarts-promote", f"--modelarts-instance-type={FLAVOR}")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*promotion of 'test_old_style' refused: the online job would differ from the smoke run*",
+                                 "*contract: the smoke run reproduced v1 (old-version) jobs*"])
+    assert online.jobs() == []
 
 
 def test_promotion_without_a_flavor_is_a_teardown_error_that_says_how(project: pytest.Pytester, online) -> None:
