@@ -1,26 +1,16 @@
-"""The ModelArts training-container contract: the one module that knows it.
+"""The ModelArts training-container contract: the one module that knows it (docs/contract.md, with sources).
 
-A ModelArts (v2, "new version") training container lays its files out under ``MA_MOUNT_PATH``, downloads the
-code directory into ``${MA_JOB_DIR}/<code dir name>``, downloads inputs into ``inputs/data_url_<i>``, expects
-outputs in ``outputs/train_url_<i>`` (uploaded after the run) and starts
-``python ${MA_JOB_DIR}/<code dir name>/<boot file> --data_url=... --train_url=... --<label>=<value> ...``
-with the MA_*, VC_* (and, for old scripts, DLS_*) variables set. Every backend builds its command line,
-variables and directories from here, so that a local process, a Docker container and the emulator agree.
+A ModelArts v2 ("new version") training container lays its files out under ``MA_MOUNT_PATH``, downloads the code
+directory into ``${MA_JOB_DIR}/<code dir name>``, the inputs into ``inputs/data_url_<i>``, uploads
+``outputs/train_url_<i>`` during and after the run, and starts
+``python ${MA_JOB_DIR}/<code dir name>/<boot file> --data_url=... --train_url=... --<label>=<value> ...`` with the
+``MA_*`` and ``VC_*`` variables set. An old (v1) container, on request (:class:`Version`), lived in ``/home/work``,
+was given ``obs://`` URLs and set ``DLS_*``. Every backend builds its command line, variables and directories here,
+so that a sandboxed node, the relocated fallback, a Docker container and the emulator agree.
 
-Decisions taken where the ModelArts documentation is silent (also in docs/contract.md):
-
-* Working directory: ``MA_JOB_DIR`` (``/home/ma-user/modelarts/user-job-dir``), never the code directory, so
-  that files opened relative to the working directory fail locally as they would online.
-* Argument order: ``--data_url``, ``--train_url``, then hyperparameters in the order given, then the
-  platform's own ``--num_gpus=<n>`` (v1 passed it; keeping it makes ``parse_args()`` fail locally, the way an
-  undeclared platform parameter makes it fail online).
-* Local processes cannot live at ``/home/ma-user``: :meth:`Layout.local` puts the same tree under a sandbox
-  directory and every variable points there. Containers use :meth:`Layout.container`, the real paths.
-* Host names: containers get the contract's ``${MA_VJ_NAME}-worker-<i>.${MA_VJ_NAME}`` names; local processes
-  cannot resolve those, so worker ``i`` is ``127.0.0.<i+1>`` (all of 127/8 is loopback on Linux), each worker
-  with an address of its own as on a real cluster.
-* ``PYTHONUNBUFFERED=1`` so that logs stream live; ``HOME=MA_HOME``; the caller's environment does not leak
-  in, except the variables in :data:`PASSTHROUGH` (locale, time zone, proxies, thread-count knobs).
+Decisions where the documentation is silent are listed in docs/contract.md: the working directory is
+``MA_JOB_DIR``; ``--num_gpus=<n>`` follows the hyperparameters; ``PYTHONUNBUFFERED=1``; the caller's environment
+does not leak in beyond :data:`PASSTHROUGH` (and a package install's beyond :data:`INSTALLER_PASSTHROUGH`).
 """
 
 from __future__ import annotations
