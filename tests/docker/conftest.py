@@ -48,3 +48,16 @@ def labelled(client, job_id: str | None = None) -> tuple[int, int]:  # type: ign
     label = f"{dk.LABEL_JOB_ID}={job_id}" if job_id else dk.LABEL
     return (len(client.containers.list(all=True, filters={"label": label})),
             len(client.networks.list(filters={"label": label})))
+
+
+@pytest.fixture(scope="session")
+def venv_image(docker_client, python_image) -> str:  # type: ignore[no-untyped-def]
+    return images.venv_image(docker_client)
+
+
+@pytest.fixture(scope="session")
+def pip_image(docker_client, python_image) -> str:  # type: ignore[no-untyped-def]
+    try:
+        return images.pip_image(docker_client)
+    except images.ImageUnavailable as exc:
+        missing("pip", str(exc))

@@ -38,10 +38,12 @@ def test_custom_image_job_follows_the_contract_and_outputs_belong_to_the_chosen_
     out = tmp_path / "out"
     probe = json.loads((out / "probe.json").read_text())
     env = probe["env"]
-    # the documented command, not through a shell, variables substituted; hyperparameters are variables
-    assert probe["argv"] == [f"{MA}/user-job-dir/code/probe.py", "--extra=1"]
+    # the documented command, not through a shell, variables substituted, the platform's arguments appended to
+    # it; hyperparameters are also variables; run in /home/ma-user
+    assert probe["argv"] == [f"{MA}/user-job-dir/code/probe.py", "--extra=1", f"--data_url={MA}/inputs/data_url_0",
+                             f"--train_url={MA}/outputs/train_url_0", "--lr=0.1", "--epochs=3", "--num_gpus=0"]
     assert env["lr"] == "0.1" and env["epochs"] == "3"
-    assert probe["cwd"] == f"{MA}/user-job-dir"
+    assert probe["cwd"] == "/home/ma-user"
     assert probe["uid"] == MA_USER_UID  # the image's user
     assert env["MA_HOME"] == env["HOME"] == "/home/ma-user"
     assert env["MA_MOUNT_PATH"] == MA and env["MA_JOB_DIR"] == f"{MA}/user-job-dir" and env["MA_LOG_DIR"] == f"{MA}/log"
@@ -55,7 +57,8 @@ def test_custom_image_job_follows_the_contract_and_outputs_belong_to_the_chosen_
     assert env["MA_NUM_HOSTS"] == env["VC_WORKER_NUM"] == "1" and env["MA_TASK_NAME"] == "worker"
     assert probe["hostname"] == f"{vj}-worker-0"
     assert probe["fqdn_resolves_to"] == env["MA_CURRENT_IP"]
-    assert env["PYTHONPATH"].split(":")[0] == f"{MA}/user-job-dir"
+    # the image's own PATH and PYTHONPATH (it has none): the contract sets neither for a custom image
+    assert env["PATH"] == "/usr/local/bin:/usr/bin:/bin" and "PYTHONPATH" not in env
     assert probe["cache_writable"]
     # limits reached the container (cgroup v2 or v1 notation)
     assert probe["cpu_quota"] in ("50000 100000", "50000")
@@ -97,6 +100,9 @@ def test_boot_file_job_in_docker_gets_hyperparameters_as_arguments(
     assert probe["argv"] == [f"{MA}/user-job-dir/code/probe.py", f"--data_url={MA}/inputs/data_url_0",
                              f"--train_url={MA}/outputs/train_url_0", "--lr=0.1", "--num_gpus=0"]
     assert "lr" not in probe["env"]
+    assert probe["cwd"] == f"{MA}/user-job-dir"
+    # PATH is the image's; PYTHONPATH the job dir, then the image's (none here)
+    assert probe["env"]["PATH"] == "/usr/local/bin:/usr/bin:/bin" and probe["env"]["PYTHONPATH"] == f"{MA}/user-job-dir"
     assert job.command[0] == "python"
 
 
@@ -105,7 +111,9 @@ def test_shell_commands_run_in_the_image_shell(session: Session, tmp_path: Path,
                     train_instance_count=1, output_path=tmp_path / "out",
                     user_command='echo "from sh" > $MA_MOUNT_PATH/outputs/train_url_0/sh.txt && echo done').fit(wait=True)
     assert (tmp_path / "out" / "sh.txt").read_text() == "from sh\n"
-    assert job.command == ["/bin/sh", "-c", 'echo "from sh" > $MA_MOUNT_PATH/outputs/train_url_0/sh.txt && echo done']
+    arguments = f"--data_url={MA}/inputs/data_url_0 --train_url={MA}/outputs/train_url_0 --num_gpus=0"
+    assert job.command == ["/bin/sh", "-c", 'echo "from sh" > $MA_MOUNT_PATH/outputs/train_url_0/sh.txt && echo done ' + arguments]
+    assert f"done {arguments}" in job.logs()  # the platform's arguments went to the last command
 
 
 def test_failure_reports_exit_code_and_log_tail(session: Session, tmp_path: Path, python_image: str) -> None:

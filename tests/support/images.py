@@ -4,7 +4,10 @@
 Debian ``/usr/bin/python3.11`` (also as ``python3`` and ``python``), its standard library, the shared libraries
 ``ldd`` reports for the interpreter and its extension modules, ``/bin/sh`` (dash), and ``/etc/passwd`` entries
 for root, ``ma-user`` (uid 1000, as in ModelArts images) and ``other`` (uid 4321). ``ma_user_image(client)``
-is the same image with ``USER 1000:1000``.
+is the same image with ``USER 1000:1000``. ``venv_image(client)`` adds a python of its own under ``/opt/venv/bin``
+(a wrapper that marks what it ran) first on the image's ``PATH``, and a ``PYTHONPATH`` of its own: an image whose
+interpreter is not ``/usr/bin/python``. ``pip_image(client)`` adds pip (the package of the interpreter running the
+tests, copied into ``/usr/local/lib/python3.11/dist-packages``), as a preset image has it.
 
 An image is built once and then reused by tag: it carries a label with a hash of what went into it (paths,
 sizes and mtimes of the copied files, the Dockerfile), and is rebuilt only when that hash changes.
@@ -25,6 +28,12 @@ import filelock
 
 PYTHON_TAG = "pytest-modelarts-test/python:3.11"
 MA_USER_TAG = "pytest-modelarts-test/python:3.11-ma-user"
+VENV_TAG = "pytest-modelarts-test/python:3.11-venv"
+PIP_TAG = "pytest-modelarts-test/python:3.11-pip"
+#: the venv image's PATH and PYTHONPATH, and the variable its python wrapper sets (also printed to stderr)
+VENV_PATH = "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin"
+VENV_PYTHONPATH = "/opt/venv/lib/site"
+VENV_MARKER = "VENV_PYTHON_RAN"
 HASH_LABEL = "pytest-modelarts-test.content"
 MA_USER_UID = 1000
 OTHER_UID = 4321
@@ -150,3 +159,52 @@ def ma_user_image(client) -> str:  # type: ignore[no-untyped-def]
                 (Path(tmp) / "Dockerfile").write_text(dockerfile)
                 _build(client, MA_USER_TAG, Path(tmp), digest)
     return MA_USER_TAG
+
+
+def _derived(client, tag: str, dockerfile: str, texts: dict[str, str], trees: dict[str, Path]) -> str:  # type: ignore[no-untyped-def]
+    """Build (or reuse) ``tag`` from the python image: ``texts`` (context path: contents, executable when it
+    starts with ``#!``) and ``trees`` (context path: host directory) make its build context."""
+    base = client.images.get(python_image(client))
+    h = hashlib.sha256((base.id + dockerfile).encode())
+    for name, text in sorted(texts.items()):
+        h.update(f"{name}\0{text}\0".encode())
+    for name, tree in sorted(trees.items()):
+        for path in sorted(tree.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                st = path.stat()
+                h.update(f"{name}/{path.relative_to(tree)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    digest = h.hexdigest()[:32]
+    with _lock():
+        if not _existing(client, tag, digest):
+            with tempfile.TemporaryDirectory(prefix="pytest-modelarts-image-") as tmp:
+                (Path(tmp) / "Dockerfile").write_text(dockerfile)
+                for name, text in texts.items():
+                    target = Path(tmp) / name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_text(text)
+                    target.chmod(0o755 if text.startswith("#!") else 0o644)
+                for name, tree in trees.items():
+                    shutil.copytree(tree, Path(tmp) / name, ignore=shutil.ignore_patterns("__pycache__"))
+                _build(client, tag, Path(tmp), digest)
+    return tag
+
+
+def venv_image(client) -> str:  # type: ignore[no-untyped-def]
+    """The python image with ``/opt/venv/bin/python`` (a wrapper of /usr/bin/python3.11 that sets and prints
+    :data:`VENV_MARKER`) first on ``PATH``, and ``PYTHONPATH=/opt/venv/lib/site`` holding a module ``venvmark``."""
+    wrapper = f'#!/bin/sh\necho "{VENV_MARKER}: /opt/venv/bin/python" >&2\nexport {VENV_MARKER}=1\nexec /usr/bin/python3.11 "$@"\n'
+    dockerfile = (f"FROM {PYTHON_TAG}\nCOPY venv/ /opt/venv/\n"
+                  f"ENV PATH={VENV_PATH} PYTHONPATH={VENV_PYTHONPATH}\n")
+    return _derived(client, VENV_TAG, dockerfile,
+                    {"venv/bin/python": wrapper, "venv/lib/site/venvmark.py": 'WHERE = "the image\'s PYTHONPATH"\n'}, {})
+
+
+def pip_image(client) -> str:  # type: ignore[no-untyped-def]
+    """The python image with pip, as preset images have it: the package of the interpreter running the tests."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pip")
+    if spec is None or spec.origin is None:
+        raise ImageUnavailable("pip is not installed for the interpreter running the tests: it is copied into the test image")
+    dockerfile = f"FROM {PYTHON_TAG}\nCOPY pip/ /usr/local/lib/python3.11/dist-packages/pip/\n"
+    return _derived(client, PIP_TAG, dockerfile, {}, {"pip": Path(spec.origin).parent})

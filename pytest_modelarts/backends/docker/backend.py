@@ -7,15 +7,33 @@ Used for custom-image jobs (``user_image_url``) and for any local job with ``bac
   attribute ``docker_image`` or the environment variable :data:`IMAGE_VARIABLE`, and is refused otherwise.
   The image must be present or pullable; else :class:`~pytest_modelarts.errors.BackendError` names it and
   how to provide it. The image brings its own interpreter: the Environment is not built for it.
+* **Image environment.** The image's own variables (``Config.Env``) are kept: a custom image's ``PATH`` and
+  ``PYTHONPATH`` are not set at all (the contract only adds its variables), so an image whose python lives in
+  ``/opt/venv/bin`` runs that python; a boot-file job (its image stands in for a preset image) gets ``PATH``
+  and ``PYTHONPATH`` built on the image's: ``PYTHONPATH=${MA_JOB_DIR}:<the image's>``.
 * **Files.** The sandbox's ``home/modelarts`` is bind-mounted at ``MA_MOUNT_PATH`` (code, inputs, outputs and
   logs, the real paths); each worker gets a scratch directory at ``/cache``. The working directory is
-  ``MA_JOB_DIR``. Directories of the mount are made world-writable so that any image user can write.
+  ``/home/ma-user`` for a custom image ("the boot command must be executed in the /home/ma-user directory"),
+  ``MA_JOB_DIR`` for a boot-file job. Directories of the mount are made world-writable so that any image
+  user can write.
 * **Command.** A boot file runs as ``python <MA_JOB_DIR>/<code>/<boot file> --data_url=.. --train_url=.. ..``
   (``python`` of the image). ``user_command`` replaces the image's entrypoint (as the command of a
   Kubernetes container does). It is split with :func:`shlex.split` and executed directly, not through a
-  shell; ``$VAR``/``${VAR}`` naming a variable of the job are substituted first. A command that uses shell
-  syntax (``|``, ``&&``, ``;``, redirections, ``$(...)``, backquotes) *is* a shell command and runs as
-  ``/bin/sh -c <command>``; so does one that starts with a shell itself, naturally.
+  shell; ``$VAR``/``${VAR}`` naming a variable of the job (or of the image) are substituted first. A command
+  that uses shell syntax (``|``, ``&&``, ``;``, redirections, ``$(...)``, backquotes) *is* a shell command
+  and runs as ``/bin/sh -c <command>``; so does one that starts with a shell itself, naturally. The
+  platform's arguments (``contract.platform_arguments``: ``--data_url``, ``--train_url``, the
+  hyperparameters, ``--num_gpus``; always both channels, as a local job always has both) are appended to the
+  *last* command: to the argv in exec form, shell-quoted to the last simple command of a shell command (a
+  command whose end cannot take them, ``a &`` or ``(a; b)``, is refused before anything runs).
+* **Init.** Every worker runs under Docker's init (``init=True``, tini): the command is not PID 1, so
+  ``docker stop``'s SIGTERM reaches it and a command that SIGKILLs itself dies (exit 137).
+* **Requirements.** A boot-file job whose code directory holds one of ``contract.REQUIREMENTS_FILES`` (the
+  first found) installs it first, as preset images do: ``python -m pip install --target
+  ${MA_JOB_DIR}/.pip-site -r <file>`` run in the code directory, through ``/bin/sh``, into the job's log, with
+  the container's (the contract's) variables only and ``PIP_INDEX_URL=$MA_PIP_URL``; the site is on
+  ``PYTHONPATH``. A failed install fails the job. Custom images install nothing ("Only training jobs created
+  using a preset image can reference dependency packages").
 * **Variables.** The contract's (``contract.job_environment`` with the container layout and the contract's
   host names); for custom-image jobs each hyperparameter is also a variable ``<label>=<value>``, as the
   seed's Estimator table says, while boot-file jobs get them as ``--label=value``.
@@ -39,8 +57,9 @@ Used for custom-image jobs (``user_image_url``) and for any local job with ``bac
   the job ends (completed, failed, stopped, timed out, Ctrl-C) and at interpreter exit; after a SIGKILL,
   :func:`cleanup_leftovers` (run at the start of the next ``pytest --modelarts`` and by
   ``pytest-modelarts clean``) removes those whose owner is dead.
-* **Resources.** ``cpus`` → CPU quota, ``memory`` → memory limit without swap; a worker killed with exit
-  137 (OOM-killed, or SIGKILLed by no one of ours) failed with "out of memory", as ModelArts reports it.
+* **Resources.** ``cpus`` → CPU quota, ``memory`` → memory limit without swap; a worker that Docker reports
+  ``OOMKilled`` failed with exit 137 and "out of memory", as ModelArts reports it. Another exit 137 (a
+  SIGKILL from anyone) is not called out of memory: Docker's flag decides, not the code.
   ``gpus`` become a device request, refused on a host without GPUs.
 """
 
@@ -49,6 +68,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import shlex
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from ...core import contract
@@ -60,8 +80,8 @@ from ...core.session import parse_run_user
 from ...errors import BackendError, ConfigurationError
 from .. import sandbox as sb
 from .client import docker_client
-from .commands import command_argv, host_gpus, memory_bytes
-from .execution import DockerExecution
+from .commands import LastCommandError, append_arguments, command_argv, host_gpus, is_shell_command, memory_bytes
+from .execution import INSTALL_FAILED, DockerExecution, worker_cache
 from .files import walk
 from .owners import LABEL, LABEL_WORKER, labels
 from .pause import ensure_pause_image
@@ -74,6 +94,8 @@ if TYPE_CHECKING:
 
 IMAGE_VARIABLE = "PYTEST_MODELARTS_DOCKER_IMAGE"
 CACHE_PATH = "/cache"
+#: where a boot-file job's requirements file is installed, under MA_JOB_DIR (on PYTHONPATH)
+SITE_DIR = ".pip-site"
 #: another network may take the subnet between our probe and our create: try a few times
 NETWORK_CREATION = RetryPolicy(attempts=5, base_delay=0.0, max_delay=0.0, jitter=False)
 
@@ -111,6 +133,15 @@ class DockerBackend(Backend):
                 shlex.split(config.user_command)
             except ValueError as exc:
                 raise ConfigurationError(f"user_command={config.user_command!r} cannot be split into arguments: {exc}") from None
+            if is_shell_command(config.user_command):
+                try:
+                    append_arguments(config.user_command, ["--data_url=..."])
+                except LastCommandError as exc:
+                    raise ConfigurationError(
+                        f"user_command={config.user_command!r}: ModelArts appends --data_url=... --train_url=... and "
+                        f"the hyperparameters to the last command of the boot command, but {exc}; end the command "
+                        "with the one that runs the training script"
+                    ) from None
         if config.container.gpus and not host_gpus():
             raise ConfigurationError(
                 f"ContainerOptions(gpus={config.container.gpus}) but this host has no NVIDIA GPU (/dev/nvidia*); "
@@ -119,16 +150,16 @@ class DockerBackend(Backend):
         if config.container.memory is not None and memory_bytes(config.container.memory) < 6 * 1024**2:
             raise ConfigurationError(f"ContainerOptions(memory={config.container.memory!r}): Docker needs at least 6m")
 
-    def _ensure_image(self, client: docker.DockerClient, image: str) -> None:
+    def _ensure_image(self, client: docker.DockerClient, image: str) -> dict[str, str]:
+        """Make sure the image is here (pull it otherwise); return its own environment (``Config.Env``)."""
         import docker.errors
 
         try:
-            client.images.get(image)
-            return
+            return image_environment(client.images.get(image).attrs)
         except docker.errors.ImageNotFound:
             pass
         try:
-            client.images.pull(image)
+            return image_environment(client.images.pull(image).attrs)
         except docker.errors.APIError as exc:
             reason = getattr(exc, "explanation", None) or str(exc)
             raise BackendError(
@@ -169,7 +200,7 @@ class DockerBackend(Backend):
 
         image = self.image_for(config)
         client = docker_client()
-        self._ensure_image(client, image)
+        image_env = self._ensure_image(client, image)
         box = sb.create_sandbox(config, job_id, self.session.local_root)
         layout = contract.Layout.container()
         for worker in range(box.workers):  # any uid the image runs as may write there
@@ -196,7 +227,16 @@ class DockerBackend(Backend):
         else:
             network, addresses = self._create_network(client, config, job_id)
         num_gpus = (options.gpus if options.gpus and options.gpus > 0 else host_gpus() if options.gpus else 0)
-        extra = dict(config.hyperparameters) if config.is_custom_image else {}
+        custom = config.is_custom_image
+        extra = dict(config.hyperparameters) if custom else {}  # a custom image's hyperparameters are variables too
+        # preset images install the code directory's requirements file first; custom images install nothing
+        requirements = None if custom else contract.requirements_file(sorted(os.listdir(box.code_dir(0))))
+        site = layout.job_dir / SITE_DIR
+        if requirements is not None:
+            extra["PYTHONPATH"] = os.pathsep.join([str(site), *filter(None, [image_env.get("PYTHONPATH")])])
+        arguments = contract.platform_arguments(layout, config.hyperparameters, num_gpus,
+                                                data_url=sb.data_url_for(config, layout.data_url()))
+        working_dir = layout.home if custom else layout.job_dir
 
         specs: list[dict[str, Any]] = []
         commands: list[list[str]] = []
@@ -204,23 +244,24 @@ class DockerBackend(Backend):
             node = contract.Node(index=i, hosts=hosts)
             env = contract.job_environment(layout=layout, job_id=job_id, code_dir_name=box.code_name, node=node,
                                            current_ip=addresses[i], num_gpus=num_gpus, extra=extra,
-                                           inherit=os.environ)
+                                           inherit=os.environ, base_env=image_env, preset=not custom)
             if config.user_command is not None:
-                argv = command_argv(config.user_command, env)
+                argv = command_argv(config.user_command, {**image_env, **env}, arguments)
             else:
                 assert config.boot_file is not None
-                argv = contract.boot_argv("python", layout, box.code_name, config.boot_file, config.hyperparameters, num_gpus,
-                                          data_url=sb.data_url_for(config, layout.data_url()))
+                argv = ["python", str(layout.code_dir(box.code_name) / config.boot_file), *arguments]
+                if requirements is not None:
+                    argv = install_then_run(requirements, layout.code_dir(box.code_name), site, layout.job_dir, argv)
             commands.append(argv)
-            cache = box.root / "cache" / f"worker-{i}"
+            cache = worker_cache(box, i)
             cache.mkdir(parents=True)
             cache.chmod(0o1777)
             short, _, domain = hosts[i].partition(".")
             spec: dict[str, Any] = dict(
                 image=image, entrypoint=argv[:1], command=argv[1:], environment=env,
                 name=f"{LABEL}-{job_id}-worker-{i}", hostname=short, domainname=domain,
-                working_dir=str(layout.job_dir), labels=labels(config, job_id, **{LABEL_WORKER: str(i)}),
-                user="{}:{}".format(*self._run_user(config)), detach=True,
+                working_dir=str(working_dir), labels=labels(config, job_id, **{LABEL_WORKER: str(i)}),
+                user="{}:{}".format(*self._run_user(config)), detach=True, init=True,
                 mounts=[docker.types.Mount(str(layout.mount), str(box.mount(i)), type="bind"),
                         docker.types.Mount(CACHE_PATH, str(cache), type="bind")],
             )
@@ -250,7 +291,7 @@ class DockerBackend(Backend):
         for i in range(count):
             with open(box.log_file(i), "ab") as fh:
                 fh.write(header.encode())
-        execution = DockerExecution(config, self.session, box, image, client, commands)
+        execution = DockerExecution(config, self.session, box, image, client, commands, requirements=requirements)
         try:
             execution._launch(specs, network, holder)
         except Exception as exc:
@@ -260,6 +301,35 @@ class DockerBackend(Backend):
                 raise BackendError(f"Docker refused to start job {config.job_name!r}: {exc}") from exc
             raise
         return execution
+
+
+def image_environment(attrs: dict[str, Any]) -> dict[str, str]:
+    """An image's own variables, from its ``docker inspect`` attributes (``Config.Env``, ``NAME=value`` items)."""
+    items = (attrs.get("Config") or {}).get("Env") or []
+    return dict(item.partition("=")[::2] for item in items)
+
+
+def install_then_run(requirements: str, code_dir: PurePosixPath, site: PurePosixPath, job_dir: PurePosixPath,
+                     argv: list[str]) -> list[str]:
+    """``argv`` preceded by what a preset image does first: ``pip install -r <requirements>`` from the code directory.
+
+    Run by ``/bin/sh`` in the container, so with the container's variables only (the contract's, never the
+    caller's cloud keys); ``--target`` a site directory on ``PYTHONPATH``; the index is ``MA_PIP_URL``, the
+    job's pip mirror. A failed install ends the worker with pip's exit code and leaves a note in ``/cache``.
+    """
+    q = shlex.quote
+    name = q(requirements)
+    script = (
+        f"echo '[pytest-modelarts] installing {requirements} (the platform does this before the boot file)' && "
+        f"cd {q(str(code_dir))} && "
+        'PIP_INDEX_URL="$MA_PIP_URL" python -m pip install --no-cache-dir --disable-pip-version-check --no-input '
+        f"--target {q(str(site))} -r {name}; rc=$?; "
+        'if [ "$rc" -ne 0 ]; then '
+        f"echo \"[pytest-modelarts] installing {requirements} failed (exit $rc): the job fails, as on ModelArts\" >&2; "
+        f'echo "$rc" > {q(f"{CACHE_PATH}/{INSTALL_FAILED}")}; exit "$rc"; fi; '
+        f'cd {q(str(job_dir))} && exec "$@"'
+    )
+    return ["/bin/sh", "-c", script, "sh", *argv]
 
 
 @hookimpl

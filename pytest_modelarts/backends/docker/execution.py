@@ -67,6 +67,13 @@ class _Worker:
 
 
 _LIVE: weakref.WeakSet[DockerExecution] = weakref.WeakSet()
+#: the note a worker leaves in its /cache when installing the requirements file failed (it holds pip's exit code)
+INSTALL_FAILED = ".pytest-modelarts-requirements-failed"
+
+
+def worker_cache(box: sb.Sandbox, worker: int) -> Path:
+    """The host directory mounted at ``/cache`` in worker ``worker``: its scratch space."""
+    return box.root / "cache" / f"worker-{worker}"
 
 
 @atexit.register
@@ -101,15 +108,15 @@ class DockerExecution(WorkerJob):
     """Workers as containers on a network of the job's own; a thread per container copies its output to the log."""
 
     def __init__(self, config: JobConfig, session: Session, box: sb.Sandbox, image: str,
-                 client: docker.DockerClient, commands: list[list[str]]) -> None:
+                 client: docker.DockerClient, commands: list[list[str]], *, requirements: str | None = None) -> None:
         super().__init__(config, session, box, commands)
         self.image = image
+        self.requirements = requirements  # the requirements file each worker installs first, if any
         self._client = client
         self._ended = threading.Condition()
         self._workers: list[_Worker] = []
         self._network: Network | None = None
         self._holder: Container | None = None  # holds the loopback-only namespace of an offline job
-        self._stopped_by_us: set[int] = set()
         self._notes: list[str] = []
         owners.note_owner()
         _LIVE.add(self)
@@ -144,7 +151,8 @@ class DockerExecution(WorkerJob):
         return worker.exit_code if worker.exit_code is not None else -1
 
     def _is_oom(self, worker: _Worker) -> bool:
-        return worker.oom_killed or (worker.exit_code == contract.OOM_EXIT_CODE and worker.index not in self._stopped_by_us)
+        """Docker's word (``State.OOMKilled``), not the exit code: a SIGKILL from anyone also ends with 137."""
+        return worker.oom_killed
 
     def _wait_for_change(self, timeout: float | None) -> None:
         with self._ended:
@@ -158,7 +166,6 @@ class DockerExecution(WorkerJob):
         chosen = [self._workers[i] for i in workers]
 
         def stop(worker: _Worker) -> None:
-            self._stopped_by_us.add(worker.index)
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 worker.container.stop(timeout=grace)
 
@@ -250,10 +257,27 @@ class DockerExecution(WorkerJob):
         detail = f"worker {worker.index} exited with {self._exit_code}" if len(self._workers) > 1 else ""
         if self._is_oom(worker):
             return "out of memory" + (f" ({detail})" if detail else "")
+        if self.requirements is not None and (worker_cache(self._box, worker.index) / INSTALL_FAILED).exists():
+            return (f"installing {self.requirements} from the code directory failed (exit {worker.exit_code}), before the "
+                    "boot file ran; pip's output is in the job's log" + (f" of worker {worker.index}" if detail else ""))
         if worker.error:
             return f"lost track of worker {worker.index}: {worker.error}"
+        killed = _signal_name(worker.exit_code)
+        if killed is not None:  # the command died of a signal (init reports 128 + its number)
+            text = f"killed by {killed}" + (" (not out of memory: Docker reports no OOM kill)" if killed == "SIGKILL" else "")
+            return f"{detail}, {text}" if detail else text
         return detail or None
 
     def info(self) -> dict[str, Any]:
         return {**super().info(), "image": self.image, "containers": [w.container.name for w in self._workers],
                 "network": self._network.name if self._network is not None else None, "notes": list(self._notes)}
+
+
+def _signal_name(exit_code: int | None) -> str | None:
+    """``SIGKILL`` for 137 and so on: the signal an exit code above 128 stands for, if it names one."""
+    if exit_code is None or not 128 < exit_code < 128 + 65:
+        return None
+    try:
+        return signal.Signals(exit_code - 128).name
+    except ValueError:
+        return None
