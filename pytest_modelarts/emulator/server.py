@@ -42,7 +42,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(fault.delay)
         elif fault is not None:
             return self._fail(fault, service)
-        self._send(response)
+        try:
+            self._send(response)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout, or a killed process)
+            self.close_connection = True
 
     def _fail(self, fault: Fault, service: str) -> None:
         if fault.status is None:  # drop: close without a word

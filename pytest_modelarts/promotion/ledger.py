@@ -25,6 +25,8 @@ from ..errors import ConfigurationError
 #: where the plugin keeps the ledger unless told otherwise (relative to the rootdir).
 DEFAULT_LEDGER = Path(".modelarts") / "promotions.json"
 _LEDGER_VERSION = 1
+#: the phase of a record written just before the create request: the job may or may not exist online yet.
+SUBMITTING = "Submitting"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,11 @@ class PromotionRecord:
     output_path: str | None = None
     submitted_at: float = 0.0
     smoke: dict[str, Any] | None = None  # what the smoke run ran with (promotion.parity.SmokeRun), when known
+
+    @property
+    def is_pending(self) -> bool:
+        """True for a record written before its create request whose answer never came (no job id yet)."""
+        return not self.job_id
 
     @property
     def is_final(self) -> bool:

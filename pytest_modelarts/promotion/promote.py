@@ -10,7 +10,11 @@ to the :class:`~pytest_modelarts.promotion.ledger.PromotionRecord` of the job it
 record and submits nothing (``created=False``) unless ``force=True``.
 
 Within one submission, the online backend itself never creates a job twice: after an ambiguous failure
-(timeout, dropped connection, 5xx) it looks the job up by name before creating it again.
+(timeout, dropped connection, 5xx) it looks the job up by name before creating it again. Across processes, a
+*pending* record (phase ``Submitting``, no job id) is written before the create request: when the process dies
+while the request is in flight (SIGTERM, SIGKILL), the next run finds the pending record and looks the job up by
+the recorded name (the backend's ``find_job``) before creating one, so an interrupted promotion never leads to
+a second online job.
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ import time
 
 from ..core.codetree import CodeTree
 from ..core.job import JobConfig
-from ..core.runner import attach_job, start_job
+from ..core.runner import attach_job, backend_for, start_job
 from ..core.session import Session
 from ..errors import ConfigurationError, JobTimeoutError
-from .ledger import Ledger, PromotionRecord
+from .ledger import SUBMITTING, Ledger, PromotionRecord
 from .parity import SmokeRun, refusal
 
 
@@ -92,18 +96,31 @@ def promote(
             raise ConfigurationError(refusal(config.job_name, differences))
     key = promotion_key(config, lock_hash, chash)
     with ledger.claim(key):
-        existing = None if force else ledger.lookup(key)
+        previous = ledger.lookup(key)
+        if previous is not None and previous.is_pending:
+            previous = _recover(previous, config, session, ledger)
+        existing = None if force else previous
         if existing is not None:
             if wait and not existing.is_final:
                 phase = _follow(existing.job_id, config, session, timeout)
                 existing = dataclasses.replace(existing, phase=phase)
                 ledger.record(existing)
             return existing
-        job = start_job(config, session)  # job.job_id is the id ModelArts gave it
-        rec = PromotionRecord(
-            key=key, job_id=job.job_id, job_name=config.job_name, phase=job.phase.value, created=True, train_instance_type=config.train_instance_type,
+        pending = PromotionRecord(
+            key=key, job_id="", job_name=config.job_name, phase=SUBMITTING, created=True, train_instance_type=config.train_instance_type,
             output_path=config.output_path, submitted_at=time.time(), smoke=smoke.to_dict() if smoke else None,
         )
+        ledger.record(pending)  # before the create request: a process killed while it is in flight leaves this
+        try:
+            job = start_job(config, session)  # job.job_id is the id ModelArts gave it
+        except Exception:
+            # the service refused, or the backend found nothing after an ambiguous failure: no job was created
+            if previous is not None:
+                ledger.record(previous)
+            else:
+                ledger.forget(key)
+            raise
+        rec = dataclasses.replace(pending, job_id=job.job_id, phase=job.phase.value)
         ledger.record(rec)  # before waiting: a crash while waiting must not lead to a second submission
     if wait:
         try:
@@ -112,6 +129,24 @@ def promote(
             phase = job.phase
         rec = dataclasses.replace(rec, phase=phase.value)
         ledger.record(rec)
+    return rec
+
+
+#: how far before a pending record's time a job found by its name still counts as the one it created (clock skew)
+_ADOPT_SLACK_S = 600.0
+
+
+def _recover(pending: PromotionRecord, config: JobConfig, session: Session, ledger: Ledger) -> PromotionRecord | None:
+    """The record of the job an interrupted promotion created, found by name; None (and no record) if there is none."""
+    backend = backend_for(config, session)
+    find = getattr(backend, "find_job", None)
+    job_id = find(pending.job_name, created_after=pending.submitted_at - _ADOPT_SLACK_S) if find is not None else None
+    if not job_id:
+        ledger.forget(pending.key)
+        return None
+    phase = attach_job(config, session, str(job_id)).phase.value
+    rec = dataclasses.replace(pending, job_id=str(job_id), phase=phase, created=False)
+    ledger.record(rec)
     return rec
 
 

@@ -131,6 +131,13 @@ class OnlineBackend(Backend):
         """Follow a job created earlier (e.g. by a previous promotion)."""
         return OnlineExecution(Clients(self.session), online_job_id, config)
 
+    def find_job(self, name: str, *, created_after: float = 0.0) -> str | None:
+        """The id of the newest job named ``name`` created after ``created_after`` (seconds since the epoch), or None.
+
+        Promotion calls it for a ledger record whose create request never got its answer.
+        """
+        return find_job_by_name(Clients(self.session), name, created_after=int(created_after * 1000))
+
 
 def create_job(clients: Clients, body: Any) -> str:
     """Create the job; after an ambiguous failure adopt the job of that name instead of creating another."""

@@ -1,0 +1,88 @@
+"""A promotion whose process dies while its create request is in flight: the rerun creates no second job (issue 12, item 4)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pytest_modelarts import Estimator
+from pytest_modelarts.promotion import Ledger, promote
+
+from ..support.waiting import wait_until
+
+FLAVOR = "modelarts.vm.cpu.2u"
+
+SCRIPT = textwrap.dedent("""\
+    import sys
+    from pytest_modelarts import Estimator, Session
+    from pytest_modelarts.promotion import Ledger, promote
+    code, data, ledger = sys.argv[1:4]
+    session = Session(stream_logs=False)
+    est = Estimator(modelarts_session=session, code_dir=code, boot_file="train.py", train_instance_type="%s",
+                    train_instance_count=1, output_path="obs://emulator-bucket/out/")
+    promote(est.config.fit(inputs=data, job_name="interrupted"), session, ledger=Ledger(ledger), lock_hash=None)
+""" % FLAVOR)
+
+
+def _tree(tmp_path: Path) -> tuple[Path, Path]:
+    code, data = tmp_path / "code", tmp_path / "data"
+    code.mkdir()
+    data.mkdir()
+    (code / "train.py").write_text("print('ok')\n")
+    (data / "a.csv").write_text("1\n")
+    return code, data
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_a_promotion_killed_during_its_create_request_is_adopted_by_the_rerun(modelarts_emulator, tmp_path, monkeypatch, signum):
+    monkeypatch.setenv("PYTEST_MODELARTS_HTTP_TIMEOUT", "30")
+    code, data = _tree(tmp_path)
+    ledger_path = tmp_path / "ledger.json"
+    # the service creates the job, then answers only 8 s later: the process dies before it knows the job's id
+    modelarts_emulator.inject(1.0, "slow", methods="POST", services="modelarts", path_contains="/training-jobs", count=1, delay=8.0)
+    env = {**os.environ, **modelarts_emulator.env(), "PYTEST_MODELARTS_ROOT": str(tmp_path / "root")}
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(code), str(data), str(ledger_path)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: modelarts_emulator.create_requests >= 1 or proc.poll() is not None, 60, "the create request")
+        assert proc.poll() is None, proc.communicate()[0].decode(errors="replace")
+        proc.send_signal(signum)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    records = json.loads(ledger_path.read_text())["records"]
+    assert [r["phase"] for r in records.values()] == ["Submitting"]  # the pending record was written before the request
+    modelarts_emulator.clear_faults()
+    session = modelarts_emulator.session()
+    est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
+                    train_instance_count=1, output_path="obs://emulator-bucket/out/")
+    rec = promote(est.config.fit(inputs=str(data), job_name="rerun"), session, ledger=Ledger(ledger_path), lock_hash=None)
+    jobs = modelarts_emulator.jobs()
+    assert len(jobs) == 1, [j["metadata"]["name"] for j in jobs]
+    assert (rec.created, rec.job_id, rec.job_name) == (False, jobs[0]["metadata"]["id"], "interrupted")
+    assert Ledger(ledger_path).lookup(rec.key).job_id == rec.job_id
+
+
+def test_a_pending_record_whose_job_never_reached_the_service_is_submitted_again(modelarts_emulator, tmp_path):
+    code, data = _tree(tmp_path)
+    session = modelarts_emulator.session()
+    est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
+                    train_instance_count=1, output_path="obs://emulator-bucket/out/")
+    config = est.config.fit(inputs=str(data), job_name="never-sent")
+    ledger = Ledger(tmp_path / "ledger.json")
+    rec = promote(config, session, ledger=ledger, lock_hash=None)
+    assert rec.created and len(modelarts_emulator.jobs()) == 1
+    # a pending record under another name, as a process killed before its request left would leave it
+    from dataclasses import replace
+    ledger.record(replace(rec, job_id="", phase="Submitting", job_name="lost-before-sending"))
+    again = promote(config, session, ledger=ledger, lock_hash=None)
+    assert again.created and again.job_id != rec.job_id and len(modelarts_emulator.jobs()) == 2
