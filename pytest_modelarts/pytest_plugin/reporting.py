@@ -6,12 +6,14 @@ from __future__ import annotations
 import contextlib
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ..core.training_job import TrainingJob
 from ..errors import JobError
+from .causes import cause, failing_worker, log_tail
 
 #: name of the TestReport attribute holding the job records of a test (plain dicts: xdist serialises them)
 REPORT_ATTR = "modelarts_jobs"
@@ -44,7 +46,9 @@ def format_job_error(exc: JobError, tail_lines: int) -> str:
     """The failure text of a smoke job: what happened, exit code, command, sandbox, logs, last log lines."""
     job = exc.job
     message = str(exc).split("\n--- last log lines ---", 1)[0].split("; logs: ", 1)[0]
-    lines = [f"ModelArts job failed: {message}"]
+    why = cause(job) if job is not None and job.log_locations() and Path(job.log_locations()[0]).is_file() else None
+    # the first line is what a CI summary and a junit message show: the cause first, then what happened
+    lines = [f"ModelArts job failed: {why} ({message})" if why else f"ModelArts job failed: {message}"]
     if job is not None:
         lines.append(f"  phase:     {job.phase.value}")
         lines.append(f"  exit code: {job.exit_code}")
@@ -60,7 +64,11 @@ def format_job_error(exc: JobError, tail_lines: int) -> str:
             lines.append(f"  lost:      {lost} (online, what a job writes outside --train_url is lost)")
         if job.runtime is not None:
             lines.append(f"  runtime:   {job.runtime.describe()}")
-        tail = job.tail(tail_lines)
+        locations = job.log_locations()
+        worker = failing_worker(job)
+        if len(locations) > 1:
+            lines.append(f"  failed:    worker {worker}: its log follows")
+        tail = log_tail(Path(locations[worker]), tail_lines) if locations and Path(locations[worker]).is_file() else job.tail(tail_lines)
     else:
         tail = exc.log_tail[-tail_lines:]
     lines.append(f"--- last {len(tail)} log lines ---")

@@ -142,3 +142,50 @@ def test_a_lost_write_shows_in_the_summary_the_failure_report_and_junitxml(proje
     result.stdout.fnmatch_lines(["    lost write: user-job-dir/model.pkl (created): online this file is lost; write it under --train_url"])
     props = [(p.get("name"), p.get("value")) for p in ET.parse(project.path / "out.xml").iter("property")]
     assert props.count(("modelarts_lost_write", "user-job-dir/model.pkl (created)")) == 2
+
+
+def test_the_cause_is_in_the_summary_line_and_the_junit_message(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")  # pytest prints the summary's message whole on CI (else trimmed to the terminal)
+    (project.path / "code" / "needs.py").write_text("print('starting')\nimport pandas_that_is_not_there\n")
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="needs.py")
+        def test_missing_dep(modelarts_job):
+            pass
+        """
+    )
+    result = project.runpytest("--modelarts", "-rf", "--junitxml=out.xml")
+    result.assert_outcomes(errors=0, failed=1)
+    result.stdout.fnmatch_lines(["FAILED *::test_missing_dep - ModelArts job failed: ModuleNotFoundError: No module named "
+                                 "'pandas_that_is_not_there'*"])
+    (failure,) = ET.parse(project.path / "out.xml").getroot().iter("failure")
+    assert failure.get("message", "").startswith(
+        "ModelArts job failed: ModuleNotFoundError: No module named 'pandas_that_is_not_there' (job 'test_missing_dep'")
+
+
+def test_a_multi_node_failure_shows_the_failing_workers_tail(project: pytest.Pytester) -> None:
+    (project.path / "code" / "one_fails.py").write_text(
+        "import os, sys, time\n"
+        "i = int(os.environ['VC_TASK_INDEX'])\n"
+        "print(f'worker {i} says hello', flush=True)\n"
+        "if i == 1:\n    raise RuntimeError('worker one broke')\n"
+        "time.sleep(30)\n"
+    )
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="one_fails.py", train_instance_count=2)
+        def test_two(modelarts_job):
+            pass
+        """
+    )
+    result = project.runpytest("--modelarts", "-rf")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*ModelArts job failed: RuntimeError: worker one broke (worker 1) (job 'test_two'*",
+                                 "  failed:    worker 1: its log follows"])
+    out = result.stdout.str()
+    tail = out[out.index("--- last "):]
+    assert "worker 1 says hello" in tail and "worker 0 says hello" not in tail
