@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.container import ContainerOptions
 from ..core.environment import Environment
 from ..core.hyperparameters import Hyperparameters
 from ..core.job import LOCAL_INSTANCE_TYPE, JobConfig
@@ -59,6 +60,13 @@ def modelarts(
     backend: str | None = None,
     contract: str | None = None,
     obs_root: str | Path | Mapping[str, str] | None = None,
+    user_image_url: str | None = None,
+    user_command: str | None = None,
+    memory: str | None = None,
+    cpus: float | None = None,
+    gpus: int | None = None,
+    network_mode: str | None = None,
+    run_user: str | int | None = None,
 ) -> dict[str, Any]:
     """The signature of the ``modelarts`` marker; calling it checks the arguments' names and binds them."""
     return dict(locals())
@@ -98,11 +106,14 @@ class SmokeSpec:
     backend: str | None = None
     contract: str | None = None
     obs_root: LocalObs | None = None
+    user_image_url: str | None = None
+    user_command: str | None = None
+    container: ContainerOptions = ContainerOptions()
     expect: Any = field(default=None, compare=False)  # job files only (see jobfile.Expectations)
 
     @property
     def runs_a_job(self) -> bool:
-        return self.code_dir is not None
+        return self.code_dir is not None or self.user_image_url is not None
 
     # -- the two configurations ---------------------------------------------------------------------
     def local_estimator_kwargs(self, session: Session) -> dict[str, Any]:
@@ -113,6 +124,7 @@ class SmokeSpec:
             environment=self.environment, hyperparameters=self.hyperparameters.updated(self.smoke_hyperparameters),
             output_path=self.output_path, train_instance_count=self.train_instance_count,
             train_instance_type=LOCAL_INSTANCE_TYPE, backend=self.backend, contract=self.contract, obs_root=self.obs_root,
+            user_image_url=self.user_image_url, user_command=self.user_command, container_options=self.container,
         )
 
     @property
@@ -132,14 +144,15 @@ class SmokeSpec:
             code_dir=self.code_dir, boot_file=self.boot_file, environment=self.environment,
             hyperparameters=self.hyperparameters, output_path=self.online_output_path or self.output_path,
             train_instance_count=self.train_instance_count, train_instance_type=flavor,
-            code_excludes=(session.local_root,),
+            user_image_url=self.user_image_url, user_command=self.user_command, code_excludes=(session.local_root,),
         )
         inputs = self.online_inputs if self.online_inputs is not None else self.inputs
         return template.fit(inputs=inputs, job_name=self.job_name or job_name)
 
     def _require_code(self) -> None:
-        if self.code_dir is None:
-            raise SpecError("code_dir", "is required to run a job: give code_dir and boot_file")
+        if not self.runs_a_job:
+            raise SpecError("code_dir", "is required to run a job: give code_dir and boot_file (or user_image_url "
+                                        "and user_command for a custom image)")
 
 
 # -- building a spec ------------------------------------------------------------------------------------
@@ -162,9 +175,10 @@ def build_spec(values: Mapping[str, Any], base: Path, *, expect: Any = None) -> 
     v = dict(values)
     out: dict[str, Any] = {"base": base, "expect": expect}
     code_dir, boot_file = v.get("code_dir"), v.get("boot_file")
-    if (code_dir is None) != (boot_file is None):
+    if boot_file is not None and code_dir is None or code_dir is not None and boot_file is None and v.get("user_image_url") is None:
         missing = "boot_file" if boot_file is None else "code_dir"
-        raise SpecError(missing, "code_dir and boot_file go together (the boot file lies inside code_dir)")
+        raise SpecError(missing, "code_dir and boot_file go together (the boot file lies inside code_dir); a custom "
+                                 "image's job may give code_dir alone, with user_image_url and user_command")
     out["code_dir"] = _path(base, "code_dir", code_dir)
     if boot_file is not None and not isinstance(boot_file, (str, Path)):
         raise SpecError("boot_file", f"must be a str, got {boot_file!r}")
@@ -178,7 +192,14 @@ def build_spec(values: Mapping[str, Any], base: Path, *, expect: Any = None) -> 
         out["obs_root"] = LocalObs.parse(v.get("obs_root"), base=base, owner="modelarts", parameter="obs_root")
     except ParameterError as exc:
         raise SpecError("obs_root", exc.allowed) from None
-    for name in ("online_inputs", "online_output_path", "train_instance_type", "job_name", "backend", "contract"):
+    try:  # the container's knobs: checked by JobConfig's rules when the job is made
+        out["container"] = ContainerOptions(memory=v.get("memory"), cpus=v.get("cpus"), gpus=v.get("gpus"),
+                                            network_mode=v.get("network_mode"),
+                                            user=str(v["run_user"]) if v.get("run_user") is not None else None)
+    except TypeError as exc:  # pragma: no cover - ContainerOptions takes keywords only
+        raise SpecError("arguments", str(exc)) from None
+    for name in ("online_inputs", "online_output_path", "train_instance_type", "job_name", "backend", "contract",
+                 "user_image_url", "user_command"):
         value = v.get(name)
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise SpecError(name, f"must be a non-empty str, got {value!r}")
