@@ -17,6 +17,7 @@ import pytest
 
 from ..backends.docker import owners
 from ..backends.sandbox import remove as remove_sandbox
+from ..core.bootfile import undeclared
 from ..core.phase import JobPhase
 from ..core.session import Session
 from ..core.training_job import TrainingJob
@@ -120,12 +121,18 @@ class SmokeRunner:
             pytest.fail(f"{item.nodeid}: the estimator and modelarts_job fixtures need "
                         "@pytest.mark.modelarts(code_dir=..., boot_file=...) on the test", pytrace=False)
         try:
-            return SmokeEstimator(
+            estimator = SmokeEstimator(
                 smoke_inputs=spec.local_inputs,
                 timeout=spec.timeout if spec.timeout is not None else self.settings.timeout,
                 default_job_name=spec.job_name or job_name_for(item.name),
                 **spec.local_estimator_kwargs(self.session()),
             )
+            config = estimator.config
+            if config.code_path is not None and config.boot_file is not None:  # typos would pass: say so before running
+                problems = undeclared(config.code_path / config.boot_file, [label for label, _ in config.hyperparameters])
+                if problems:
+                    raise ConfigurationError("hyperparameters: " + "; ".join(problems))
+            return estimator
         except ConfigurationError as exc:
             problem = str(exc)
         pytest.fail(f"{item.nodeid}: @pytest.mark.modelarts: {problem}", pytrace=False)

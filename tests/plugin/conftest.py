@@ -10,6 +10,7 @@ import argparse, json, os, sys, time
 p = argparse.ArgumentParser()
 p.add_argument('--data_url'); p.add_argument('--train_url')
 p.add_argument('--epochs', type=int, default=3)
+p.add_argument('--lr', type=float, default=0.01)
 p.add_argument('--exit', type=int, default=0)
 p.add_argument('--sleep', type=float, default=0)
 a, _ = p.parse_known_args()

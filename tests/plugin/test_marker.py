@@ -198,3 +198,37 @@ def test_environment_file_errors_name_the_key(project: pytest.Pytester) -> None:
     result = project.runpytest("--modelarts")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*@pytest.mark.modelarts: environment: environment file *env.toml: unknown key 'pip_pkgs'; the keys are name, channels, conda_packages, pip_packages*"])
+
+
+@pytest.mark.parametrize(("smoke", "message"), [
+    ('{"epcohs": 3}', "*hyperparameters: label 'epcohs' is not declared by train.py (it declares --data_url, --epochs, --exit,"
+                      " --lr, --sleep, --train_url): with parse_known_args() --epcohs=... would be ignored; did you mean 'epochs'?"),
+    ('{"epoch": 3}', "*hyperparameters: label 'epoch' matches --epochs only by argparse's prefix rule: write 'epochs'"),
+])
+def test_a_hyperparameter_the_boot_file_never_declares_is_reported_before_running(project: pytest.Pytester, smoke: str,
+                                                                                  message: str) -> None:
+    """With parse_known_args() (which the platform's extra arguments require) a typo would pass green."""
+    project.makepyfile(f"""
+        import pytest
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", smoke_hyperparameters={smoke})
+        def test_typo(modelarts_job):
+            pass
+    """)
+    result = project.runpytest("--modelarts")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([message])
+    assert not list((project.path / ".modelarts").rglob("runs/*")), "a job ran"
+
+
+def test_declarations_are_read_only_where_they_can_be(tmp_path) -> None:
+    from pytest_modelarts.core.bootfile import undeclared
+
+    script = tmp_path / "dynamic.py"
+    script.write_text("import argparse\np = argparse.ArgumentParser()\nfor n in ['a', 'b']:\n    p.add_argument('--' + n)\n")
+    assert undeclared(script, ["anything"]) == []  # a name it cannot read: it says nothing rather than something wrong
+    script.write_text("import sys\nprint(sys.argv)\n")
+    assert undeclared(script, ["anything"]) == []  # no argparse at all
+    script.write_text("import argparse\np = argparse.ArgumentParser(allow_abbrev=False)\np.add_argument('--learning-rate')\n")
+    assert undeclared(script, ["learning_rate", "learning-rate"]) == []  # both spellings reach the dest
+    assert undeclared(script, ["learning"])[0].startswith("label 'learning' is not declared")  # no prefix rule here
