@@ -11,6 +11,12 @@ promotion ledger and upload it to OBS for an online job. All four see the same f
 
 Directory symlinks are not followed (a link is an entry of its own); what was left out is listed in
 :attr:`CodeTree.excluded` so that a caller can say so.
+
+Symlinks (:meth:`CodeTree.refusal`): a link that leaves the tree, or points at nothing, is refused before anything
+runs (online it would upload a file from outside the code directory, or nothing). A link inside the tree is kept:
+a local run copies it as a link; an online job gets its target's content at the link's path (a file link as a
+copy of the file, a directory link as a copy of the directory's files). Anything but files, folders and links
+(a FIFO, a socket, a device) is refused too: ModelArts could not download it, and reading it may never end.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +114,21 @@ class CodeTree:
                 break
         return TreeStats(files, dirs, size, depth)
 
+    def refusal(self, *, limit: int | None = None, links: bool = True) -> str | None:
+        """Why this tree cannot be a code directory (or local inputs), naming the entry; None when it can.
+
+        Looks at the first ``limit`` entries at most (the caller counts the rest). ``links=False`` accepts links
+        that leave the tree (local inputs: their content is what is copied).
+        """
+        root = self.root.resolve() if self.root.is_dir() else self.root.resolve().parent
+        for n, entry in enumerate(self.entries()):
+            if limit is not None and n > limit:
+                break
+            problem = _entry_problem(entry.path, root, links)
+            if problem:
+                return f"{entry.rel if self.root.is_dir() else str(self.root)!r} {problem}"
+        return None
+
     def copy_to(self, target: Path, *, link: bool = False) -> None:
         """Copy the tree's entries under ``target`` (symlinks as symlinks), as ModelArts downloads a code dir.
 
@@ -140,6 +162,27 @@ class CodeTree:
                     h.update(chunk)
             digest.update(f"{entry.rel}\0{h.hexdigest()}\n".encode())
         return digest.hexdigest()
+
+
+def _entry_problem(path: Path, root: Path, links: bool) -> str | None:
+    """What is wrong with one entry of a tree rooted at ``root`` (resolved), or None."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if stat.S_ISLNK(mode):
+        target = os.readlink(path)
+        resolved = path.resolve()
+        if links and not resolved.is_relative_to(root):
+            return (f"is a symlink to {target!r}, outside the directory: an online job would upload that file's content; "
+                    "copy the file into the directory, or give the link a target inside it")
+        if not resolved.exists():
+            return f"is a symlink to {target!r}, which does not exist: remove the link"
+        mode = resolved.stat().st_mode
+    if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+        return None
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"is {kind}, not a file: ModelArts copies only files and folders; remove it"
 
 
 def _place(source: Path, dest: Path, link: bool) -> None:

@@ -182,6 +182,9 @@ def _code(v: Values) -> None:
                              f"{contract.MAX_CODE_DEPTH}")
     if stats.bytes > contract.MAX_CODE_BYTES:
         raise ParameterError(E, "code_dir", code_dir, f"holds {stats.bytes} bytes, over the ModelArts limit of 5 GB")
+    refusal = CodeTree(root, exclude=v["code_excludes"]).refusal(limit=contract.MAX_CODE_ENTRIES)
+    if refusal:
+        raise ParameterError(E, "code_dir", code_dir, refusal)
     v["code_dir"] = Location(str(root))
     if boot_file is None:
         return
@@ -218,6 +221,10 @@ def check_location(owner: str, name: str, value: str, *, local: bool, must_exist
         return where
     if must_exist and not where.path.exists():
         raise ParameterError(owner, name, value, "does not exist")
+    if name == "inputs":
+        refusal = CodeTree(where.path).refusal(links=False)
+        if refusal:
+            raise ParameterError(owner, name, value, refusal)
     if where.path.exists() and name != "inputs" and not where.path.is_dir():
         raise ParameterError(owner, name, value, "must be a directory")
     return where

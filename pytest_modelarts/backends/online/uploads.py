@@ -39,15 +39,19 @@ def upload_tree(clients: Clients, tree: CodeTree, bucket: str, kind: str) -> str
     if marker.status < 300:
         return url
     for entry in tree.files():
-        if not entry.path.is_file():  # a link to a directory: not uploaded (see docs/online.md)
+        if entry.path.is_dir():  # a link to a directory inside the tree: its files, at the link's path
+            linked = [(f"{entry.rel}/{sub.rel}", sub.path) for sub in CodeTree(entry.path.resolve()).files() if sub.path.is_file()]
+        elif entry.path.is_file():
+            linked = [(entry.rel, entry.path)]
+        else:  # a dangling link: refused before a job starts (core.codetree)
             continue
-        path = entry.path
-        key = prefix if local.is_file() else f"{prefix}/{entry.rel}"
+        for rel, path in linked:
+            key = prefix if local.is_file() else f"{prefix}/{rel}"
 
-        def put(key: str = key, path: Path = path) -> Any:
-            return clients.obs.putFile(bucket, key, str(path))
+            def put(key: str = key, path: Path = path) -> Any:
+                return clients.obs.putFile(bucket, key, str(path))
 
-        clients.obs_call(f"uploading {path} to obs://{bucket}/{key}", put)
+            clients.obs_call(f"uploading {path} to obs://{bucket}/{key}", put)
     clients.obs_call(f"uploading obs://{bucket}/{base}/{COMPLETE_MARKER}",
                      lambda: clients.obs.putContent(bucket, f"{base}/{COMPLETE_MARKER}", digest))
     return url
