@@ -192,6 +192,25 @@ class SmokeRunner:
             return collect_job_file(parent, file_path)
         return None
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """With --modelarts-promote, every selected job's online configuration is checked now, all problems at once:
+        not one at a time, each after its smoke run."""
+        if not self.settings.promote or not is_controller(self.config):
+            return
+        problems = []
+        for item in session.items:
+            try:
+                spec = self.spec_for(item)
+                if spec is not None and spec.runs_a_job:
+                    spec.online_config(self.session(), flavor=self.settings.instance_type,
+                                       job_name=spec.job_name or job_name_for(item.name))
+            except ConfigurationError as exc:
+                problems.append(f"  {item.nodeid}: {exc}")
+        if problems:
+            raise pytest.UsageError("--modelarts-promote: these jobs cannot go online as configured; fix them (marker "
+                                    "or job file: online_output_path, online_inputs, train_instance_type) or deselect "
+                                    "them:\n" + "\n".join(problems))
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
         self._current = item

@@ -82,7 +82,7 @@ def test_a_smoke_run_that_differs_from_the_online_job_is_not_promoted(project: p
     assert online.jobs() == []
 
 
-def test_promotion_without_a_flavor_is_a_teardown_error_that_says_how(project: pytest.Pytester, online) -> None:
+def test_promotion_without_a_flavor_is_a_usage_error_that_says_how_before_any_run(project: pytest.Pytester, online) -> None:
     project.makepyfile("""
         import pytest
 
@@ -91,7 +91,29 @@ def test_promotion_without_a_flavor_is_a_teardown_error_that_says_how(project: p
             pass
     """)
     result = project.runpytest_subprocess("--modelarts", "--modelarts-promote")
-    result.assert_outcomes(passed=1, errors=1)
-    assert "Traceback" not in result.stdout.str()
-    result.stdout.fnmatch_lines(["*::test_no_flavor: promotion failed: ConfigurationError: promotion needs an online flavor: give train_instance_type='modelarts.vm.cpu.2u'*--modelarts-instance-type*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "Traceback" not in result.stderr.str()
+    result.stderr.fnmatch_lines(["*::test_no_flavor: promotion needs an online flavor: give train_instance_type='modelarts.vm.cpu.2u'*--modelarts-instance-type*"])
     assert online.jobs() == []
+
+
+def test_promote_reports_every_incomplete_job_before_any_run(project: pytest.Pytester, online) -> None:
+    project.makepyfile("""
+        import pytest
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", inputs="data/full")
+        def test_no_output(modelarts_job):
+            pass
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", online_output_path="obs://b/out/")
+        def test_no_inputs(modelarts_job):
+            pass
+    """)
+    result = project.runpytest_subprocess("--modelarts", "--modelarts-promote", f"--modelarts-instance-type={FLAVOR}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "*--modelarts-promote: these jobs cannot go online as configured*",
+        "*::test_no_output: Estimator(output_path=None): is required for an online job*",
+        "*::test_no_inputs: fit(inputs=None): an online job needs its data*",
+    ])
+    assert not (project.path / ".modelarts" / "pytest").exists() or not list((project.path / ".modelarts").rglob("runs/*"))
