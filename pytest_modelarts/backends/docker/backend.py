@@ -65,9 +65,9 @@ Used for custom-image jobs (``user_image_url``) and for any local job with ``bac
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import shlex
+import time
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +83,7 @@ from .client import docker_client
 from .commands import LastCommandError, append_arguments, command_argv, host_gpus, is_shell_command, memory_bytes
 from .execution import INSTALL_FAILED, DockerExecution, worker_cache
 from .files import walk
+from .network import free_subnet
 from .owners import LABEL, LABEL_WORKER, labels
 from .pause import ensure_pause_image
 
@@ -169,7 +170,11 @@ class DockerBackend(Backend):
             ) from None
 
     def _create_network(self, client: docker.DockerClient, config: JobConfig, job_id: str) -> tuple[Network, list[str]]:
-        """A bridge network of the job's own with an explicit subnet, so that workers have fixed addresses."""
+        """A bridge network of the job's own with an explicit subnet, so that workers have fixed addresses.
+
+        Made once: the subnet is a free one of :data:`.network.JOB_SUBNETS` (not taken by a Docker network or a route of
+        this host), picked at random so that concurrent runs rarely want the same; a collision is retried.
+        """
         import docker.errors
         import docker.types
 
@@ -177,20 +182,14 @@ class DockerBackend(Backend):
         job_labels = labels(config, job_id)
 
         def attempt() -> tuple[Network, list[str]]:
-            # let the daemon pick a free subnet, then pin it: fixed addresses need a user-configured subnet
-            probe = client.networks.create(name, driver="bridge", labels=job_labels)
-            try:
-                probe.reload()
-                subnet = probe.attrs["IPAM"]["Config"][0]["Subnet"]
-            finally:
-                probe.remove()
-            hosts = ipaddress.ip_network(subnet).hosts()
+            subnet = free_subnet(client)
+            hosts = subnet.hosts()
             gateway = str(next(hosts))
             addresses = [str(next(hosts)) for _ in range(config.train_instance_count)]
-            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)])
+            ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=str(subnet), gateway=gateway)])
             return client.networks.create(name, driver="bridge", labels=job_labels, ipam=ipam), addresses
 
-        try:  # another network may take the subnet between the probe and the create
+        try:  # another network may take the subnet between our look and our create
             return retry(attempt, policy=NETWORK_CREATION, retry_on=docker.errors.APIError)
         except docker.errors.APIError as exc:
             raise BackendError(f"could not create the network of job {config.job_name!r}: {exc}") from None
@@ -198,9 +197,18 @@ class DockerBackend(Backend):
     def start(self, config: JobConfig, runtime: PythonRuntime | None, *, job_id: str) -> Execution:
         import docker.types
 
+        timings: dict[str, float] = {}  # each step's seconds, in info()["timings"] (benchmarks/bench_docker.py)
+        mark = time.perf_counter()
+
+        def step(name: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            timings[name], mark = now - mark, now
+
         image = self.image_for(config)
         client = docker_client()
         image_env = self._ensure_image(client, image)
+        step("image")
         box = sb.create_sandbox(config, job_id, self.session.local_root)
         layout = contract.Layout.container()
         for worker in range(box.workers):  # any uid the image runs as may write there
@@ -225,7 +233,9 @@ class DockerBackend(Backend):
                     extra_hosts={name: addresses[j] for j, host in enumerate(hosts) for name in (host, host.split(".")[0])},
                 )
         else:
+            step("sandbox")
             network, addresses = self._create_network(client, config, job_id)
+        step("network")
         num_gpus = (options.gpus if options.gpus and options.gpus > 0 else host_gpus() if options.gpus else 0)
         custom = config.is_custom_image
         extra = dict(config.hyperparameters) if custom else {}  # a custom image's hyperparameters are variables too
@@ -292,6 +302,8 @@ class DockerBackend(Backend):
             with open(box.log_file(i), "ab") as fh:
                 fh.write(header.encode())
         execution = DockerExecution(config, self.session, box, image, client, commands, requirements=requirements)
+        step("specs")
+        execution.timings.update(timings)
         try:
             execution._launch(specs, network, holder)
         except Exception as exc:

@@ -9,6 +9,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,28 +119,57 @@ class DockerExecution(WorkerJob):
         self._network: Network | None = None
         self._holder: Container | None = None  # holds the loopback-only namespace of an offline job
         self._notes: list[str] = []
+        self.timings: dict[str, float] = {}  # seconds of each step of the start (info()["timings"])
         owners.note_owner()
         _LIVE.add(self)
         _install_sigterm_cleanup()
 
     # -- start ----------------------------------------------------------------------------------------
     def _launch(self, specs: list[dict[str, Any]], network: Network | None, holder: dict[str, Any] | None) -> None:
+        """Create and start the workers, concurrently (one after the other only where a worker joins worker 0's
+        network namespace, which must be running first); a thread per worker follows its output."""
         self._network = network
+        start = time.perf_counter()
         try:
             if holder is not None:
                 self._holder = self._client.containers.create(**holder)
                 self._holder.start()
-            for i, spec in enumerate(specs):
-                container = self._client.containers.create(**spec)
-                self._workers.append(_Worker(i, container, self._box.log_file(i), self._ended))
             self._follow_logs()
-            for worker in self._workers:
-                worker.container.start()
-                worker.thread.start()
+            self._workers = [None] * len(specs)  # type: ignore[list-item]  # filled in below, each by its index
+            joins_worker0 = any(str(s.get("network_mode", "")).startswith("container:") and holder is None for s in specs)
+            if len(specs) == 1 or joins_worker0:
+                for i, spec in enumerate(specs):
+                    self._start_worker(i, spec)
+            else:
+                errors: list[BaseException] = []
+
+                def start_one(i: int, spec: dict[str, Any]) -> None:
+                    try:
+                        self._start_worker(i, spec)
+                    except BaseException as exc:
+                        errors.append(exc)
+
+                threads = [threading.Thread(target=start_one, args=(i, spec), daemon=True) for i, spec in enumerate(specs)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                if errors:
+                    raise errors[0]
         except BaseException:
+            self._workers = [w for w in self._workers if w is not None]
             self._stop_requested = True
             self._remove_resources(force=True)
             raise
+        finally:
+            self.timings["containers"] = time.perf_counter() - start
+
+    def _start_worker(self, index: int, spec: dict[str, Any]) -> None:
+        container = self._client.containers.create(**spec)
+        worker = _Worker(index, container, self._box.log_file(index), self._ended)
+        self._workers[index] = worker  # known before its start: removed with the others whatever happens next
+        container.start()
+        worker.thread.start()
 
     # -- what the shared bookkeeping asks of us -----------------------------------------------------------
     def _codes(self) -> list[int | None]:
@@ -195,6 +225,8 @@ class DockerExecution(WorkerJob):
         import docker.errors
 
         for worker in self._workers:
+            if worker is None:  # the start failed before this one was created
+                continue
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 worker.container.remove(force=force)
         if self._holder is not None:
@@ -270,7 +302,8 @@ class DockerExecution(WorkerJob):
 
     def info(self) -> dict[str, Any]:
         return {**super().info(), "image": self.image, "containers": [w.container.name for w in self._workers],
-                "network": self._network.name if self._network is not None else None, "notes": list(self._notes)}
+                "network": self._network.name if self._network is not None else None, "notes": list(self._notes),
+                "timings": dict(self.timings)}
 
 
 def _signal_name(exit_code: int | None) -> str | None:
