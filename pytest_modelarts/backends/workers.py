@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..core.session import Session
 
 POLL = 0.05
+CHUNK = 1 << 20  # what the log follower reads at once
 
 
 class LogFollower(threading.Thread):
@@ -41,31 +42,49 @@ class LogFollower(threading.Thread):
         self.out = out
         self.prefixes = prefixes
         self.done = threading.Event()
+        self.position = 0  # bytes read so far, over all files
 
     def run(self) -> None:
         handles: dict[int, IO[bytes]] = {}
         pending = [b""] * len(self.files)
         try:
             while True:
-                finished = self.done.is_set()
+                finished = self.done.is_set()  # read before the files: what was written before it is all echoed
+                progressed = False
                 for i, path in enumerate(self.files):
                     if i not in handles:
                         with contextlib.suppress(FileNotFoundError):
                             handles[i] = open(path, "rb")
                     if i in handles:
-                        pending[i] += handles[i].read()
+                        chunk = handles[i].read(CHUNK)  # bounded: a fast, huge log never sits in memory whole
+                        progressed = progressed or bool(chunk)
+                        self.position += len(chunk)
+                        pending[i] += chunk
                         *lines, pending[i] = pending[i].split(b"\n")
-                        if finished and pending[i]:
+                        if len(pending[i]) > CHUNK:  # a line longer than a chunk: echo it in pieces
+                            lines.append(pending[i])
+                            pending[i] = b""
+                        if finished and not chunk and pending[i]:
                             lines.append(pending[i])
                             pending[i] = b""
                         for line in lines:
                             self._emit(self.prefixes[i] + line.decode("utf-8", "replace"))
-                if finished:
+                if finished and not progressed:  # the job is over and every log is echoed to its end
                     return
-                self.done.wait(POLL)
+                if not progressed:
+                    self.done.wait(POLL)
         finally:
             for handle in handles.values():
                 handle.close()
+
+    def finish(self, stall: float = 5.0) -> None:
+        """Let the echo reach the end of the logs; give up only when it makes no progress for ``stall`` seconds
+        (an output stream that blocks), never because the log is long."""
+        self.done.set()
+        seen = -1
+        while self.is_alive() and self.position != seen:
+            seen = self.position
+            self.join(stall)
 
     def _emit(self, text: str) -> None:
         with contextlib.suppress(Exception):  # a closed or captured stream must not kill the job's bookkeeping
@@ -188,8 +207,7 @@ class WorkerJob(Execution):
         try:
             self._release()
             if self._follower is not None:
-                self._follower.done.set()
-                self._follower.join(timeout=5)
+                self._follower.finish()
             if self._sync is not None:  # the final delivery follows: the periodic one stops first
                 self._sync.done.set()
                 self._sync.join(timeout=30)

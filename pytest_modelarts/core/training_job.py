@@ -19,6 +19,25 @@ if TYPE_CHECKING:
 
 
 DEFAULT_TAIL = 30
+TAIL_BLOCK = 64 * 1024
+TAIL_MAX_BYTES = 4 * 1024 * 1024  # a tail of very long lines stops here: its last bytes are what counts
+
+
+def tail_lines(path: Path, n: int) -> list[str]:
+    """The last ``n`` lines of the file ``path``, reading backwards block by block (at most ``TAIL_MAX_BYTES``)."""
+    try:
+        with open(path, "rb") as fh:
+            end = fh.seek(0, 2)
+            data = b""
+            pos = end
+            while pos > 0 and data.count(b"\n") <= n and end - pos < TAIL_MAX_BYTES:
+                step = min(TAIL_BLOCK, pos)
+                pos -= step
+                fh.seek(pos)
+                data = fh.read(step) + data
+    except OSError:
+        return []
+    return data.decode("utf-8", "replace").splitlines()[-n:]
 
 
 class TrainingJob:
@@ -172,8 +191,17 @@ class TrainingJob:
         return self.get_job_log(name)
 
     def tail(self, n: int = DEFAULT_TAIL, worker: int | str | None = None) -> list[str]:
-        """The last ``n`` lines of a worker's log."""
-        return self.logs(worker).splitlines()[-n:]
+        """The last ``n`` lines of a worker's log, read from its end: memory in O(tail), whatever the log's size."""
+        if n <= 0:
+            return []
+        name = self._log_name(worker)
+        locations = self.log_locations()
+        names = self.get_job_log_file_list()
+        index = names.index(name) if name in names else 0
+        path = Path(locations[index]) if index < len(locations) else None
+        if path is None or not path.is_file():
+            return self.logs(worker).splitlines()[-n:]
+        return tail_lines(path, n)
 
     def log_locations(self) -> list[str]:
         """Where each worker's log is: a local path for local runs, a log name online."""
