@@ -138,6 +138,7 @@ def build_environment(
                 _install_pip(locked.pip, staging, progress)
                 if locked.python_source != "local":
                     _fix_shebangs(staging, final)
+            _compile_bytecode(staging, progress)
             (staging / MARKER).write_text(
                 json.dumps({"key": key, "lock": str(locked.path), "interpreter": interpreter, "python_source": locked.python_source,
                             "created": time.time()}, indent=2)
@@ -286,6 +287,36 @@ def _install_pip(packages: tuple[LockedPackage, ...], prefix: Path, progress: Pr
         offending = [p.name for p in packages if p.name.lower() in message.lower()]
         hint = " (hash mismatch: the file downloaded is not the one the lock names)" if "hash" in message.lower() else ""
         raise BuildError(f"installing pip package(s) {offending or [p.name for p in packages]} failed{hint}:\n{message}")
+
+
+# not compiled: test suites, and stdlib parts no training job imports (compiled at first import if one does)
+_NOT_COMPILED = r"/(tests?|idlelib|tkinter|turtledemo|lib2to3|ensurepip|pydoc_data)/"
+# run by the environment's own python: every directory of its sys.path inside the prefix (the stdlib of a conda
+# python, site-packages, Debian's local/lib/python3.X/dist-packages), outermost only, in parallel
+_COMPILE = """
+import compileall, os, re, sys
+prefix = os.path.realpath(sys.argv[1]) + os.sep
+dirs = sorted({os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)})
+dirs = [d for d in dirs if (d + os.sep).startswith(prefix)]
+roots = [d for d in dirs if not any(d != o and (d + os.sep).startswith(o + os.sep) for o in dirs)]
+rx = re.compile(sys.argv[2])
+sys.exit(0 if all([compileall.compile_dir(d, quiet=1, workers=0, rx=rx) for d in roots]) else 1)
+"""
+
+
+def _compile_bytecode(prefix: Path, progress: Progress) -> None:
+    """Compile what the environment's python imports from its prefix, so that the first job runs warm: the build
+    pays for bytecode, once, in parallel, instead of each job's first imports (in a sandbox, where the prefix is
+    read-only, every job's).
+
+    Timestamp pycs, as the interpreter writes them; they stay valid through the rename to the final prefix
+    (the import system fixes up ``co_filename`` to where the source is found).
+    """
+    with progress.step("compiling bytecode"):
+        proc = subprocess.run([str(prefix / "bin" / "python"), "-I", "-c", _COMPILE, str(prefix), _NOT_COMPILED],
+                              capture_output=True, text=True, env=_uv_env())
+    if proc.returncode not in (0, 1):  # 1: some file of a package does not compile (e.g. a py2-only template)
+        raise BuildError(f"compiling the environment's bytecode failed:\n{proc.stderr.strip() or proc.stdout.strip()}")
 
 
 def _fix_shebangs(staging: Path, final: Path) -> None:

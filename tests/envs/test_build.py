@@ -35,6 +35,13 @@ def test_build_then_cache_hit(conda_channel: LocalChannel, tmp_path: Path, cache
     assert built.built and built.prefix == EnvCache(cache_dir).env_dir(built.key)
     runtime = built.runtime()
     activated = {**runtime.env, "PATH": os.pathsep.join([*runtime.path_prefix, "/usr/bin:/bin"])}
+    # the build compiled the bytecode (the first job runs warm), for the pip package and the conda python's stdlib
+    # (checked first, by an interpreter that writes none)
+    proc = run(runtime.python, "import importlib.util as u, os, six, json; print(u.cache_from_source(six.__file__)); "
+               "print(u.cache_from_source(json.__file__))", {**activated, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert proc.returncode == 0, proc.stderr
+    for pyc in proc.stdout.split():
+        assert pyc.startswith(str(built.prefix)) and Path(pyc).is_file(), pyc
     proc = run(runtime.python, "import sys, six, minipy, ssl, sqlite3, ctypes; print(sys.prefix); print(six.__version__, minipy.VERSION)", activated)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [str(built.prefix), "1.16.0", "2.0"]
