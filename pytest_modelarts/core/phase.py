@@ -18,7 +18,10 @@ import enum
 
 
 class JobPhase(str, enum.Enum):
-    """The phases of a ModelArts v2 training job."""
+    """The phases of a ModelArts v2 training job; a phase prints as the API spells it (``Running``)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
 
     CREATING = "Creating"
     PENDING = "Pending"

@@ -127,9 +127,11 @@ def write_summary(tr: Any, records: Sequence[Mapping[str, Any]], promotions: Seq
                 tr.write_line(f"    lost write: {lost}: online this file is lost; write it under --train_url", yellow=True)
     if promotions:
         tr.write_sep("-", "promoted online")
-        for p in promotions:
-            how = "submitted" if p["created"] else "already in the ledger"
-            tr.write_line(f"{p['job_name']}  job id {p['job_id']}  {p['phase']}  {p['train_instance_type']}  ({how})  {p['nodeid']}")
+        cells = [(p["job_name"], f"job id {p['job_id']}", p["phase"], p["train_instance_type"],
+                  "(submitted)" if p["created"] else "(already in the ledger)") for p in promotions]
+        widths = [max(len(row[i]) for row in cells) for i in range(5)]
+        for p, row in zip(promotions, cells, strict=True):
+            tr.write_line("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + "  " + p["nodeid"])
 
 
 def junit_attach(config: pytest.Config, report: pytest.TestReport, text: str) -> None:

@@ -157,7 +157,8 @@ class SmokeRunner:
     # -- the project's hooks ----------------------------------------------------------------------------
     @pytest.hookimpl
     def pytest_modelarts_job_started(self, job: TrainingJob) -> None:
-        if self._current is not None:
+        # a test's local jobs; a promoted online job is reported in its own table, not again as a smoke job
+        if self._current is not None and job.config.is_local:
             self._jobs.setdefault(self._current.nodeid, []).append(job)
 
     # -- pytest hooks -----------------------------------------------------------------------------------
@@ -224,15 +225,20 @@ class SmokeRunner:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         problem: str | None
         try:
-            spec = self.spec_for(item)
+            self.spec_for(item)  # a misused marker fails its test here, with what to fix
         except SpecError as exc:
             problem = str(exc)
         else:
             problem = None
         if problem is not None:  # outside the except block: no exception chain in the report
             pytest.fail(f"{item.nodeid}: @pytest.mark.modelarts: {problem}", pytrace=False)
-        if spec is not None and not self.settings.enabled:
-            pytest.skip(ENABLE_HINT)
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Without --modelarts, smoke tests are skipped by a marker, so that the skip points at the test."""
+        if not self.settings.enabled:
+            for item in items:
+                if item.get_closest_marker("modelarts") is not None:
+                    item.add_marker(pytest.mark.skip(reason=ENABLE_HINT))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
@@ -266,7 +272,9 @@ class SmokeRunner:
         report: pytest.TestReport = yield
         error = call.excinfo.value if call.excinfo is not None else None
         if isinstance(error, JobError) and error.job is not None:
-            report.longrepr = self.format_failure(error)
+            text = self.format_failure(error)
+            # --tb=line and --tb=no ask for one line: the first is the cause
+            report.longrepr = text.split("\n", 1)[0] if self.config.option.tbstyle in ("line", "no") else text
         elif isinstance(error, ModelArtsError) and not isinstance(error, JobError):
             # a bad configuration, an environment that cannot be locked or built, a backend that cannot start:
             # the message says what and how to fix it; our stack is noise
@@ -307,7 +315,7 @@ class SmokeRunner:
             junit_attach(self.config, report, text)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if is_controller(self.config):
+        if is_controller(self.config) and self.config.get_verbosity() > -2:  # -qq: nothing of ours
             write_summary(terminalreporter, self.records, self.promotions)
 
 

@@ -49,6 +49,8 @@ def test_passing_tests_are_promoted_once_with_full_values_and_reported(project: 
     assert job["spec"]["resource"]["flavor_id"] == FLAVOR
     assert [p["value"] for p in job["algorithm"]["parameters"] if p["name"] == "epochs"] == ["6"]  # full values
     result.stdout.fnmatch_lines(["*- promoted online -*", f"test_passes  job id {job_id}  Completed  {FLAVOR}  (submitted)  *::test_passes"])
+    out = result.stdout.str()
+    assert job_id not in out[out.index("= ModelArts jobs ="):out.index("- promoted online -")]  # not again as a smoke job
     cases = {c.get("name"): c for c in ET.parse(project.path / "first.xml").getroot().iter("testcase")}
     props = {p.get("name"): p.get("value") for p in cases["test_passes"].iter("property")}
     assert props["modelarts_promoted_job_id"] == job_id and props["modelarts_promoted_status"] == "Completed"

@@ -189,3 +189,20 @@ def test_a_multi_node_failure_shows_the_failing_workers_tail(project: pytest.Pyt
     out = result.stdout.str()
     tail = out[out.index("--- last "):]
     assert "worker 1 says hello" in tail and "worker 0 says hello" not in tail
+
+
+def test_small_things_of_the_report(project: pytest.Pytester) -> None:
+    """A phase prints as the API spells it; --tb=line gives the cause in one line; -qq prints nothing of ours; a skip
+    without --modelarts points at the test, not at the plugin."""
+    from pytest_modelarts import JobPhase
+
+    assert str(JobPhase.RUNNING) == "Running" and f"{JobPhase.COMPLETED}" == "Completed"
+    project.makepyfile(test_small=TESTS)
+    line = project.runpytest("--modelarts", "--tb=line", "-k", "bad")
+    line.assert_outcomes(failed=1, deselected=2)
+    line.stdout.fnmatch_lines(["ModelArts job failed: boom: failing on purpose (job 'test_bad' failed with exit code 3)"])
+    assert "--- last" not in line.stdout.str()
+    quiet = project.runpytest("--modelarts", "-qq", "-k", "good")
+    assert "ModelArts jobs" not in quiet.stdout.str()
+    skipped = project.runpytest("-rs", "-k", "good")
+    skipped.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_small.py:*: ModelArts smoke test: run pytest with --modelarts*"])
