@@ -23,6 +23,8 @@ to ``log_url`` the same way.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import filecmp
 import os
 import shutil
@@ -155,7 +157,11 @@ def deliver(config: JobConfig, sandbox: Sandbox) -> list[OutputConflict]:
     Returns the output conflicts, which are also noted in worker 0's log.
     """
     target = output_location(config, sandbox)
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DeliveryError(f"output_path {str(target)!r} cannot be created ({exc.strerror or exc}); the intact outputs "
+                            f"are in the sandbox, kept: {sandbox.train_url(0)}") from None
     conflicts = output_conflicts(sandbox) if sandbox.workers > 1 else []
     if conflicts:
         with open(sandbox.log_file(0), "a") as worker0_log:
@@ -164,13 +170,57 @@ def deliver(config: JobConfig, sandbox: Sandbox) -> list[OutputConflict]:
                           "has worker 0's, but online which node's copy is uploaded last is not defined: write "
                           "outputs from one worker (VC_TASK_INDEX == 0) or under per-worker names\n")
     for worker in reversed(range(sandbox.workers)):  # what the job wrote, whole: no policy applies to outputs
-        shutil.copytree(sandbox.train_url(worker), target, dirs_exist_ok=True, symlinks=True)
+        try:
+            deliver_tree(sandbox.train_url(worker), target)
+        except OSError as exc:
+            raise DeliveryError(
+                f"delivering the outputs to output_path {str(target)!r} failed ({exc.strerror or exc}"
+                f"{': ' + str(exc.filename) if exc.filename else ''}); the intact outputs are in the sandbox, kept: "
+                f"{sandbox.train_url(0)}"
+            ) from None
     if config.log_url:
         logs = config.local_path(config.log_url)
-        logs.mkdir(parents=True, exist_ok=True)
-        for log in sandbox.log_dir.glob("*.log"):
-            shutil.copy2(log, logs / log.name)
+        try:
+            logs.mkdir(parents=True, exist_ok=True)
+            for log in sandbox.log_dir.glob("*.log"):
+                shutil.copy2(log, logs / log.name)
+        except OSError as exc:
+            raise DeliveryError(f"copying the logs to log_url {str(logs)!r} failed ({exc.strerror or exc}); "
+                                f"they are in the sandbox, kept: {sandbox.log_dir}") from None
     return conflicts
+
+
+class DeliveryError(BackendError):
+    """The outputs could not be delivered to output_path (read-only, full, a link in the way): the job fails."""
+
+
+def deliver_tree(source: Path, target: Path) -> None:
+    """Copy ``source``'s files under ``target``, each whole (a copy beside it, then a rename): a failure leaves no
+    truncated file. A link already in ``target`` is replaced, never written through (it may point anywhere)."""
+    for path in sorted(source.rglob("*")):
+        if path.is_dir() and not path.is_symlink():
+            continue
+        rel = path.relative_to(source)
+        parent = target
+        for part in rel.parts[:-1]:
+            parent = parent / part
+            if parent.is_symlink():
+                raise OSError(errno.ELOOP, "a symlink in output_path, not written through", str(parent))
+            parent.mkdir(exist_ok=True)
+        dest = parent / rel.name
+        if dest.is_dir() and not dest.is_symlink():
+            raise OSError(errno.EISDIR, "a directory is in the way of an output file", str(dest))
+        partial = parent / f".{rel.name}.delivering"
+        try:
+            if path.is_symlink():
+                os.symlink(os.readlink(path), partial)
+            else:
+                shutil.copy2(path, partial)
+            os.replace(partial, dest)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+            raise
 
 
 def install_requirements(python: Path, code_dir: Path, target: Path, log: Path) -> None:

@@ -119,11 +119,19 @@ class OutputSync(threading.Thread):
                 mark = (stat.st_size, stat.st_mtime_ns)
                 if self._seen.get(path) == mark:
                     continue
-                dest = self.target / path.relative_to(source)
+                rel = path.relative_to(source)
+                dest = self.target / rel
+                if any((self.target / Path(*rel.parts[:k])).is_symlink() for k in range(1, len(rel.parts) + 1)):
+                    continue  # never through a link (the final delivery reports it)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 partial = dest.with_name(f".{dest.name}.syncing")
-                shutil.copy2(path, partial)
-                os.replace(partial, dest)
+                try:
+                    shutil.copy2(path, partial)
+                    os.replace(partial, dest)
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        partial.unlink()
+                    raise
                 self._seen[path] = mark
 
 
@@ -145,6 +153,7 @@ class WorkerJob(Execution):
         self._follower: LogFollower | None = None
         self._sync: OutputSync | None = None
         self._conflicts: list[sb.OutputConflict] = []
+        self.delivery_error: str | None = None  # why the outputs did not reach output_path (the job then failed)
 
     # -- what a backend provides ----------------------------------------------------------------------
     @abc.abstractmethod
@@ -211,7 +220,12 @@ class WorkerJob(Execution):
             if self._sync is not None:  # the final delivery follows: the periodic one stops first
                 self._sync.done.set()
                 self._sync.join(timeout=30)
-            self._deliver()
+            try:
+                self._deliver()
+            except sb.DeliveryError as exc:  # outputs that do not arrive fail the job, as an upload failure does online
+                phase, self.delivery_error = JobPhase.FAILED, str(exc)
+                with contextlib.suppress(OSError), open(self._box.log_file(0), "a") as log:
+                    log.write(f"[pytest-modelarts] {exc}\n")
         finally:
             self._final = phase  # final only once outputs are where the user expects them
         return phase
@@ -272,4 +286,4 @@ class WorkerJob(Execution):
     def info(self) -> dict[str, Any]:
         return {"sandbox": str(self._box.root), "command": list(self.command),
                 "log_files": self.log_locations(),
-                "output_conflicts": self.output_conflicts}
+                "output_conflicts": self.output_conflicts, "delivery_error": self.delivery_error}

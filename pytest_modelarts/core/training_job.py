@@ -123,7 +123,8 @@ class TrainingJob:
 
     @property
     def failure_reason(self) -> str | None:
-        return self._execution.failure_reason
+        # outputs that could not be delivered fail a job whose workers all succeeded (backends.workers)
+        return self._execution.failure_reason or getattr(self._execution, "delivery_error", None)
 
     # -- control --------------------------------------------------------------------------------------
     def wait(self, timeout: float | None = None, *, stop_on_timeout: bool = True) -> JobPhase:
@@ -140,6 +141,7 @@ class TrainingJob:
             raise
         if not phase.is_final:
             if stop_on_timeout:
+                self._execution.dump_stacks()  # where it was stuck, into the log, before it is stopped
                 self.stop()
             raise JobTimeoutError(
                 f"job {self.job_name!r} did not finish within {timeout} s"
