@@ -29,6 +29,7 @@ from .lockfile import (
     LockedPackage,
     _describe_change,
     _spec_of,
+    contents_mismatch,
     current_platform,
     parse_with_conda_lock,
     python_source_for,
@@ -67,7 +68,13 @@ def lock_environment(
     if mode is not LockMode.UPDATE:
         existing = read_lock(path)
         if existing is not None and existing.spec_hash == digest:
-            return existing
+            mismatch = contents_mismatch(existing, spec, platform)
+            if mismatch is None:
+                return existing
+            raise LockError(
+                f"{path} does not hold what its spec asks for: {mismatch}; it was edited or made elsewhere. Re-lock "
+                "with lock_mode='update' (Session(lock_mode='update'), or pytest --modelarts-lock-mode=update)"
+            )
         if mode is LockMode.CHECK:
             if existing is None:
                 raise LockError(

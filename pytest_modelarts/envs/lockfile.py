@@ -73,6 +73,7 @@ class LockedEnvironment:
     packages: tuple[LockedPackage, ...]
     written: bool = False  # True when this call (re)wrote the file
     key: str = field(default="", compare=False)
+    sealed_hash: str | None = field(default=None, compare=False)  # the content hash written at solve time, if any
 
     @property
     def conda(self) -> tuple[LockedPackage, ...]:
@@ -148,6 +149,11 @@ def read_lock(path: Path) -> LockedEnvironment | None:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         content = yaml.load(path.read_text(), Loader=loader)
+        if content.get("version") != LOCK_FORMAT:
+            raise LockError(
+                f"{path} has lock format version {content.get('version')!r}; pytest-modelarts reads and writes conda-lock's "
+                f"format {LOCK_FORMAT}: re-lock with lock_mode='update' (pytest --modelarts-lock-mode=update)"
+            )
         meta = content["metadata"]
         custom = meta.get("custom_metadata") or {}
         platform = meta["platforms"][0]
@@ -172,8 +178,9 @@ def read_lock(path: Path) -> LockedEnvironment | None:
             spec_hash=custom[META + "spec-hash"],
             channels=tuple(json.loads(custom.get(META + "spec", "{}")).get("channels", [])),
             packages=packages,
+            sealed_hash=custom.get(META + "content-hash"),
         )
-    except (KeyError, TypeError, IndexError, ValueError, yaml.YAMLError) as exc:
+    except (KeyError, AttributeError, TypeError, IndexError, ValueError, yaml.YAMLError) as exc:
         raise LockError(
             f"{path} is not a conda-lock.yml written by pytest-modelarts ({type(exc).__name__}: {exc}); "
             "delete it or re-lock with lock_mode='update' (pytest --modelarts-lock-mode=update)"
@@ -181,6 +188,60 @@ def read_lock(path: Path) -> LockedEnvironment | None:
     locked = _with_key(locked)
     _READ_MEMO[memo_key] = locked
     return locked
+
+
+#: the conda-lock format version this module reads and writes
+LOCK_FORMAT = 1
+
+
+def content_hash(locked: LockedEnvironment) -> str:
+    """A hash of what a lock pins (every package row, the platform, the python fields and the spec hash), written
+    at solve time into ``custom_metadata`` so that a hand edit of the lock is detected when it is read."""
+    import hashlib
+
+    payload = json.dumps({"packages": [p.row() for p in locked.packages], "platform": locked.platform,
+                          "python": [locked.python_source, locked.python_spec, locked.python_version],
+                          "spec_hash": locked.spec_hash}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def contents_mismatch(locked: LockedEnvironment, spec: CondaDependencies, platform: str) -> str | None:
+    """What in ``locked`` contradicts ``spec`` on ``platform`` (a lock made from this spec would not), or None.
+
+    The spec hash says which spec the lock was made *from*; this checks what the lock *holds*, for locks written
+    before the content hash, or edited along with their spec hash.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    if locked.sealed_hash is not None and locked.sealed_hash != content_hash(locked):
+        return ("it was edited after it was locked: its packages, platform or python-version are not what was solved "
+                "(a package removed or a version changed would run, or be pinned online, unverified)")
+    if locked.platform != platform:
+        return f"it is locked for platform {locked.platform!r}, this machine is {platform!r}"
+    pip = {canonicalize_name(p.name): p for p in locked.pip}
+    for item in spec.pip_packages:
+        try:
+            req = Requirement(item)
+        except InvalidRequirement:
+            continue  # a URL or path requirement: the resolver's to judge
+        found = pip.get(canonicalize_name(req.name))
+        if found is None:
+            return f"pip package {req.name!r} of the spec is not in the lock"
+        if req.specifier and not req.specifier.contains(found.version, prereleases=True):
+            return f"pip package {req.name} is locked at {found.version}, which the spec's {item!r} does not allow"
+    conda = {p.name: p for p in locked.conda}
+    for item in spec.conda_packages:
+        name = _spec_name(item)
+        if locked.python_source == "conda" and name not in conda:
+            return f"conda package {name!r} of the spec is not in the lock"
+    python = conda.get("python")
+    if python is not None and not (python.version + ".").startswith(locked.python_version + "."):
+        return f"its python-version {locked.python_version!r} is not that of its python package ({python.version})"
+    wanted = locked.python_spec.rstrip("*").rstrip(".")
+    if wanted and not (locked.python_version + ".").startswith(wanted + "."):
+        return f"its python-version {locked.python_version!r} does not match its python spec {locked.python_spec!r}"
+    return None
 
 
 def _with_key(locked: LockedEnvironment) -> LockedEnvironment:

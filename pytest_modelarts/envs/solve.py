@@ -31,6 +31,7 @@ from .lockfile import (
     LockedEnvironment,
     _import_conda_lock,
     _spec_name,
+    content_hash,
     current_platform,
     python_version_spec,
     read_lock,
@@ -217,4 +218,16 @@ def solve(
         atomic_write(path, tmp.read_bytes(), mode=0o644)
     locked = read_lock(path)
     assert locked is not None
+    _seal(path, locked)
+    locked = read_lock(path)
+    assert locked is not None
     return replace(locked, written=True)
+
+
+def _seal(path: Path, locked: LockedEnvironment) -> None:
+    """Add the content hash of what was just written (lockfile.content_hash) to its custom metadata."""
+    text = path.read_text()
+    anchor = f"    {META}python-version:"
+    assert anchor in text, "conda-lock's writer changed its layout"
+    sealed = text.replace(anchor, f"    {META}content-hash: {content_hash(locked)}\n{anchor}", 1)
+    atomic_write(path, sealed.encode(), mode=0o644)
