@@ -62,6 +62,9 @@ class Execution(abc.ABC):
         """Output files that several workers wrote with different contents (local multi-node runs)."""
         return []
 
+    def dump_stacks(self) -> None:  # noqa: B027 - optional: where the backend can, it does
+        """Have the job write every thread's Python stack into its log (before it is stopped for its timeout)."""
+
     @property
     def lost_writes(self) -> list[str]:
         """What the job wrote outside ``train_url``, ``/cache`` and ``/tmp``: online it is lost (sandboxed runs)."""

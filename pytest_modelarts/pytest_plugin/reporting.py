@@ -129,9 +129,9 @@ def write_summary(tr: Any, records: Sequence[Mapping[str, Any]], promotions: Seq
         tr.write_sep("-", "promoted online")
         cells = [(p["job_name"], f"job id {p['job_id']}", p["phase"], p["train_instance_type"],
                   "(submitted)" if p["created"] else "(already in the ledger)") for p in promotions]
-        widths = [max(len(row[i]) for row in cells) for i in range(5)]
-        for p, row in zip(promotions, cells, strict=True):
-            tr.write_line("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + "  " + p["nodeid"])
+        column = [max(len(line[i]) for line in cells) for i in range(5)]
+        for p, line in zip(promotions, cells, strict=True):
+            tr.write_line("  ".join(cell.ljust(w) for cell, w in zip(line, column, strict=True)) + "  " + p["nodeid"])
 
 
 def junit_attach(config: pytest.Config, report: pytest.TestReport, text: str) -> None:

@@ -206,3 +206,22 @@ def test_small_things_of_the_report(project: pytest.Pytester) -> None:
     assert "ModelArts jobs" not in quiet.stdout.str()
     skipped = project.runpytest("-rs", "-k", "good")
     skipped.stdout.fnmatch_lines(["SKIPPED [[]1[]] test_small.py:*: ModelArts smoke test: run pytest with --modelarts*"])
+
+
+def test_a_timed_out_job_shows_where_it_was_stuck(project: pytest.Pytester) -> None:
+    (project.path / "code" / "hangs.py").write_text(
+        "import time\n\n\ndef stuck_in_the_data_loader():\n    time.sleep(120)\n\n\n"
+        "print('loading', flush=True)\nstuck_in_the_data_loader()\n")
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="hangs.py", timeout=3)
+        def test_hangs(modelarts_job):
+            pass
+        """
+    )
+    result = project.runpytest("--modelarts")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*did not finish within 3.0 s; it was stopped*", "*Current thread * (most recent call first):*",
+                                 "*line 5 in stuck_in_the_data_loader*"])

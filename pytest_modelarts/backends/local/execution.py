@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ...core import contract
+from ...core import contract, oskit
 from ...core.job import JobConfig
 from ...core.phase import JobPhase
 from ...core.session import Session
@@ -71,6 +71,24 @@ class LocalExecution(WorkerJob):
         os.set_inheritable(write_end, False)
         self._procs.append(proc)
         self._pipes.append(write_end)
+
+    def dump_stacks(self) -> None:
+        """SIGUSR1 to each running worker's boot file (job_site/sitecustomize.py registered faulthandler for it):
+        every thread's stack goes to the log. Only the processes running the boot file get it: to a launcher
+        (nsenter, bwrap) SIGUSR1 would be fatal."""
+        boot = self.command[1] if len(self.command) > 1 else None
+        if boot is None:
+            return
+        signalled = False
+        for proc in self._procs:
+            if proc.poll() is None:
+                for pid in _descendants(proc.pid):
+                    if _runs(pid, boot):
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGUSR1)
+                            signalled = True
+        if signalled:
+            time.sleep(0.3)  # faulthandler writes at once; the log copier needs a moment
 
     def _codes(self) -> list[int | None]:
         codes: list[int | None] = []
@@ -159,3 +177,22 @@ class LocalExecution(WorkerJob):
                 detail += " (killed: out of memory)"
             return detail if self._n > 1 or self._exit_code == contract.OOM_EXIT_CODE else None
         return None
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        for child in oskit.children(todo.pop(), every_thread=True):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _runs(pid: int, script: str) -> bool:
+    """Whether ``pid`` is ``python <script> ...`` itself (the launchers carry the script in their argv too)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            args = fh.read().split(b"\0")
+    except OSError:
+        return False
+    return len(args) > 1 and args[1] == script.encode()
