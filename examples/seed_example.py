@@ -2,11 +2,13 @@
 
     python examples/seed_example.py
 
-It runs the digits MLP locally under the ModelArts contract in a *locked* environment: the first run locks
-``mlp_digits.conda-lock.yml`` (next to this file) and builds it into the cache (this needs conda-forge and
-PyPI); later runs reuse the cached build. Step 2 of the seed page changes only ``train_instance_type``
-(e.g. ``"modelarts.vm.cpu.2u"``, with an ``obs://`` output_path and inputs) to train online.
-The pytest smoke tests next to this file use the current interpreter instead (``environment=None``).
+It runs the digits MLP locally under the ModelArts contract in a *locked* environment, in a sandboxed node where
+the machine allows it: the lock ``mlp-digits.conda-lock.yml`` (committed next to this file; made on the first run
+when missing) is built into the cache, with python from a local interpreter (``python_source="local"``: conda
+channels may be unreachable) and the pip packages from PyPI; later runs reuse the cached build. Step 2 of the
+seed page changes only ``train_instance_type`` (e.g. ``"modelarts.vm.cpu.2u"``, with an ``obs://`` output_path
+and inputs) to train online. The pytest smoke tests next to this file use the same locked environment
+(``mlp_digits.env.toml``).
 """
 
 from pathlib import Path
