@@ -8,6 +8,7 @@ and every mistake is a :class:`pytest.UsageError` that names the option, the val
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ def _timeout(value: float | str) -> float | None:
         return None
     if not value > 0:
         raise argparse.ArgumentTypeError(TIMEOUT_HELP)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(TIMEOUT_HELP + " (a finite number: for no limit say 'none')")
     return float(value)
 
 
@@ -123,9 +126,31 @@ def add_options(parser: pytest.Parser) -> None:
         if opt.is_flag:
             group.addoption(opt.flag, action="store_true", default=None, dest=opt.dest, help=f"{opt.help} (ini: {opt.ini})")
         else:
+            equals = _EQUALS_HELP.format(flag=opt.flag, metavar=opt.metavar) if opt.flag in PATH_OPTIONS else ""
             group.addoption(opt.flag, action="store", default=None, dest=opt.dest, metavar=opt.metavar, choices=opt.choices,
-                            help=f"{opt.help} (ini: {opt.ini})")
+                            help=f"{opt.help} (ini: {opt.ini}).{equals}")
         parser.addini(opt.ini, f"{opt.help} (command line: {opt.flag})", type=opt.ini_type, default=opt.default)
+
+
+#: options whose value is a path, and whether it must be a directory (else a file)
+PATH_OPTIONS = {"--modelarts-root": True, "--modelarts-cache-dir": True, "--modelarts-obs-root": True,
+                "--modelarts-promote-ledger": False}
+_EQUALS_HELP = " Give it as {flag}={metavar}: before it loads plugins, pytest takes a separate value for a test path."
+
+
+def space_separated_paths(args: Any) -> list[tuple[str, str]]:
+    """The path options given as ``--flag VALUE`` (two arguments) whose value exists: pytest read VALUE as a test path
+    when it chose its rootdir and ini file, before it knew the option (so the project's ini may be ignored)."""
+    args = [str(a) for a in args]
+    return [(a, args[i + 1]) for i, a in enumerate(args[:-1]) if a in PATH_OPTIONS and Path(args[i + 1]).expanduser().exists()]
+
+
+def path_problem(flag: str, path: Path) -> str | None:
+    """What is wrong with the path given to ``flag``, or None."""
+    want_dir = PATH_OPTIONS[flag]
+    if path.exists() and path.is_dir() != want_dir:
+        return f"{flag}={path}: is {'a file' if want_dir else 'a directory'}; give {'a directory' if want_dir else 'a file path'}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -178,6 +203,16 @@ class Settings:
             instance_type=values["modelarts_instance_type"],
             ledger=_absolute(base, values["modelarts_promote_ledger"]) or root / "promotions.json",
         )
+        for flag, path in (("--modelarts-root", settings.root), ("--modelarts-cache-dir", settings.cache_dir),
+                           ("--modelarts-obs-root", settings.obs_root), ("--modelarts-promote-ledger", settings.ledger)):
+            problem = path_problem(flag, path) if path is not None else None
+            if problem:
+                raise pytest.UsageError(problem)
+        for flag, value in space_separated_paths(config.invocation_params.args):
+            config.issue_config_time_warning(pytest.PytestConfigWarning(
+                f"{flag} {value}: pytest read {value!r} as a test path when it chose its rootdir ({config.rootpath}) and "
+                f"ini file, before this option was known, so the project's ini may be ignored; write {flag}={value}"
+            ), stacklevel=2)
         if settings.promote and not settings.enabled:
             raise pytest.UsageError("--modelarts-promote promotes passing smoke tests: add --modelarts to run them")
         if (settings.promote_wait or settings.promote_force) and not settings.promote:
