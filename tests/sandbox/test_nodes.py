@@ -16,9 +16,8 @@ import threading
 import uuid
 from pathlib import Path
 
-import psutil
-
 from pytest_modelarts import ContainerOptions, Estimator, JobPhase, Session
+from tests.support.processes import tagged
 from tests.support.waiting import wait_until
 
 from .conftest import CODE
@@ -106,26 +105,15 @@ def test_the_hosts_network_is_a_switch(session: Session, tmp_path: Path) -> None
     assert json.loads((tmp_path / "out" / "worker-0.json").read_text())["host_loopback"] == "reached"
 
 
-def processes_tagged(tag: str) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        try:
-            if any(tag in part for part in proc.info["cmdline"] or []) and proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(proc)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
-
-
 def test_sigkill_of_a_supervisor_ends_its_worker_and_the_workers_daemons(session: Session) -> None:
     tag = f"node-tag-{uuid.uuid4().hex}"
     job = estimator(session, 2, hyper={"mode": "sleep", "tag": tag}).fit(wait=False)
     wait_until(lambda: "started" in job.logs(0) and "started" in job.logs(1), what="both workers")
-    supervisors = [p for p in processes_tagged(tag) if any(part.endswith("supervisor.py") for part in p.cmdline())]
+    supervisors = [p for p in tagged(tag) if any(part.endswith("supervisor.py") for part in p.cmdline())]
     assert len(supervisors) == 2
     os.kill(supervisors[1].pid, signal.SIGKILL)
     assert job.wait(60) is JobPhase.FAILED  # the worker is gone: the job fails, and the other worker is stopped
-    wait_until(lambda: processes_tagged(tag) == [], what="every process of the job to end")
+    wait_until(lambda: tagged(tag) == [], what="every process of the job to end")
 
 
 PARENT = """
@@ -148,10 +136,10 @@ def test_sigkill_of_the_caller_leaves_no_process_of_the_job(tmp_path: Path) -> N
     sandbox = Path(parent.stdout.readline().strip())
     logs = sandbox / "home" / "modelarts" / "log"
     wait_until(lambda: sum("started" in log.read_text() for log in logs.glob("*.log")) == 2, what="both workers")
-    assert len(processes_tagged(tag)) >= 4  # supervisors, launchers, boot files, daemons
+    assert len(tagged(tag)) >= 4  # supervisors, launchers, boot files, daemons
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
-    wait_until(lambda: processes_tagged(tag) == [], what="every process of the job to end after its caller died")
+    wait_until(lambda: tagged(tag) == [], what="every process of the job to end after its caller died")
 
 
 def test_sandbox_false_is_the_relocated_mode_and_says_so(tmp_path: Path) -> None:

@@ -14,10 +14,10 @@ import textwrap
 import uuid
 from pathlib import Path
 
-import psutil
 import pytest
 
 from pytest_modelarts import Estimator, JobPhase, JobTimeoutError, Session
+from tests.support.processes import tagged
 from tests.support.waiting import wait_until
 
 STUBBORN = textwrap.dedent("""
@@ -36,17 +36,6 @@ STUBBORN = textwrap.dedent("""
     print("all started", flush=True)
     time.sleep(int(os.environ.get("STUBBORN_SLEEP", "600")))
 """)
-
-
-def tagged(tag: str) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        try:
-            if any(tag in part for part in proc.info["cmdline"] or []) and proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(proc)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
 
 
 @pytest.fixture
