@@ -79,7 +79,8 @@ MARKER_SIGNATURE = "modelarts" + str(_SIG.replace(
 MARKER_HELP = (
     MARKER_SIGNATURE
     + ": a ModelArts smoke test: the job's full (online) configuration plus smoke_* overrides for the local"
-    " run. Skipped unless pytest runs with --modelarts. See docs/plugin.md."
+    " run. Skipped unless pytest runs with --modelarts. Documented in the installed package:"
+    " python -m pydoc pytest_modelarts.pytest_plugin.marker"
 )
 PARAMETERS = tuple(_SIG.parameters)
 

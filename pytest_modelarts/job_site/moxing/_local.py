@@ -62,7 +62,7 @@ def unsupported(module: str, name: str, supported: list[str]) -> AttributeError:
         return AttributeError(f"module {module!r} has no attribute {name!r}")
     shown = "mox.file" if module.endswith(".file") else "mox"
     return MoxUnsupportedError(f"{shown}.{name} is not supported by the local moxing of pytest_modelarts; it supports only "
-                               f"{', '.join(supported)} (see docs/moxing.md of pytest-modelarts)")
+                               f"{', '.join(supported)} (python -m pydoc moxing.file lists them)")
 
 
 def is_remote(url: object) -> bool:
