@@ -43,6 +43,15 @@ from .stash import FAILURE_KEY, PASSED_KEY, PROMOTIONS_KEY, SPEC_KEY
 ENABLE_HINT = "ModelArts smoke test: run pytest with --modelarts (or set modelarts = true in the ini file) to run it"
 
 
+def ignore_run_root(root: Path) -> None:
+    """The run root holds sandboxes, logs and the ledger, never anything to commit: it says so to git itself."""
+    with contextlib.suppress(OSError):
+        root.mkdir(parents=True, exist_ok=True)
+        ignore = root / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# written by pytest-modelarts: run sandboxes, logs and the promotion ledger\n*\n")
+
+
 def worker_id(config: pytest.Config) -> str:
     workerinput = getattr(config, "workerinput", None)
     return str(workerinput["workerid"]) if workerinput else "main"
@@ -95,6 +104,7 @@ class SmokeRunner:
     def session(self) -> Session:
         if self._session is None:
             s = self.settings
+            ignore_run_root(s.root)
             self._session = Session(
                 plugin_manager=self.config.pluginmanager,
                 local_root=s.root / "pytest" / worker_id(self.config),

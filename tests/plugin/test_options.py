@@ -88,3 +88,9 @@ def test_python_source_local_runs_the_job_in_a_locked_uv_venv(project: pytest.Py
     prefix = next(line.split()[1] for line in result.outlines if line.startswith("PREFIX "))
     assert prefix.startswith(str(cache))
     assert (project.path / "only-python.conda-lock.yml").is_file()
+
+
+def test_the_run_root_tells_git_to_ignore_it(project: pytest.Pytester) -> None:
+    project.makepyfile(MARKED)
+    project.runpytest("--modelarts").assert_outcomes(passed=1)
+    assert (project.path / ".modelarts" / ".gitignore").read_text().splitlines()[-1] == "*"
