@@ -26,6 +26,7 @@ class SmokeRun:
     env_hash: str | None  # the locked environment's key (None: unisolated)
     command: tuple[str, ...] = ()  # worker 0's command, for the record
     image: str | None = None  # the image of a container run, for the record
+    variables: tuple[str, ...] = ()  # the names of the variables the job saw, for the record
 
     def to_dict(self) -> dict[str, Any]:
         """As the ledger keeps it (JSON: lists, not tuples)."""

@@ -45,13 +45,15 @@ def promote_item(item: pytest.Item, *, spec: SmokeSpec | None, jobs: list[Traini
 def smoke_run(job: TrainingJob, session: Session) -> SmokeRun:
     """What a passing smoke job ran with (promotion.parity)."""
     tree = job.config.code_tree
+    info = job.get_job_info()
     return SmokeRun(
         contract=str(job.config.contract or session.contract),
         labels=tuple(label for label, _ in job.config.hyperparameters),
         code_hash=tree.digest() if tree is not None else None,
         env_hash=job.runtime.env_hash if job.runtime else None,
         command=tuple(job.command or ()),
-        image=job.get_job_info().get("image"),
+        image=info.get("image"),
+        variables=tuple(info.get("variables") or ()),
     )
 
 

@@ -57,6 +57,7 @@ def test_passing_tests_are_promoted_once_with_full_values_and_reported(project: 
     ledger = json.loads((project.path / ".modelarts" / "promotions.json").read_text())
     (smoke,) = [r["smoke"] for r in ledger["records"].values()]  # what the passing smoke run ran with
     assert smoke["contract"] == "v2" and smoke["labels"] == ["epochs"] and smoke["command"][-2] == "--epochs=2"
+    assert "MA_JOB_DIR" in smoke["variables"] and not [v for v in smoke["variables"] if v.startswith("DLS_")]
 
     rerun = project.runpytest_subprocess(*args, "-k", "passes")
     rerun.assert_outcomes(passed=1)

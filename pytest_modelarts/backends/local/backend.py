@@ -78,6 +78,7 @@ class LocalBackend(Backend):
                     layout=layout, job_id=job_id, code_dir_name=box.code_name, node=node,
                     current_ip=nodes.address(i) if nodes is not None else node.host,
                     extra=extra, inherit=os.environ, path_prefix=runtime.path_prefix, version=version, v1_urls=urls,
+                    endpoints=endpoint_variables(self.session.obs_endpoint, self.session.endpoint),
                 )
                 local_obs = (obs or LocalObs()).with_buckets(job_obs) if obs or job_obs else None
                 if local_obs is not None:
@@ -97,7 +98,7 @@ class LocalBackend(Backend):
                 with open(box.log_file(i), "ab") as fh:
                     fh.write(header.encode())
             return LocalExecution(config, self.session, box, commands, envs, cwds,
-                                  launchers=launchers or None, nodes=nodes)
+                                  launchers=launchers or None, nodes=nodes, variables=sorted(env))
         except BaseException:
             if nodes is not None:
                 nodes.close()
@@ -144,6 +145,18 @@ class LocalBackend(Backend):
                              ro_binds=visible, rw_binds=writable, version=version)
         job_nodes.start()
         return job_nodes
+
+
+def endpoint_variables(obs_endpoint: str | None, apigw_endpoint: str | None) -> dict[str, str]:
+    """``S3_ENDPOINT``, ``S3_USE_HTTPS``, ``S3_VERIFY_SSL`` and ``MA_APIGW_ENDPOINT``, as a v2 container has them, where
+    the session names an endpoint (the emulator's, say); absent otherwise: there is nothing to name locally."""
+    found: dict[str, str] = {}
+    if obs_endpoint:
+        https = obs_endpoint.startswith("https://")
+        found.update(S3_ENDPOINT=obs_endpoint, S3_USE_HTTPS="1" if https else "0", S3_VERIFY_SSL="1" if https else "0")
+    if apigw_endpoint:
+        found["MA_APIGW_ENDPOINT"] = apigw_endpoint
+    return found
 
 
 def _job_bucket(config: JobConfig, job_id: str, box: sb.Sandbox, worker: int, layout: contract.Layout,

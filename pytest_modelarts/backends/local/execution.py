@@ -41,12 +41,14 @@ class LocalExecution(WorkerJob):
 
     def __init__(self, config: JobConfig, session: Session, sandbox: sb.Sandbox,
                  commands: list[list[str]], envs: list[dict[str, str]], cwds: list[Path],
-                 *, launchers: list[list[str]] | None = None, nodes: JobNodes | None = None) -> None:
+                 *, launchers: list[list[str]] | None = None, nodes: JobNodes | None = None,
+                 variables: list[str] | None = None) -> None:
         super().__init__(config, session, sandbox, commands)
         self._procs: list[subprocess.Popen[bytes]] = []
         self._pipes: list[int] = []
         self._nodes = nodes
         self._lost: list[str] = []
+        self._variables = variables or []
         self._follow_logs()
         try:
             for i, (command, env, cwd) in enumerate(zip(launchers or commands, envs, cwds, strict=True)):
@@ -167,7 +169,8 @@ class LocalExecution(WorkerJob):
         return list(self._lost)
 
     def info(self) -> dict[str, Any]:
-        return {**super().info(), "sandboxed": self._nodes is not None, "lost_writes": self.lost_writes}
+        return {**super().info(), "sandboxed": self._nodes is not None, "lost_writes": self.lost_writes,
+                "variables": list(self._variables)}
 
     @property
     def failure_reason(self) -> str | None:
