@@ -5,7 +5,8 @@ Discovery reads where interpreters live and runs no launcher: candidates are ``$
 ``python3`` / ``python`` in the ``PATH`` entries, pyenv's and uv's managed installations
 (``$PYENV_ROOT/versions/*``, ``$UV_PYTHON_INSTALL_DIR`` or uv's data dir) and conda environments
 (``$CONDA_PREFIX``, ``~/.conda/environments.txt``). A candidate counts only when it is an executable binary once
-its links are resolved: a shim (pyenv's, asdf's: a script that picks a version when run) is never executed.
+its links are resolved: a shim (pyenv's, asdf's: a script that picks a version when run) is never executed
+(what ``$PYTEST_MODELARTS_PYTHONS`` lists is asked whatever it is: the user chose it).
 
 Each interpreter is asked its version once: answers are kept in ``interpreters.json`` of the cache directory,
 keyed by the binary's real path, its mtime and size, so a later run stats files and runs nothing.
@@ -98,12 +99,15 @@ def _candidates() -> Iterator[Path]:
         yield from _pythons_in(d)
 
 
-def _binary(path: Path) -> Path | None:
-    """The real file behind ``path`` when it is an executable binary (not a script: a shim is never run)."""
+def _binary(path: Path, *, listed: frozenset[Path] = frozenset()) -> Path | None:
+    """The real file behind ``path`` when it is an executable binary (not a script: a shim is never run), or
+    any executable the user listed in ``$PYTEST_MODELARTS_PYTHONS`` (``listed``): asking it is what they asked."""
     try:
         real = path.resolve(strict=True)
         if not real.is_file() or not os.access(real, os.X_OK):
             return None
+        if path in listed:
+            return real
         with open(real, "rb") as f:
             return real if f.read(4) in _BINARY_MAGIC else None
     except OSError:
@@ -160,8 +164,9 @@ def _ask(real: Path) -> tuple[str, str]:
 def _interpreters(answers: _Answers) -> Iterator[Interpreter]:
     """Every distinct CPython found, in the order of :func:`_candidates`, asked lazily."""
     seen: set[tuple[int, int]] = set()  # a file's identity: hard links of one binary are one interpreter
+    listed = frozenset(Path(p) for p in os.environ.get("PYTEST_MODELARTS_PYTHONS", "").split(os.pathsep) if p)
     for path in _candidates():
-        real = _binary(path)
+        real = _binary(path, listed=listed)
         if real is None:
             continue
         try:

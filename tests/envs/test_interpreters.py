@@ -74,3 +74,14 @@ def test_each_interpreter_is_asked_once_by_path_and_mtime(home: Path, monkeypatc
     cache = (home / "cache" / "interpreters.json").read_text().replace(str(st.st_mtime_ns), str(st.st_mtime_ns - 1))
     (home / "cache" / "interpreters.json").write_text(cache)
     assert find_interpreters() == first and asked == [str(BASE)]
+
+
+def test_an_interpreter_listed_by_the_user_is_asked_even_as_a_script(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wrapper = home / "my-python"
+    wrapper.write_text(f"#!/bin/sh\nexec {BASE} \"$@\"\n")
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("PYTEST_MODELARTS_PYTHONS", str(wrapper))
+    monkeypatch.setattr(sys, "_base_executable", str(wrapper), raising=False)
+    monkeypatch.setattr(sys, "executable", str(wrapper))
+    assert [i.path for i in find_interpreters()] == [wrapper]
