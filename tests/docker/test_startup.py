@@ -69,3 +69,16 @@ def test_the_job_network_is_made_once_with_the_workers_addresses(session: Sessio
     ips = [ipaddress.ip_address(job.logs(i).split("ip ", 1)[1].split()[0]) for i in (0, 1)]
     assert all(ip in subnet for ip in ips) and ips[0] != ips[1]
     assert labelled(docker_client, job.job_id) == (0, 0)
+
+
+def test_where_no_subnet_of_ours_is_free_the_daemon_picks_one(session: Session, tmp_path: Path, python_image: str,
+                                                               docker_client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_modelarts.backends.docker import network
+
+    monkeypatch.setattr(network, "_host_routes", lambda: [ipaddress.IPv4Network("172.16.0.0/12")])  # e.g. a VPN's
+    assert network.free_subnet(docker_client) is None
+    job = two_workers(session, tmp_path, python_image).fit(wait=True)
+    assert job.phase is JobPhase.COMPLETED, job.failure_reason
+    ips = [job.logs(i).split("ip ", 1)[1].split()[0] for i in (0, 1)]
+    assert ips[0] != ips[1]
+    assert labelled(docker_client, job.job_id) == (0, 0)

@@ -83,7 +83,7 @@ from .client import docker_client
 from .commands import LastCommandError, append_arguments, command_argv, host_gpus, is_shell_command, memory_bytes
 from .execution import INSTALL_FAILED, DockerExecution, worker_cache
 from .files import walk
-from .network import free_subnet
+from .network import daemon_subnet, free_subnet
 from .owners import LABEL, LABEL_WORKER, labels
 from .pause import ensure_pause_image
 
@@ -173,7 +173,8 @@ class DockerBackend(Backend):
         """A bridge network of the job's own with an explicit subnet, so that workers have fixed addresses.
 
         Made once: the subnet is a free one of :data:`.network.JOB_SUBNETS` (not taken by a Docker network or a route of
-        this host), picked at random so that concurrent runs rarely want the same; a collision is retried.
+        this host), picked at random so that concurrent runs rarely want the same; a collision is retried. Where
+        none is free, the daemon picks one (a probe network first).
         """
         import docker.errors
         import docker.types
@@ -182,7 +183,7 @@ class DockerBackend(Backend):
         job_labels = labels(config, job_id)
 
         def attempt() -> tuple[Network, list[str]]:
-            subnet = free_subnet(client)
+            subnet = free_subnet(client) or daemon_subnet(client, name, job_labels)
             hosts = subnet.hosts()
             gateway = str(next(hosts))
             addresses = [str(next(hosts)) for _ in range(config.train_instance_count)]

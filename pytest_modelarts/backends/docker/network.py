@@ -50,12 +50,24 @@ def taken_subnets(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:
     return taken
 
 
-def free_subnet(client: docker.DockerClient) -> ipaddress.IPv4Network:
-    """A /24 of :data:`JOB_SUBNETS` that overlaps nothing taken, from a random start (concurrent runs differ)."""
+def free_subnet(client: docker.DockerClient) -> ipaddress.IPv4Network | None:
+    """A /24 of :data:`JOB_SUBNETS` that overlaps nothing taken, from a random start (concurrent runs differ);
+    None when every one is taken (e.g. a VPN routes all of 172.16.0.0/12 here)."""
     taken = taken_subnets(client)
     blocks = list(JOB_SUBNETS.subnets(new_prefix=24))
     first = random.randrange(len(blocks))
     for block in blocks[first:] + blocks[:first]:
         if not any(block.overlaps(t) for t in taken):
             return block
-    raise RuntimeError(f"no free /24 left in {JOB_SUBNETS} for a job network")
+    return None
+
+
+def daemon_subnet(client: docker.DockerClient, name: str, labels: dict[str, str]) -> ipaddress.IPv4Network:
+    """A subnet the daemon picks from its own pools: a probe network made and removed (the slow way, two more
+    calls), where :func:`free_subnet` finds none."""
+    probe = client.networks.create(name, driver="bridge", labels=labels)
+    try:
+        probe.reload()
+        return ipaddress.IPv4Network(probe.attrs["IPAM"]["Config"][0]["Subnet"], strict=False)
+    finally:
+        probe.remove()
