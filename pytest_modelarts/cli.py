@@ -37,6 +37,9 @@ def _env_build(args: argparse.Namespace) -> int:
     from .envs.build import build_environment
     from .envs.lock import read_lock
 
+    if Path(args.lock_file).is_dir():
+        print(f"error: {args.lock_file} is a directory: give the path of a conda-lock.yml file", file=sys.stderr)
+        return 2
     locked = read_lock(Path(args.lock_file).absolute())
     if locked is None:
         print(f"{args.lock_file}: no such file", file=sys.stderr)

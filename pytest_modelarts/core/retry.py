@@ -35,9 +35,12 @@ class RetryPolicy:
         if not raw:
             return cls()
         try:
-            return cls(attempts=max(1, int(raw)))
+            attempts = int(raw)
         except ValueError:
-            raise ConfigurationError(f"{RETRIES_VARIABLE}={raw!r}: must be a whole number of attempts >= 1") from None
+            attempts = 0
+        if attempts < 1:
+            raise ConfigurationError(f"{RETRIES_VARIABLE}={raw!r}: must be a whole number of attempts >= 1")
+        return cls(attempts=attempts)
 
     def delay(self, attempt: int) -> float:
         """Seconds to sleep after failed attempt number ``attempt`` (0-based)."""

@@ -70,6 +70,9 @@ def is_local(values: Mapping[str, Any]) -> bool:
     return bool(values["train_instance_type"] == LOCAL_INSTANCE_TYPE)
 
 
+#: the kernel's limit for one argument string (MAX_ARG_STRLEN, 32 pages): a longer one fails execve with E2BIG
+MAX_ARG_BYTES = 131072 - 1
+
 # -- the Estimator's parameters, in the order the seed's table checks them ---------------------------------
 
 @rule("estimator", "train_instance_type")
@@ -77,6 +80,9 @@ def _instance_type(v: Values) -> None:
     value = v["train_instance_type"]
     if value is None:
         raise ParameterError(E, "train_instance_type", None, "is required: 'local' to run on this machine, or a ModelArts flavor such as 'modelarts.vm.cpu.2u'")
+    if isinstance(value, str) and value != LOCAL_INSTANCE_TYPE and value.strip().lower() == LOCAL_INSTANCE_TYPE:
+        raise ParameterError(E, "train_instance_type", value, f"did you mean {LOCAL_INSTANCE_TYPE!r}? (exactly that, lower case, "
+                             "runs on this machine; anything else is taken as a ModelArts flavor)")
     if not isinstance(value, str) or not INSTANCE_TYPE.fullmatch(value):
         raise ParameterError(E, "train_instance_type", value, "must be 'local' or a flavor id such as 'modelarts.vm.cpu.2u'")
 
@@ -230,6 +236,14 @@ def check_location(owner: str, name: str, value: str, *, local: bool, must_exist
     return where
 
 
+@rule("estimator", "local_obs")
+def _local_obs(v: Values) -> None:
+    obs = v["local_obs"]
+    for folder in ([obs.root] if obs is not None and obs.root is not None else []) + list(obs.buckets.values() if obs else []):
+        if folder.exists() and not folder.is_dir():
+            raise ParameterError(E, "obs_root", str(folder), "is a file: give a folder whose sub-folders are buckets")
+
+
 @rule("estimator", "output_path", "log_url", "train_instance_type", "local_obs")
 def _output_locations(v: Values) -> None:
     for name in ("output_path", "log_url"):
@@ -261,6 +275,11 @@ def check_hyperparameters(value: Any) -> Hyperparameters:
         if not isinstance(label, str) or not contract.valid_hyperparameter_label(label):
             raise ParameterError(E, "hyperparameters", item, "label must be a str of letters, digits, '_', '.', '-' "
                                  "starting with a letter or '_' (it becomes --label=value)")
+        if isinstance(val, str) and "\0" in val:
+            raise ParameterError(E, "hyperparameters", item, "value contains a NUL byte, which no command-line argument can carry")
+        if isinstance(val, str) and len(f"--{label}={val}".encode()) > MAX_ARG_BYTES:
+            raise ParameterError(E, "hyperparameters", item, f"--{label}=value is over {MAX_ARG_BYTES} bytes, the kernel's limit "
+                                 "for one argument: pass a file (in the code directory or inputs) and its path instead")
         if not isinstance(val, str):
             raise ParameterError(E, "hyperparameters", item, f"value must be a str (got {type(val).__name__}); write {str(val)!r}")
         if label in seen:
@@ -312,6 +331,8 @@ def _backend(v: Values) -> None:
     backend = v["backend"]
     if backend is not None and backend != "online" and not is_local(v):
         raise ParameterError(E, "backend", backend, f"runs jobs on this machine: use it with train_instance_type='local' (got {v['train_instance_type']!r})")
+    if backend == "online" and is_local(v):
+        raise ParameterError(E, "backend", backend, "runs jobs on ModelArts: give a flavor such as 'modelarts.vm.cpu.2u', not 'local'")
 
 
 ENVIRONMENT_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -208,8 +208,8 @@ class Session:
             if ak and sk else None
         )
         self.region_name = region_name or _env("HUAWEICLOUD_SDK_REGION")
-        self.endpoint = endpoint or _env("MODELARTS_ENDPOINT")
-        self.obs_endpoint = obs_endpoint or _env("MODELARTS_OBS_ENDPOINT")
+        self.endpoint = _endpoint("endpoint", endpoint, "MODELARTS_ENDPOINT")
+        self.obs_endpoint = _endpoint("obs_endpoint", obs_endpoint, "MODELARTS_OBS_ENDPOINT")
         self.local_python = Path(local_python) if local_python else Path(sys.executable)
         if local_python is not None and not os.access(self.local_python, os.X_OK):
             raise ParameterError("Session", "local_python", str(local_python), "must be an executable Python interpreter")
@@ -258,3 +258,22 @@ class Session:
         who = repr(self.credentials) if self.credentials else "local"
         return f"Session({who}, region_name={self.region_name!r})"
 
+
+
+def _endpoint(name: str, given: str | None, variable: str) -> str | None:
+    """An endpoint given or from ``variable``: an http(s) URL with a host (``https://modelarts.example.com``)."""
+    from urllib.parse import urlsplit
+
+    value = given or _env(variable)
+    if value is None:
+        return None
+    where = f"Session({name}=...)" if given else f"${variable}"
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+        ok = parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+    except ValueError:  # a bad port
+        ok = False
+    if not ok or any(c.isspace() for c in str(value)):
+        raise ParameterError("Session", name, value, f"{where} must be an http(s) URL such as 'https://modelarts.cn-north-4."
+                             "myhuaweicloud.com' (or unset it and give a region)")
+    return value

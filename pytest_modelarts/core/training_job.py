@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import JobFailedError, JobStoppedError, JobTimeoutError
+from ..errors import JobFailedError, JobStoppedError, JobTimeoutError, ParameterError
 from .phase import JobPhase
 
 if TYPE_CHECKING:
@@ -134,6 +134,9 @@ class TrainingJob:
         :class:`~pytest_modelarts.errors.JobTimeoutError` is raised. Ctrl-C while waiting stops the job, then
         lets the ``KeyboardInterrupt`` through: an interrupted job is Terminated, never Completed.
         """
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                    or not 0 <= timeout < float("inf")):
+            raise ParameterError("wait", "timeout", timeout, "must be a number of seconds >= 0, or None to wait until the end")
         try:
             phase = self._execution.wait(timeout)
         except KeyboardInterrupt:

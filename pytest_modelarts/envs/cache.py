@@ -241,8 +241,9 @@ def parse_age(text: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
     text = text.strip().lower()
     try:
-        if text and text[-1] in units:
-            return float(text[:-1]) * units[text[-1]]
-        return float(text)
+        age = float(text[:-1]) * units[text[-1]] if text and text[-1] in units else float(text)
     except ValueError:
         raise ValueError(f"invalid age {text!r}: use a number followed by s, m, h, d or w (e.g. 30d)") from None
+    if not 0 <= age < float("inf"):  # a negative or nan age would remove every environment
+        raise ValueError(f"invalid age {text!r}: must be >= 0 and finite, a number followed by s, m, h, d or w (e.g. 30d)")
+    return age

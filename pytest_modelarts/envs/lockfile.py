@@ -148,7 +148,12 @@ def read_lock(path: Path) -> LockedEnvironment | None:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        content = yaml.load(path.read_text(), Loader=loader)
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "is a directory" if path.is_dir() else f"cannot be read ({exc})"
+        raise LockError(f"lock file {path} {reason}: give the path of a conda-lock.yml file") from None
+    try:
+        content = yaml.load(text, Loader=loader)
         if content.get("version") != LOCK_FORMAT:
             raise LockError(
                 f"{path} has lock format version {content.get('version')!r}; pytest-modelarts reads and writes conda-lock's "

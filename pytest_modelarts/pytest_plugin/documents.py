@@ -15,7 +15,14 @@ from ..errors import JobFileError, ParameterError, SpecError
 
 def read_document(path: Path) -> Any:
     """Parse a TOML or YAML file (by suffix); syntax errors become :class:`JobFileError` with the position."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise JobFileError(f"{path}: not a text file (byte {exc.start} is not UTF-8); write it as UTF-8 TOML or YAML") from None
+    except OSError as exc:
+        raise JobFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if "\0" in text:
+        raise JobFileError(f"{path}: not a text file (it holds NUL bytes); write it as UTF-8 TOML or YAML")
     if path.suffix == ".toml":
         try:
             return tomllib.loads(text)
@@ -58,6 +65,10 @@ def environment_from_mapping(data: Mapping[str, Any], *, where: str) -> Environm
     unknown = set(data) - set(ENV_KEYS)
     if unknown:
         raise SpecError("environment", f"{where}: unknown key {sorted(unknown)[0]!r}; the keys are {', '.join(ENV_KEYS)}")
+    for key in ("conda_packages", "pip_packages", "dependencies", "channels"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, list):
+            raise SpecError("environment", f"{where}: {key} must be a list, e.g. {key} = [{value!r}]; got {value!r}")
     conda = list(data.get("conda_packages") or [])
     pip = list(data.get("pip_packages") or [])
     for dep in data.get("dependencies") or []:

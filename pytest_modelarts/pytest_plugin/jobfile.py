@@ -25,6 +25,7 @@ Every key of a job (and of ``defaults``) is a keyword of the ``modelarts`` marke
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -156,6 +157,9 @@ def load_job_file(path: Path) -> list[tuple[str, SmokeSpec]]:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise JobFileError(f"{where}: key {unknown[0]!r}: unknown{hint}; the keys are {', '.join(JOB_KEYS)}")
         values = {**defaults, **{k: v for k, v in entry.items() if k not in ("name", "expect")}}
+        timeout = values.get("timeout")
+        if isinstance(timeout, float) and not math.isfinite(timeout):  # TOML's nan and inf
+            raise JobFileError(f"{where}: key 'timeout': must be a finite number of seconds > 0, got {timeout!r}")
         expect = parse_expectations(where, entry.get("expect"))
         try:
             spec = build_spec(values, path.parent, expect=expect)

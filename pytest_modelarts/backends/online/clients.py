@@ -34,7 +34,15 @@ class _Transient(Exception):
 
 
 def _timeout() -> float:
-    return float(os.environ.get("PYTEST_MODELARTS_HTTP_TIMEOUT", "60"))
+    text = os.environ.get("PYTEST_MODELARTS_HTTP_TIMEOUT", "60")
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise ConfigurationError(f"PYTEST_MODELARTS_HTTP_TIMEOUT={text!r}: must be a number of seconds > 0 (the read timeout "
+                                 "of ModelArts and OBS requests; default 60)")
+    return value
 
 
 def _is_loopback(url: str) -> bool:
@@ -51,6 +59,7 @@ class Clients:
     def __init__(self, session: Session, policy: RetryPolicy | None = None) -> None:
         self.session = session
         self.policy = policy or RetryPolicy.from_env()
+        _timeout()  # a bad PYTEST_MODELARTS_HTTP_TIMEOUT fails here, once, not as a transport error that is retried
         creds = session.require_credentials("an online job")
         self._scrub = [creds.secret_key.reveal()]
         if creds.security_token is not None:
