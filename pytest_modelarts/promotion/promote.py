@@ -73,6 +73,8 @@ def promote(
     call waits for the job (a new one, or the ledger's when it is not final yet) to reach a final phase, at
     most ``timeout`` seconds; the record then carries that phase; a timeout leaves the job running and
     returns its current phase. A failed online job is reported in ``phase``, not raised.
+    A ledger hit whose job was not final asks the service for its phase (one request) and records it: without
+    ``wait`` the ledger does not stay at ``Creating``.
 
     ``smoke`` is what the smoke run that passed ran with; it is recorded, and promotion refuses (a
     ConfigurationError naming each difference) when the online job would differ from it
@@ -101,8 +103,8 @@ def promote(
             previous = _recover(previous, config, session, ledger)
         existing = None if force else previous
         if existing is not None:
-            if wait and not existing.is_final:
-                phase = _follow(existing.job_id, config, session, timeout)
+            if not existing.is_final:  # the ledger tells the job's phase as it is now, not as it was at creation
+                phase = _follow(existing.job_id, config, session, timeout) if wait else _current(existing.job_id, config, session)
                 existing = dataclasses.replace(existing, phase=phase)
                 ledger.record(existing)
             return existing
@@ -148,6 +150,11 @@ def _recover(pending: PromotionRecord, config: JobConfig, session: Session, ledg
     rec = dataclasses.replace(pending, job_id=str(job_id), phase=phase, created=False)
     ledger.record(rec)
     return rec
+
+
+def _current(job_id: str, config: JobConfig, session: Session) -> str:
+    """The phase of an already submitted online job, asked once."""
+    return attach_job(config, session, job_id).phase.value
 
 
 def _follow(job_id: str, config: JobConfig, session: Session, timeout: float | None) -> str:

@@ -86,3 +86,18 @@ def test_a_pending_record_whose_job_never_reached_the_service_is_submitted_again
     ledger.record(replace(rec, job_id="", phase="Submitting", job_name="lost-before-sending"))
     again = promote(config, session, ledger=ledger, lock_hash=None)
     assert again.created and again.job_id != rec.job_id and len(modelarts_emulator.jobs()) == 2
+
+
+def test_a_ledger_hit_without_wait_records_the_phase_the_job_has_now(modelarts_emulator, tmp_path):
+    code, data = _tree(tmp_path)
+    session = modelarts_emulator.session()
+    est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
+                    train_instance_count=1, output_path="obs://emulator-bucket/out/")
+    config = est.config.fit(inputs=str(data), job_name="phase")
+    ledger = Ledger(tmp_path / "ledger.json")
+    first = promote(config, session, ledger=ledger, lock_hash=None)
+    assert not first.is_final
+    modelarts_emulator.wait_idle()
+    again = promote(config, session, ledger=ledger, lock_hash=None)
+    assert (again.created, again.phase) == (False, "Completed")
+    assert ledger.lookup(first.key).phase == "Completed"  # not left at Creating
