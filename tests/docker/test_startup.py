@@ -82,3 +82,17 @@ def test_where_no_subnet_of_ours_is_free_the_daemon_picks_one(session: Session, 
     ips = [job.logs(i).split("ip ", 1)[1].split()[0] for i in (0, 1)]
     assert ips[0] != ips[1]
     assert labelled(docker_client, job.job_id) == (0, 0)
+
+
+def test_the_jobs_of_a_process_share_one_client_while_it_answers(docker_client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_modelarts.backends.docker.client import shared_client
+
+    first = shared_client()
+    assert shared_client() is first
+
+    def gone() -> None:
+        raise ConnectionError("the daemon went away")
+
+    monkeypatch.setattr(first, "ping", gone)
+    second = shared_client()
+    assert second is not first and second.ping()

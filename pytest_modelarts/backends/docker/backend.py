@@ -79,7 +79,7 @@ from ...core.retry import RetryPolicy, retry
 from ...core.session import parse_run_user
 from ...errors import BackendError, ConfigurationError
 from .. import sandbox as sb
-from .client import docker_client
+from .client import shared_client
 from .commands import LastCommandError, append_arguments, command_argv, host_gpus, is_shell_command, memory_bytes
 from .execution import INSTALL_FAILED, DockerExecution, worker_cache
 from .files import walk
@@ -207,7 +207,7 @@ class DockerBackend(Backend):
             timings[name], mark = now - mark, now
 
         image = self.image_for(config)
-        client = docker_client()
+        client = shared_client()
         image_env = self._ensure_image(client, image)
         step("image")
         box = sb.create_sandbox(config, job_id, self.session.local_root)
