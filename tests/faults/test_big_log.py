@@ -22,7 +22,7 @@ BOOT = textwrap.dedent("""\
 """ % LOG_MB)
 
 SCRIPT = textwrap.dedent("""\
-    import resource, sys
+    import sys
     from pytest_modelarts import Estimator, JobFailedError, Session
     code, root = sys.argv[1:3]
     session = Session(local_root=root, stream_logs=True, stop_grace_period=1.0)
@@ -32,7 +32,8 @@ SCRIPT = textwrap.dedent("""\
         est.fit(wait=True, job_name="big-log")
     except JobFailedError as exc:
         tail = exc.log_tail
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    # VmHWM: this process's own peak (ru_maxrss keeps the parent's across fork and exec: pytest's, here)
+    peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) // 1024
     sys.stderr.write(f"PEAK_MIB={peak}\\nTAIL_LAST={tail[-1]}\\n")
 """)
 
