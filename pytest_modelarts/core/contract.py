@@ -46,6 +46,18 @@ MAX_CODE_BYTES = 5 * 1024**3
 #: ModelArts caps a job's log at 1 GiB: beyond it, output is dropped and the job runs on (troubleshooting page
 #: "size of the log file has reached the limit")
 MAX_LOG_BYTES = 1024**3
+#: another cap than ModelArts' on each worker's log, in bytes (for tests of the cap, mostly)
+LOG_LIMIT_VARIABLE = "PYTEST_MODELARTS_LOG_LIMIT"
+
+
+def log_limit() -> int:
+    """The cap on each worker's log: ``$PYTEST_MODELARTS_LOG_LIMIT`` bytes, else ModelArts' 1 GiB."""
+    raw = os.environ.get(LOG_LIMIT_VARIABLE)
+    if not raw:
+        return MAX_LOG_BYTES
+    if not raw.isdigit() or int(raw) < 1:
+        raise ParameterError("environment", LOG_LIMIT_VARIABLE, raw, "must be a number of bytes >= 1")
+    return int(raw)
 #: exit code of a container killed by the kernel's OOM killer.
 OOM_EXIT_CODE = 137
 #: variables taken from the caller's environment; everything else is the contract's.

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (or collections) into every job's supervisor
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 
 def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never a part.
@@ -72,3 +76,23 @@ def children(pid: int, *, every_thread: bool = False) -> list[int]:
     except OSError:
         return []
     return [int(e) for e in entries if e.isdigit() and parent_pid(int(e)) == pid]
+
+
+class LogCap:
+    """Lets through at most ``limit`` bytes of a job's output to ``write``, then notes once that the rest is dropped,
+    as ModelArts caps a job's log (1 GiB; the job runs on). Callers keep reading: a job must never block on it."""
+
+    def __init__(self, limit: int, write: Callable[[bytes], object]) -> None:
+        self.limit = limit
+        self.written = 0
+        self._write = write
+
+    def __call__(self, chunk: bytes) -> None:
+        if self.written >= self.limit:
+            return
+        kept = chunk[: self.limit - self.written]
+        self._write(kept)
+        self.written += len(kept)
+        if self.written >= self.limit:
+            self._write((f"\n[pytest-modelarts] log length overflow (max: {self.limit} bytes): as on ModelArts, the job "
+                         "runs on and its further output is dropped\n").encode())

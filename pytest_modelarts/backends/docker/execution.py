@@ -14,7 +14,7 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...core import contract
+from ...core import contract, oskit
 from ...core.job import JobConfig
 from ...core.phase import JobPhase
 from .. import sandbox as sb
@@ -51,8 +51,9 @@ class _Worker:
     def _follow(self) -> None:
         try:
             with open(self.log_file, "ab") as log:
+                cap = oskit.LogCap(contract.log_limit(), log.write)  # ModelArts caps a log at 1 GiB
                 for chunk in self.container.logs(stream=True, follow=True, stdout=True, stderr=True):
-                    log.write(chunk)
+                    cap(chunk)
                     log.flush()
             result = self.container.wait()
             self.container.reload()

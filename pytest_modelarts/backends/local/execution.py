@@ -17,25 +17,11 @@ from ...core import contract, oskit
 from ...core.job import JobConfig
 from ...core.phase import JobPhase
 from ...core.session import Session
-from ...errors import BackendError
 from .. import sandbox as sb
 from ..workers import WorkerJob
 from .nodes import JobNodes
 
 SUPERVISOR = Path(__file__).resolve().parent / "supervisor.py"
-#: another cap than ModelArts' 1 GiB on each worker's log, in bytes (for tests of the cap, mostly)
-LOG_LIMIT_VARIABLE = "PYTEST_MODELARTS_LOG_LIMIT"
-
-
-def log_limit() -> int:
-    raw = os.environ.get(LOG_LIMIT_VARIABLE)
-    if not raw:
-        return contract.MAX_LOG_BYTES
-    if not raw.isdigit() or int(raw) < 1:
-        raise BackendError(f"{LOG_LIMIT_VARIABLE}={raw!r}: must be a number of bytes >= 1")
-    return int(raw)
-
-
 class LocalExecution(WorkerJob):
     """Workers as supervised processes; each supervisor writes how its worker ended to a status file."""
 
@@ -63,7 +49,7 @@ class LocalExecution(WorkerJob):
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-I", "-S", str(SUPERVISOR), str(self._box.status_file(worker)),
-                 str(self.session.stop_grace_period), str(log_limit()), "--", *command],
+                 str(self.session.stop_grace_period), str(contract.log_limit()), "--", *command],
                 stdin=read_end, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=env,
                 start_new_session=True, close_fds=True,
             )

@@ -96,8 +96,8 @@ def _kill_everything(pgid: int, sig: int, main_pid: int) -> None:
 
 
 def _copy_capped(source: int, limit: int) -> None:
-    """Copy ``source`` to stdout up to ``limit`` bytes; past it read on (the job must never block) and drop."""
-    written = 0
+    """Copy ``source`` to stdout through the log cap; past it read on (the job must never block) and drop."""
+    cap = oskit.LogCap(limit, lambda data: os.write(1, data))
     while True:
         try:
             chunk = os.read(source, 65536)
@@ -105,14 +105,7 @@ def _copy_capped(source: int, limit: int) -> None:
             continue
         if not chunk:
             break
-        if written >= limit:
-            continue
-        kept = chunk[: limit - written]
-        os.write(1, kept)
-        written += len(kept)
-        if written >= limit:
-            os.write(1, (f"\n[pytest-modelarts] log length overflow (max: {limit} bytes): as on ModelArts, the job "
-                         "runs on and its further output is dropped\n").encode())
+        cap(chunk)
     os.close(source)
 
 
