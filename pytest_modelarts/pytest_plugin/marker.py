@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -210,7 +211,8 @@ def build_spec(values: Mapping[str, Any], base: Path, *, expect: Any = None) -> 
         raise SpecError("train_instance_count", f"must be an int >= 1, got {count!r}")
     out["train_instance_count"] = count
     timeout = v.get("timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not 0 < timeout < math.inf):  # nan and inf are numbers too
         raise SpecError("timeout", f"must be a number of seconds > 0, got {timeout!r}")
     out["timeout"] = float(timeout) if timeout is not None else None
     if out["train_instance_type"] == LOCAL_INSTANCE_TYPE:
