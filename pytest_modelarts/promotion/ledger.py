@@ -59,6 +59,16 @@ class PromotionRecord:
         except ValueError:
             return False
 
+    @property
+    def failed(self) -> bool:
+        """True when the online job ended without completing (Failed, Abnormal, Terminated): under
+        ``--modelarts-promote-wait`` that fails the run."""
+        try:
+            phase = JobPhase(self.phase)
+        except ValueError:
+            return False
+        return phase.is_final and phase is not JobPhase.COMPLETED
+
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data.pop("created")

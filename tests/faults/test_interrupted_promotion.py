@@ -101,3 +101,21 @@ def test_a_ledger_hit_without_wait_records_the_phase_the_job_has_now(modelarts_e
     again = promote(config, session, ledger=ledger, lock_hash=None)
     assert (again.created, again.phase) == (False, "Completed")
     assert ledger.lookup(first.key).phase == "Completed"  # not left at Creating
+
+
+def test_a_promoted_job_that_fails_online_is_marked_failed(modelarts_emulator, tmp_path):
+    code, data = _tree(tmp_path)
+    (code / "train.py").write_text("import sys\nsys.exit(3)\n")
+    session = modelarts_emulator.session()
+    est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
+                    train_instance_count=1, output_path="obs://emulator-bucket/out/")
+    rec = promote(est.config.fit(inputs=str(data), job_name="fails"), session, ledger=Ledger(tmp_path / "l.json"),
+                  lock_hash=None, wait=True)
+    assert rec.phase == "Failed" and rec.failed  # what the plugin needs to fail the run under --modelarts-promote-wait
+    assert not replace_phase(rec, "Completed").failed and not replace_phase(rec, "Running").failed
+
+
+def replace_phase(rec, phase):
+    from dataclasses import replace
+
+    return replace(rec, phase=phase)
