@@ -52,3 +52,13 @@ def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester, args: lis
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     flag = args[0].split("=")[0]
     assert flag in result.stderr.str() and "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_the_docs_show_the_equals_form() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        spaced = re.findall(r"--modelarts-[a-z-]+ (?:DIR|FILE|[./~][^\s`]*)", doc.read_text())
+        assert not spaced, f"{doc.name} shows the space-separated form: {spaced}"
