@@ -31,7 +31,7 @@ from ..core.runtime import PythonRuntime
 from ..core.session import LockMode, PythonSource
 from ..errors import BuildError
 from .cache import MARKER, EnvCache
-from .lock import LockedEnvironment, LockedPackage, lock_environment, parse_with_conda_lock
+from .lock import LockedEnvironment, LockedPackage, claim_lock_path, lock_environment, parse_with_conda_lock
 from .progress import Progress
 
 if TYPE_CHECKING:  # rattler is imported lazily, where it is used
@@ -351,6 +351,7 @@ def ensure_environment(
     if environment.conda is None:
         raise BuildError(f"Environment {environment.name!r} has no conda dependencies: nothing to lock or build")
     path = Path(lock_path) if lock_path is not None else environment.default_lock_path()
+    claim_lock_path(path, environment.conda, environment.name)
     locked = lock_environment(environment.conda, path, lock_mode, cache_dir=cache_dir, python_source=python_source,
                               progress=progress)
     return build_environment(locked, cache_dir=cache_dir, name=environment.name, progress=progress)
