@@ -109,7 +109,7 @@ OPTIONS = (
     Option("--modelarts-promote", "modelarts_promote",
            "after a smoke test passes, submit its online configuration as a ModelArts training job (once, see the ledger)",
            "bool", False, is_flag=True),
-    Option("--modelarts-promote-wait", "modelarts_promote_wait", "wait for promoted jobs to finish (at most --modelarts-timeout)",
+    Option("--modelarts-promote-wait", "modelarts_promote_wait", "wait for promoted jobs to finish (at most --modelarts-timeout); one that does not complete online fails the run",
            "bool", False, is_flag=True),
     Option("--modelarts-promote-force", "modelarts_promote_force", "promote even when the ledger says the configuration was promoted already",
            "bool", False, is_flag=True),

@@ -12,6 +12,7 @@ from ..core.phase import JobPhase
 from ..core.session import Session
 from ..core.training_job import TrainingJob
 from ..envs.lockfile import read_lock
+from ..errors import JobFailedError
 from ..promotion import Ledger, PromotionRecord, SmokeRun, promote
 from .marker import SmokeSpec, job_name_for
 from .options import Settings
@@ -40,6 +41,13 @@ def promote_item(item: pytest.Item, *, spec: SmokeSpec | None, jobs: list[Traini
     )
     hook.pytest_modelarts_job_promoted(record=record, job_config=online)
     item.stash.setdefault(PROMOTIONS_KEY, []).append(promotion_record(record, item.nodeid))
+    if settings.promote_wait and record.failed:
+        # waiting was asked for so that CI learns the online outcome: a job that did not complete fails the run
+        # (a teardown error of the smoke test that passed), and the ledger keeps it so a rerun says the same
+        raise JobFailedError(
+            f"the promoted online job {record.job_name!r} (job id {record.job_id}) ended {record.phase}; its logs are "
+            "in the ModelArts console. Fix the job and run again with --modelarts-promote-force to submit it anew"
+        )
 
 
 def smoke_run(job: TrainingJob, session: Session) -> SmokeRun:

@@ -120,3 +120,43 @@ def test_promote_reports_every_incomplete_job_before_any_run(project: pytest.Pyt
         "*::test_no_inputs: fit(inputs=None): an online job needs its data*",
     ])
     assert not (project.path / ".modelarts" / "pytest").exists() or not list((project.path / ".modelarts").rglob("runs/*"))
+
+
+def test_a_promoted_job_that_fails_online_fails_the_run_under_promote_wait(project: pytest.Pytester, online) -> None:
+    """The smoke run passes, the online job (its full hyperparameters) fails: with --modelarts-promote-wait the
+    run's exit status says so (issue 12, item 12); without waiting, nothing is known yet and the run passes."""
+    project.makepyfile(f"""
+        import pytest
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", hyperparameters={{"exit": 3}},
+                               smoke_hyperparameters={{"exit": 0}}, inputs="data/full",
+                               online_output_path="obs://{online.bucket}/out/")
+        def test_fails_online(modelarts_job):
+            pass
+    """)
+    args = ("--modelarts", "--modelarts-promote", f"--modelarts-instance-type={FLAVOR}")
+    result = project.runpytest_subprocess(*args, "--modelarts-promote-wait")
+    result.assert_outcomes(passed=1, errors=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    (job,) = online.jobs()
+    job_id = job["metadata"]["id"]
+    result.stdout.fnmatch_lines([
+        f"*test_fails_online: promotion failed: JobFailedError: the promoted online job 'test_fails_online' "
+        f"(job id {job_id}) ended Failed*--modelarts-promote-force*",
+    ])
+    result.stdout.fnmatch_lines([f"test_fails_online  job id {job_id}  Failed  *"])  # still in the promoted table
+    # the ledger remembers the failed job: a rerun says the same without submitting again
+    rerun = project.runpytest_subprocess(*args, "--modelarts-promote-wait")
+    rerun.assert_outcomes(passed=1, errors=1)
+    assert online.create_requests == 1
+    # without waiting the outcome is unknown: the smoke test's pass stands
+    project.makepyfile(f"""
+        import pytest
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", hyperparameters={{"exit": 3, "epochs": 4}},
+                               smoke_hyperparameters={{"exit": 0}}, inputs="data/full",
+                               online_output_path="obs://{online.bucket}/out2/")
+        def test_fails_online(modelarts_job):
+            pass
+    """)
+    project.runpytest_subprocess(*args).assert_outcomes(passed=1)
