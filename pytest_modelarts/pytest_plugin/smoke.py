@@ -40,6 +40,9 @@ from .reporting import (
 from .result import JobResult
 from .stash import FAILURE_KEY, PASSED_KEY, PROMOTIONS_KEY, SPEC_KEY
 
+#: the fixtures through which a marked test runs its job (their aliases depend on them)
+JOB_FIXTURES = frozenset({"modelarts_job", "modelarts_estimator"})
+
 ENABLE_HINT = "ModelArts smoke test: run pytest with --modelarts (or set modelarts = true in the ini file) to run it"
 
 
@@ -245,10 +248,26 @@ class SmokeRunner:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Without --modelarts, smoke tests are skipped by a marker, so that the skip points at the test."""
-        if not self.settings.enabled:
-            for item in items:
-                if item.get_closest_marker("modelarts") is not None:
-                    item.add_marker(pytest.mark.skip(reason=ENABLE_HINT))
+        for item in items:
+            if item.get_closest_marker("modelarts") is None:
+                continue
+            if not self.settings.enabled:
+                item.add_marker(pytest.mark.skip(reason=ENABLE_HINT))
+            elif isinstance(item, pytest.Function) and not set(item.fixturenames) & JOB_FIXTURES:
+                self._warn_no_job(item)
+
+    def _warn_no_job(self, item: pytest.Function) -> None:
+        """A marker that describes a job on a test that never asks for it: the test would pass with no job run."""
+        try:
+            spec = self.spec_for(item)
+        except SpecError:
+            return  # reported as the test's setup error
+        if spec is not None and spec.runs_a_job:
+            item.warn(pytest.PytestWarning(
+                f"{item.nodeid}: @pytest.mark.modelarts describes a job, but the test requests neither the "
+                "modelarts_job nor the modelarts_estimator fixture, so no job runs and the test passes on its own: "
+                "add the modelarts_job argument (or call modelarts_estimator.fit())"
+            ))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:

@@ -232,3 +232,36 @@ def test_declarations_are_read_only_where_they_can_be(tmp_path) -> None:
     script.write_text("import argparse\np = argparse.ArgumentParser(allow_abbrev=False)\np.add_argument('--learning-rate')\n")
     assert undeclared(script, ["learning_rate", "learning-rate"]) == []  # both spellings reach the dest
     assert undeclared(script, ["learning"])[0].startswith("label 'learning' is not declared")  # no prefix rule here
+
+
+def test_a_marked_test_that_requests_no_job_fixture_is_warned(project: pytest.Pytester) -> None:
+    """A marker describing a job on a test that never asks for it would pass with no job run (issue 12, item 12)."""
+    project.makepyfile("""
+        import pytest
+
+        smoke = pytest.mark.modelarts(code_dir="code", boot_file="train.py", inputs="data/small")
+
+        @smoke
+        def test_forgot_the_fixture():
+            pass
+
+        @smoke
+        def test_through_an_alias(estimator):
+            estimator.fit(inputs="data/small")
+
+        @pytest.mark.modelarts
+        def test_a_gate_only(modelarts_session):
+            pass
+    """)
+    result = project.runpytest("--modelarts", "-W", "always::pytest.PytestWarning")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines([
+        "*test_forgot_the_fixture: @pytest.mark.modelarts describes a job, but the test requests neither the "
+        "modelarts_job nor the modelarts_estimator fixture*add the modelarts_job argument*",
+    ])
+    out = result.stdout.str()
+    assert "test_through_an_alias: @pytest.mark" not in out and "test_a_gate_only: @pytest.mark" not in out
+    # without --modelarts the tests are skipped, and nothing is warned
+    skipped = project.runpytest()
+    skipped.assert_outcomes(skipped=3)
+    assert "describes a job" not in skipped.stdout.str()
