@@ -26,7 +26,7 @@ from .codetree import CodeTree
 from .container import ContainerOptions
 from .contract import Version
 from .environment import Environment
-from .hyperparameters import Hyperparameters
+from .hyperparameters import check_hyperparameters
 from .location import Location
 from .objectstore import LocalObs
 from .session import parse_run_user
@@ -69,9 +69,6 @@ def apply(values: Values, *, stages: tuple[Stage, ...], changed: set[str] | None
 def is_local(values: Mapping[str, Any]) -> bool:
     return bool(values["train_instance_type"] == LOCAL_INSTANCE_TYPE)
 
-
-#: the kernel's limit for one argument string (MAX_ARG_STRLEN, 32 pages): a longer one fails execve with E2BIG
-MAX_ARG_BYTES = 131072 - 1
 
 # -- the Estimator's parameters, in the order the seed's table checks them ---------------------------------
 
@@ -253,42 +250,7 @@ def _output_locations(v: Values) -> None:
 
 @rule("estimator", "hyperparameters")
 def _hyperparameters(v: Values) -> None:
-    v["hyperparameters"] = check_hyperparameters(v["hyperparameters"])
-
-
-def check_hyperparameters(value: Any) -> Hyperparameters:
-    """The SDK's ``[{"label": str, "value": str}]`` (or pairs already converted at another boundary), checked."""
-    if value is None:
-        return Hyperparameters()
-    if isinstance(value, Hyperparameters) or (isinstance(value, tuple) and all(isinstance(i, tuple) for i in value)):
-        items: list[Any] = [{"label": label, "value": val} for label, val in value]
-    elif isinstance(value, (list, tuple)):
-        items = list(value)
-    else:
-        raise ParameterError(E, "hyperparameters", value, 'must be a list of {"label": str, "value": str}')
-    seen: set[str] = set()
-    pairs = []
-    for item in items:
-        if not isinstance(item, Mapping) or set(item) != {"label", "value"}:
-            raise ParameterError(E, "hyperparameters", item, 'every item must be a dict with exactly the keys "label" and "value"')
-        label, val = item["label"], item["value"]
-        if not isinstance(label, str) or not contract.valid_hyperparameter_label(label):
-            raise ParameterError(E, "hyperparameters", item, "label must be a str of letters, digits, '_', '.', '-' "
-                                 "starting with a letter or '_' (it becomes --label=value)")
-        if isinstance(val, str) and "\0" in val:
-            raise ParameterError(E, "hyperparameters", item, "value contains a NUL byte, which no command-line argument can carry")
-        if isinstance(val, str) and len(f"--{label}={val}".encode()) > MAX_ARG_BYTES:
-            raise ParameterError(E, "hyperparameters", item, f"--{label}=value is over {MAX_ARG_BYTES} bytes, the kernel's limit "
-                                 "for one argument: pass a file (in the code directory or inputs) and its path instead")
-        if not isinstance(val, str):
-            raise ParameterError(E, "hyperparameters", item, f"value must be a str (got {type(val).__name__}); write {str(val)!r}")
-        if label in seen:
-            raise ParameterError(E, "hyperparameters", item, f"label {label!r} is given twice")
-        if label in ("data_url", "train_url"):
-            raise ParameterError(E, "hyperparameters", item, f"label {label!r} is set by the platform from inputs/output_path")
-        seen.add(label)
-        pairs.append((label, val))
-    return Hyperparameters(pairs)
+    v["hyperparameters"] = check_hyperparameters(v["hyperparameters"], owner=E)
 
 
 @rule("estimator", "environment")

@@ -20,7 +20,6 @@ relative to the directory of the test file or job file that names them.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import math
 import re
@@ -31,13 +30,13 @@ from typing import Any
 
 from ..core.container import ContainerOptions
 from ..core.environment import Environment
-from ..core.hyperparameters import Hyperparameters
+from ..core.hyperparameters import Hyperparameters, text_of
 from ..core.job import LOCAL_INSTANCE_TYPE, JobConfig
 from ..core.location import Location
 from ..core.objectstore import LocalObs
 from ..core.session import Session
 from ..errors import ConfigurationError, ParameterError, SpecError, unknown_keywords_error
-from .documents import environment_from_mapping, load_environment_file
+from .documents import environment_from_mapping, load_environment_file, with_default_lock
 
 _JOB_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_-]+")
 
@@ -250,11 +249,8 @@ def _hyperparameters(name: str, value: Any) -> Hyperparameters:
     for label, raw in items:
         if not isinstance(label, str):
             raise SpecError(name, f"labels must be str, got {label!r}")
-        if isinstance(raw, bool):
-            text = "true" if raw else "false"
-        elif isinstance(raw, (str, int, float)):
-            text = str(raw)
-        else:
+        text = text_of(raw)
+        if text is None:
             raise SpecError(name, f"the value of {label!r} must be a str or number, got {raw!r}")
         result[label] = text
     return Hyperparameters.from_mapping(result)
@@ -273,9 +269,7 @@ def _environment(base: Path, value: Any) -> Environment | None:
         base = (path if path.is_absolute() else base / path).parent
     else:
         raise SpecError("environment", f"must be an Environment, a path to an environment file or a table, got {value!r}")
-    if env.lock_file is None and env.conda is not None:  # the lock is committed next to the test or env file
-        env = dataclasses.replace(env, lock_file=base / f"{env.name}.conda-lock.yml")
-    return env
+    return with_default_lock(env, base)  # the lock is committed next to the test or env file
 
 
 def job_name_for(text: str) -> str:

@@ -52,7 +52,7 @@ class Estimator:
         boot_file: str | os.PathLike[str] | None = None,
         model_name: str | None = None,
         output_path: str | os.PathLike[str] | None = None,
-        hyperparameters: list[Mapping[str, str]] | None = None,
+        hyperparameters: list[Mapping[str, str]] | Mapping[str, str | int | float | bool] | None = None,
         log_url: str | os.PathLike[str] | None = None,
         train_instance_type: str | None = None,
         framework_type: str | None = None,

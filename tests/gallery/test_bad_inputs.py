@@ -135,7 +135,7 @@ SDK: list[Case] = [
     Case("log-url-is-file", "log_url", lambda c: est(c, log_url=str(c.code / "train.py"))),
     Case("online-no-output", "output_path", lambda c: est(c, train_instance_type="modelarts.vm.cpu.2u").fit(inputs="obs://b/d/")),
     # hyperparameters
-    Case("hp-dict", "hyperparameters", lambda c: est(c, hyperparameters={"lr": "1"})),
+    Case("hp-dict-list-value", "hyperparameters", lambda c: est(c, hyperparameters={"lr": [1]})),
     Case("hp-str", "hyperparameters", lambda c: est(c, hyperparameters="lr=1")),
     Case("hp-item-str", "hyperparameters", lambda c: est(c, hyperparameters=["lr=1"])),
     Case("hp-extra-key", "hyperparameters", lambda c: est(c, hyperparameters=[{"label": "lr", "value": "1", "x": 1}])),

@@ -105,6 +105,35 @@ def test_hyperparameters_are_one_type_from_each_boundary() -> None:
                            hyperparameters=[{"label": "lr", "value": "1"}, {"label": "lr", "value": "2"}])
 
 
+ECHO_ARGS = "import json, sys\nprint('ARGS=' + json.dumps([a for a in sys.argv[1:] if not a.startswith(('--data_url', '--train_url', '--num_gpus'))]))\n"
+
+
+def test_the_hyperparameter_dict_is_accepted_wherever_hyperparameters_are(tmp_path) -> None:
+    """The Estimator, ``with_overrides`` and ``JobConfig.evolve`` take the dict ``{"epochs": 3}`` (numbers and
+    bools become str, as in the marker) and the seed's list; the boot file gets the same ``--label=value`` either way."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text(ECHO_ARGS)
+    session = Session(local_root=str(tmp_path / ".modelarts"))
+    estimator = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type="local",
+                          train_instance_count=1, hyperparameters={"epochs": 2, "lr": 0.5, "shuffle": True, "name": "a"})
+    assert estimator.config.hyperparameters == (("epochs", "2"), ("lr", "0.5"), ("shuffle", "true"), ("name", "a"))
+    overridden = estimator.with_overrides(hyperparameters={"epochs": 3})
+    assert overridden.config.hyperparameters == Hyperparameters([("epochs", "3")])
+    assert estimator.with_overrides(hyperparameters=[{"label": "epochs", "value": "3"}]).config == overridden.config
+    assert estimator.config.evolve(hyperparameters={"epochs": 3}).hyperparameters == overridden.config.hyperparameters
+    for est, expected in ((estimator, ["--epochs=2", "--lr=0.5", "--shuffle=true", "--name=a"]), (overridden, ["--epochs=3"])):
+        job = est.fit(wait=True)
+        line = next(line for line in job.logs().splitlines() if line.startswith("ARGS="))
+        assert json.loads(line.removeprefix("ARGS=")) == expected
+    with pytest.raises(ParameterError, match=r"Estimator\(hyperparameters=\{'label': 'learning rate', 'value': '1'\}\): label must be"):
+        estimator.with_overrides(hyperparameters={"learning rate": 1})
+    with pytest.raises(ParameterError, match=r"value must be a str \(got list\)"):
+        estimator.with_overrides(hyperparameters={"epochs": [3]})
+    with pytest.raises(ParameterError, match=r"must be a dict \{\"epochs\": 3\} or a list"):
+        estimator.with_overrides(hyperparameters="epochs=3")
+
+
 @pytest.mark.parametrize(("text", "remote", "scheme"), [
     ("obs://bucket/a/b/", True, "obs"), ("s3://bucket/k", True, "s3"), ("file:///tmp/x", False, ""),
     ("data/x", False, ""), ("~/x", False, ""), ("https://host/x", True, "https"),
