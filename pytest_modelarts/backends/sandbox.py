@@ -210,17 +210,23 @@ def deliver_tree(source: Path, target: Path) -> None:
         dest = parent / rel.name
         if dest.is_dir() and not dest.is_symlink():
             raise OSError(errno.EISDIR, "a directory is in the way of an output file", str(dest))
-        partial = parent / f".{rel.name}.delivering"
-        try:
-            if path.is_symlink():
-                os.symlink(os.readlink(path), partial)
-            else:
-                shutil.copy2(path, partial)
-            os.replace(partial, dest)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                partial.unlink()
-            raise
+        place_whole(path, dest)
+
+
+def place_whole(source: Path, dest: Path) -> None:
+    """Copy ``source`` (a file, or a link as a link) to ``dest`` through a copy beside it and a rename, so that
+    ``dest`` is never seen half-written and an error leaves no partial file."""
+    partial = dest.with_name(f".{dest.name}.partial")
+    try:
+        if source.is_symlink():
+            os.symlink(os.readlink(source), partial)
+        else:
+            shutil.copy2(source, partial)
+        os.replace(partial, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
 
 
 def install_requirements(python: Path, code_dir: Path, target: Path, log: Path) -> None:

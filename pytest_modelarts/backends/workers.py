@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import os
-import shutil
 import sys
 import threading
 import time
@@ -124,14 +122,7 @@ class OutputSync(threading.Thread):
                 if any((self.target / Path(*rel.parts[:k])).is_symlink() for k in range(1, len(rel.parts) + 1)):
                     continue  # never through a link (the final delivery reports it)
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                partial = dest.with_name(f".{dest.name}.syncing")
-                try:
-                    shutil.copy2(path, partial)
-                    os.replace(partial, dest)
-                except OSError:
-                    with contextlib.suppress(OSError):
-                        partial.unlink()
-                    raise
+                sb.place_whole(path, dest)
                 self._seen[path] = mark
 
 

@@ -37,7 +37,7 @@ def test_a_killed_job_keeps_what_was_synced(tmp_path: Path) -> None:
     assert job.phase is JobPhase.RUNNING and (out / "checkpoint-1.txt").read_text() == "first"
     job.stop()
     assert (out / "checkpoint-1.txt").read_text() == "first" and not (out / "checkpoint-2.txt").exists()
-    assert not list(out.glob(".*.syncing")), "a half-copied file was left behind"
+    assert not list(out.glob(".*.partial")), "a half-copied file was left behind"
 
 
 @pytest.mark.slow
