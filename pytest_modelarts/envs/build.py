@@ -31,7 +31,7 @@ from ..core.runtime import PythonRuntime
 from ..core.session import LockMode, PythonSource
 from ..errors import BuildError
 from .cache import MARKER, EnvCache
-from .lock import LockedEnvironment, LockedPackage, claim_lock_path, lock_environment, parse_with_conda_lock
+from .lock import LockClaims, LockedEnvironment, LockedPackage, lock_environment, parse_with_conda_lock
 from .progress import Progress
 
 if TYPE_CHECKING:  # rattler is imported lazily, where it is used
@@ -346,12 +346,18 @@ def ensure_environment(
     lock_path: os.PathLike[str] | str | None = None,
     python_source: PythonSource | str | None = None,
     progress: Progress | None = None,
+    claims: LockClaims | None = None,
 ) -> BuiltEnvironment:
-    """Lock ``environment`` (at ``lock_path``, default ``environment.default_lock_path()``), build it, return it."""
+    """Lock ``environment`` (at ``lock_path``, default ``environment.default_lock_path()``), build it, return it.
+
+    ``claims``: the session's record of which spec locked which file (two different environments of one name
+    are refused, :class:`~pytest_modelarts.envs.lock.LockClaims`).
+    """
     if environment.conda is None:
         raise BuildError(f"Environment {environment.name!r} has no conda dependencies: nothing to lock or build")
     path = Path(lock_path) if lock_path is not None else environment.default_lock_path()
-    claim_lock_path(path, environment.conda, environment.name)
+    if claims is not None:
+        claims.claim(path, environment.conda, environment.name)
     locked = lock_environment(environment.conda, path, lock_mode, cache_dir=cache_dir, python_source=python_source,
                               progress=progress)
     return build_environment(locked, cache_dir=cache_dir, name=environment.name, progress=progress)

@@ -40,28 +40,33 @@ from .lockfile import (
 from .progress import Progress
 from .solve import solve
 
-__all__ = ["LockedEnvironment", "LockedPackage", "claim_lock_path", "lock_environment", "parse_with_conda_lock", "read_lock", "spec_hash"]
+__all__ = ["LockedEnvironment", "LockedPackage", "LockClaims", "lock_environment", "parse_with_conda_lock", "read_lock", "spec_hash"]
 
-# Which spec each lock file was last locked for in this process. Two live ``CondaDependencies`` that differ but
-# lock to one path (two ``Environment``s with the same name) would re-lock each other on every fit, so the
-# second is refused. A weak reference, so a spec that was replaced and dropped (a notebook cell run again with
-# new packages) frees its path: changing an environment is not a conflict, having two at once is.
-_claims: dict[Path, weakref.ref[CondaDependencies]] = {}
+class LockClaims:
+    """Which spec each lock file was last locked for, within one session.
 
+    Two live ``CondaDependencies`` that differ but lock to one path (two ``Environment``s with the same name)
+    would re-lock each other on every fit, so the second is refused. Weak references, so that a spec that was
+    replaced and dropped (a notebook cell run again with new packages) frees its path: changing an environment
+    is not a conflict, having two at once is. One registry a session (the plugin's, or an SDK user's), not a
+    process-wide one: two pytest runs in one process (pytester) are two sessions.
+    """
 
-def claim_lock_path(path: Path, spec: CondaDependencies, name: str) -> None:
-    """Refuse a second, different, live spec for a lock file that a spec of this process already uses."""
-    path = Path(path).absolute()
-    earlier = _claims.get(path)
-    other = earlier() if earlier is not None else None
-    if other is not None and other != spec:
-        raise LockError(
-            f"two environments named {name!r} with different dependencies lock to {path}: one has "
-            f"{other.to_dict()}, the other "
-            f"{spec.to_dict()}; they would re-lock each other on every fit. Give the Environments different "
-            "names, or give one its own lock file (Environment(..., lock_file=...))"
-        )
-    _claims[path] = weakref.ref(spec)
+    def __init__(self) -> None:
+        self._specs: dict[Path, weakref.ref[CondaDependencies]] = {}
+
+    def claim(self, path: Path, spec: CondaDependencies, name: str) -> None:
+        """Refuse ``spec`` for ``path`` when another live, different spec already locked it here."""
+        path = Path(path).absolute()
+        earlier = self._specs.get(path)
+        other = earlier() if earlier is not None else None
+        if other is not None and other != spec:
+            raise LockError(
+                f"two environments named {name!r} with different dependencies lock to {path}: one has "
+                f"{other.to_dict()}, the other {spec.to_dict()}; they would re-lock each other on every fit. Give "
+                "the Environments different names, or give one its own lock file (Environment(..., lock_file=...))"
+            )
+        self._specs[path] = weakref.ref(spec)
 
 
 def lock_environment(

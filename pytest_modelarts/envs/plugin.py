@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 # Imported with the plugin on purpose: PyYAML's C extension keeps references to the yaml package it was first
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from ..core.environment import Environment
     from ..core.job import JobConfig
     from ..core.session import Session
+    from .lock import LockClaims
 
 
 @hookimpl
@@ -37,8 +39,22 @@ def pytest_modelarts_resolve_environment(
         cache_dir=modelarts_session.cache_dir,
         lock_mode=modelarts_session.lock_mode,
         python_source=modelarts_session.python_source,
+        claims=_claims_of(modelarts_session),
     )
     return built.runtime()
+
+
+_CLAIMS: weakref.WeakKeyDictionary[Session, LockClaims] = weakref.WeakKeyDictionary()
+
+
+def _claims_of(session: Session) -> LockClaims:
+    """The session's lock claims: two environments of one name are refused within a session."""
+    from .lock import LockClaims
+
+    claims = _CLAIMS.get(session)
+    if claims is None:
+        claims = _CLAIMS[session] = LockClaims()
+    return claims
 
 
 # named pytest_* because pytest only considers attributes with that prefix as hook implementations

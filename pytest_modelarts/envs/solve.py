@@ -74,7 +74,33 @@ async def _solve_conda(channels: Sequence[str], specs: Sequence[str], platform: 
         ) from None
     except Exception as exc:  # GatewayError, FetchRepoDataError, ... : a channel that cannot be read
         kind = "cannot be reached" if not isinstance(exc, (GatewayError,)) else "cannot be read"
-        raise LockError(f"a conda channel of {list(channels)} {kind}: {exc}") from None
+        raise _ChannelError(f"a conda channel of {list(channels)} {kind}: {exc}") from None
+
+
+class _ChannelError(LockError):
+    """A channel could not be read (as opposed to packages that cannot be solved from it)."""
+
+
+def _local_python_hint(spec: CondaDependencies, python_spec: str) -> str:
+    """When conda is asked for python alone, that a local interpreter can serve it instead, and which ones do."""
+    from rattler import Version, VersionSpec
+
+    from .interpreters import find_interpreters
+
+    if any(_spec_name(s) != "python" for s in spec.conda_packages):
+        return ""  # other conda packages need a channel whatever python comes from
+    wanted = VersionSpec(python_spec) if python_spec not in ("", "*") else None
+    found = find_interpreters()
+    fits = [i for i in found if wanted is None or wanted.matches(Version(i.version))]
+    how = ("PYTEST_MODELARTS_PYTHON=local, Session(python_source='local') or pytest "
+           "--modelarts-python-source=local")
+    if fits:
+        listing = "\n".join(f"  - {i}" for i in fits)
+        return (f"\nThis environment needs only python {python_spec} from conda, and a local interpreter can serve it "
+                f"({how}); local interpreters that satisfy it:\n{listing}")
+    listing = "\n".join(f"  - {i}" for i in found) or "  (none)"
+    return (f"\nThis environment needs only python {python_spec} from conda, which a local interpreter could serve "
+            f"({how}), but none found satisfies it; interpreters found:\n{listing}")
 
 
 def _python_platform(platform: str) -> str:
@@ -171,7 +197,10 @@ def solve(
         if not any(_spec_name(s) == "python" for s in specs):
             specs.append("python")  # the boot file needs an interpreter
         with progress.step(f"solving conda packages {specs}"):
-            records = asyncio.run(_solve_conda(channels, specs, platform, cache))
+            try:
+                records = asyncio.run(_solve_conda(channels, specs, platform, cache))
+            except _ChannelError as exc:
+                raise LockError(f"{exc}{_local_python_hint(spec, python_spec)}") from None
         python_version = None
         for r in records:
             name = r.name.normalized

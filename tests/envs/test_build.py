@@ -16,7 +16,7 @@ from pytest_modelarts import CondaDependencies, Environment
 from pytest_modelarts.cli import main as cli_main
 from pytest_modelarts.envs.build import build_environment, ensure_environment
 from pytest_modelarts.envs.cache import EnvCache, gc
-from pytest_modelarts.envs.lock import lock_environment, read_lock
+from pytest_modelarts.envs.lock import LockClaims, lock_environment, read_lock
 from pytest_modelarts.errors import BuildError, LockError
 from tests.support.conda_channel import LocalChannel
 from tests.support.waiting import wait_until
@@ -151,26 +151,27 @@ def test_two_environments_with_one_name_are_refused(tmp_path: Path, cache_dir: P
     import gc as garbage
 
     monkeypatch.chdir(tmp_path)  # the default lock path is <cwd>/<name>.conda-lock.yml
+    claims = LockClaims()  # a session's (the envs plugin keeps one per Session)
     minor = "%d.%d" % sys.version_info[:2]
     first = Environment("twin", conda=CondaDependencies.create(conda_packages=[f"python={minor}"]))
-    ensure_environment(first, cache_dir=cache_dir, python_source="local")
+    ensure_environment(first, cache_dir=cache_dir, python_source="local", claims=claims)
     lock = tmp_path / "twin.conda-lock.yml"
     before = lock.read_bytes()
     second = Environment("twin", conda=CondaDependencies.create(conda_packages=[f"python={minor}"],
                                                                  pip_packages=["six==1.16.0"]))
     with pytest.raises(LockError, match=r"two environments named 'twin' .*lock_file=") as info:
-        ensure_environment(second, cache_dir=cache_dir, python_source="local")
+        ensure_environment(second, cache_dir=cache_dir, python_source="local", claims=claims)
     assert "six==1.16.0" in str(info.value) and str(lock) in str(info.value)
     assert lock.read_bytes() == before  # refused before any locking
     # an equal spec in another object is the same environment, not a conflict
     same = Environment("twin", conda=CondaDependencies.create(conda_packages=[f"python={minor}"]))
-    assert not ensure_environment(same, cache_dir=cache_dir, python_source="local").built
+    assert not ensure_environment(same, cache_dir=cache_dir, python_source="local", claims=claims).built
     # a changed environment (the old one dropped, as when a notebook cell runs again) re-locks as before
     del first, same
     garbage.collect()
-    ensure_environment(second, cache_dir=cache_dir, python_source="local")
+    ensure_environment(second, cache_dir=cache_dir, python_source="local", claims=claims)
     assert lock.read_bytes() != before
     # and its own lock file is the fix the message gives
     third = Environment("twin", conda=CondaDependencies.create(conda_packages=[f"python={minor}"]),
                         lock_file=tmp_path / "twin-small.conda-lock.yml")
-    ensure_environment(third, cache_dir=cache_dir, python_source="local")
+    ensure_environment(third, cache_dir=cache_dir, python_source="local", claims=claims)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import platform
+import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,6 +115,36 @@ def test_unreachable_channel(tmp_path: Path, cache_dir: Path) -> None:
     spec = CondaDependencies.create(channels=[missing], conda_packages=["python=3.11"])
     with pytest.raises(LockError, match="conda channel .*no-channel.* cannot be"):
         lock_environment(spec, tmp_path / "e.conda-lock.yml", "create", cache_dir=cache_dir)
+
+
+@pytest.mark.parametrize("channel", ["file:///nonexistent/channel", "http://127.0.0.1:9/channel"])
+def test_unreachable_channel_for_python_alone_names_the_local_interpreters_that_serve(
+        channel: str, tmp_path: Path, cache_dir: Path) -> None:
+    """Only python asked of conda, and conda cannot be reached: the error says a local interpreter can serve it,
+    how to choose it, and which ones on this machine do (the running one among them)."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    spec = CondaDependencies.create(channels=[channel], conda_packages=[f"python={version}"], pip_packages=[])
+    with pytest.raises(LockError) as caught:
+        lock_environment(spec, tmp_path / "e.conda-lock.yml", "create", cache_dir=cache_dir)
+    message = str(caught.value)
+    assert "conda channel" in message and "cannot be" in message and channel in message
+    assert "a local interpreter can serve it" in message
+    assert "PYTEST_MODELARTS_PYTHON=local" in message and "python_source='local'" in message
+    listed = [line.removeprefix("  - ") for line in message.splitlines() if line.startswith("  - ")]
+    assert listed and all(re.fullmatch(rf"cpython {re.escape(version)}\.\d+\S* at /\S+", line) for line in listed), listed
+    assert any(line.startswith(f"cpython {platform.python_version()} at ") for line in listed), listed  # the running one
+    assert not (tmp_path / "e.conda-lock.yml").exists()
+    # what it suggests works: the same spec locks with the local interpreter, no channel read
+    locked = lock_environment(spec, tmp_path / "e.conda-lock.yml", "create", cache_dir=cache_dir, python_source="local")
+    assert locked.written
+
+
+def test_unreachable_channel_with_other_conda_packages_does_not_suggest_a_local_interpreter(
+        tmp_path: Path, cache_dir: Path) -> None:
+    spec = CondaDependencies.create(channels=["http://127.0.0.1:9/channel"], conda_packages=["python=3.11", "numpy"])
+    with pytest.raises(LockError, match="conda channel .* cannot be") as caught:
+        lock_environment(spec, tmp_path / "e.conda-lock.yml", "create", cache_dir=cache_dir)
+    assert "local interpreter" not in str(caught.value) and "PYTEST_MODELARTS_PYTHON" not in str(caught.value)
 
 
 def test_local_python_mismatch_lists_interpreters(tmp_path: Path, cache_dir: Path) -> None:

@@ -89,3 +89,26 @@ def test_four_xdist_workers_build_once(conda_channel: LocalChannel, pytester: py
     builds = EnvCache(cache).builds()
     assert len(builds) == 1, builds
     assert len({b["pid"] for b in builds}) == 1
+
+
+def test_one_session_refuses_two_environments_of_one_name(tmp_path: Path, cache_dir: Path) -> None:
+    """Through fit(): the second Environment named alike is refused before locking, naming the fix (issue 12)."""
+    import sys
+
+    from pytest_modelarts import CondaDependencies, Environment
+    from pytest_modelarts.errors import LockError
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text("print('ok')\n")
+    minor = "%d.%d" % sys.version_info[:2]
+    session = Session(cache_dir=str(cache_dir), python_source="local")
+    small = Environment("twin", conda=CondaDependencies.create(conda_packages=[f"python={minor}"]),
+                        lock_file=tmp_path / "twin.conda-lock.yml")
+    bigger = Environment("twin", conda=CondaDependencies.create(conda_packages=[f"python={minor}"], pip_packages=["six==1.16.0"]),
+                         lock_file=tmp_path / "twin.conda-lock.yml")
+    _estimator(session, code, small, tmp_path / "out1").fit(wait=True)
+    with pytest.raises(LockError, match=r"two environments named 'twin'.*lock_file="):
+        _estimator(session, code, bigger, tmp_path / "out2").fit(wait=True)
+    # another session (another pytest run in the same process) keeps its own record
+    _estimator(Session(cache_dir=str(cache_dir), python_source="local"), code, bigger, tmp_path / "out3").fit(wait=True)
