@@ -1,17 +1,11 @@
-"""The ``conda-lock.yml`` of an environment: what a lock holds, and reading it (solving and writing: :mod:`.solve`).
+"""The ``conda-lock.yml`` of an environment: what a lock holds, and reading it.
 
-Conda packages are solved in-process with py-rattler against the spec's channels (no conda or mamba
-executable needed); pip packages are resolved by uv, with hashes, for the solved Python's version and this
-machine's platform. The result is written with conda-lock's own lock-file models (format version 1, as
-``conda-lock lock`` writes it), so ``conda-lock render`` and conda-lock's parser accept it.
-
-What conda-lock's format has no field for goes into ``metadata.custom_metadata`` under ``pytest-modelarts.*``:
-the hash of the spec the lock was made from (which is also ``content_hash`` for the platform), the spec
-itself (to say what changed when the lock is stale), where ``python`` comes from (``conda`` or ``local``) and
-the Python version pip packages were resolved for.
-
-Modes (:class:`~pytest_modelarts.core.session.LockMode`): ``create`` locks when the file is missing or was made from
-another spec; ``check`` never locks and fails on a missing or stale lock; ``update`` always re-solves.
+How a lock is made (py-rattler for conda, uv for pip) and the lock modes are :mod:`.lock`'s and :mod:`.solve`'s.
+The file is conda-lock's own format (version 1, written with its models), so ``conda-lock render`` and
+conda-lock's parser accept it. What that format has no field for is kept in ``metadata.custom_metadata`` under
+``pytest-modelarts.*``: the hash of the spec the lock was made from (also ``content_hash`` for the platform),
+the spec itself (to say what changed when the lock is stale), where ``python`` comes from (``conda`` or
+``local``) and the Python version pip packages were resolved for.
 """
 
 from __future__ import annotations
