@@ -6,6 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .core.environment import Environment
+    from .envs.lock import LockedEnvironment
 
 DESCRIPTION = (
     "Housekeeping for pytest-modelarts: locked environments and their cache, and Docker leftovers. "
@@ -14,13 +19,32 @@ DESCRIPTION = (
 
 
 def add_env_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    env = sub.add_parser("env", help="locked environments: build a lock, list the cache")
+    env = sub.add_parser("env", help="locked environments: lock a spec, build it, list the cache")
     env_sub = env.add_subparsers(dest="env_command", required=True)
-    build = env_sub.add_parser("build", help="build (or find) the cached environment of a conda-lock.yml")
-    build.add_argument("lock_file", metavar="LOCK_FILE")
+    modes = ("create", "check", "update")  # core.session.LockMode
+    lock = env_sub.add_parser(
+        "lock", help="lock an environment file without building it (for pre-commit hooks and CI)",
+        description="Write the conda-lock.yml of an environment file where the plugin reads it (the file's lock_file, "
+                    "else <name>.conda-lock.yml next to it) and print its path and a summary. Nothing is built. "
+                    "--mode=check writes nothing and exits 1 when the lock is missing or stale.",
+    )
+    lock.add_argument("spec", metavar="SPEC", help="an environment file (TOML or YAML)")
+    lock.add_argument("--mode", choices=modes, default="create",
+                      help="create (default): lock when missing or stale; check: fail instead; update: always re-solve")
+    lock.add_argument("--python-source", choices=("conda", "local"), default=None)
+    lock.add_argument("--cache-dir", metavar="DIR", default=None)
+    lock.set_defaults(func=_env_lock)
+    build = env_sub.add_parser(
+        "build", help="build (or find) the cached environment of an environment file or a conda-lock.yml",
+        description="Build the environment of an environment file (locked first, as `env lock` does) or of a "
+                    "conda-lock.yml into the cache, or find it there, and print its prefix.",
+    )
+    build.add_argument("source", metavar="SPEC_OR_LOCK")
+    build.add_argument("--mode", choices=modes, default="create", help="how an environment file is locked (default create)")
+    build.add_argument("--python-source", choices=("conda", "local"), default=None)
     build.add_argument("--cache-dir", metavar="DIR", default=None)
     build.set_defaults(func=_env_build)
-    lst = env_sub.add_parser("list", help="list cached environments")
+    lst = env_sub.add_parser("list", help="list cached environments: name, python, size, last use")
     lst.add_argument("--cache-dir", metavar="DIR", default=None)
     lst.set_defaults(func=_env_list)
 
@@ -31,20 +55,89 @@ def add_env_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     gc.set_defaults(func=_gc)
 
 
-def _env_build(args: argparse.Namespace) -> int:
+def _spec_or_lock(text: str) -> Environment | LockedEnvironment | str:
+    """An environment file's Environment (its lock placed where the plugin reads it), a conda-lock.yml's lock, or
+    what is wrong with the path."""
     from pathlib import Path
 
-    from .envs.build import build_environment
     from .envs.lock import read_lock
+    from .errors import JobFileError, LockError
+    from .pytest_plugin.documents import load_environment_file, read_document, with_default_lock
 
-    if Path(args.lock_file).is_dir():
-        print(f"error: {args.lock_file} is a directory: give the path of a conda-lock.yml file", file=sys.stderr)
+    path = Path(text)
+    if path.is_dir():
+        return f"{text} is a directory: give the path of an environment file or a conda-lock.yml file"
+    if not path.exists():
+        return f"{text}: no such file"
+    hint = "give an environment file (TOML or YAML) or a conda-lock.yml"
+    is_lock = path.name.endswith(".conda-lock.yml")
+    if not is_lock and path.suffix != ".toml":
+        try:
+            data = read_document(path)
+        except JobFileError as exc:
+            raise JobFileError(f"{exc}; {hint}") from None
+        is_lock = isinstance(data, dict) and "package" in data and "metadata" in data  # conda-lock's format
+    if not is_lock:
+        return with_default_lock(load_environment_file(path), path.absolute().parent)
+    try:
+        locked = read_lock(path.absolute())
+    except LockError as exc:
+        raise LockError(f"{exc} ({hint})") from None
+    return locked if locked is not None else f"{text}: no such file"
+
+
+def _spec(found: Environment | LockedEnvironment | str, text: str) -> Environment | None:
+    """The Environment of an environment file with conda dependencies, else None (the problem is printed)."""
+    from .core.environment import Environment
+
+    problem = found if isinstance(found, str) else None
+    if isinstance(found, Environment) and found.conda is None:
+        problem = f"{text}: the environment {found.name!r} has no packages (conda_packages, pip_packages): nothing to lock"
+    elif not isinstance(found, (Environment, str)):
+        problem = f"{text} is a conda-lock.yml already: give the environment file it was locked from"
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return None
+    assert isinstance(found, Environment)
+    return found
+
+
+def _env_lock(args: argparse.Namespace) -> int:
+    from .envs.lock import lock_environment
+
+    env = _spec(_spec_or_lock(args.spec), args.spec)
+    if env is None or env.conda is None or env.lock_file is None:
         return 2
-    locked = read_lock(Path(args.lock_file).absolute())
-    if locked is None:
-        print(f"{args.lock_file}: no such file", file=sys.stderr)
+    locked = lock_environment(env.conda, env.lock_file, args.mode, cache_dir=args.cache_dir,
+                              python_source=args.python_source)
+    print(locked.path)
+    print(_summary(env.name, locked))
+    return 0
+
+
+def _summary(name: str, locked: LockedEnvironment) -> str:
+    python = next((p.version for p in locked.conda if p.name == "python"), locked.python_version)
+    state = "written" if locked.written else "up to date"
+    return (f"{name}: {len(locked.packages)} packages ({len(locked.conda)} conda, {len(locked.pip)} pip), "
+            f"python {python} ({locked.python_source}), {locked.platform}; {state}")
+
+
+def _env_build(args: argparse.Namespace) -> int:
+    from .core.environment import Environment
+    from .envs.build import build_environment, ensure_environment
+
+    found = _spec_or_lock(args.source)
+    if isinstance(found, str):
+        print(f"error: {found}", file=sys.stderr)
         return 2
-    built = build_environment(locked, cache_dir=args.cache_dir, name=Path(args.lock_file).name.split(".")[0])
+    if isinstance(found, Environment):
+        env = _spec(found, args.source)
+        if env is None:
+            return 2
+        built = ensure_environment(env, cache_dir=args.cache_dir, lock_mode=args.mode, lock_path=env.lock_file,
+                                   python_source=args.python_source)
+    else:
+        built = build_environment(found, cache_dir=args.cache_dir, name=found.path.name.split(".")[0])
     print(built.prefix)
     return 0
 
@@ -52,13 +145,26 @@ def _env_build(args: argparse.Namespace) -> int:
 def _env_list(args: argparse.Namespace) -> int:
     import time
 
-    from .envs.cache import EnvCache, _last_used
+    from .envs.cache import EnvCache, format_bytes, list_environments
 
-    cache = EnvCache.at(args.cache_dir)
-    for env in sorted(cache.envs.iterdir()) if cache.envs.is_dir() else ():
-        age = (time.time() - _last_used(env)) / 86400
-        print(f"{env.name[:16]}  last used {age:.1f} days ago  {env}")
+    envs = list_environments(args.cache_dir)
+    if not envs:
+        print(f"no environments in {EnvCache.at(args.cache_dir).envs}")
+        return 0
+    rows = [("NAME", "PYTHON", "SIZE", "LAST USE", "KEY", "PREFIX")]
+    rows += [(e.name, e.python, format_bytes(e.size), _ago(time.time() - e.last_used), e.key[:12], str(e.prefix))
+             for e in envs]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join([cell.ljust(w) for cell, w in zip(row, widths, strict=False)] + [row[-1]]))
     return 0
+
+
+def _ago(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit} ago" if unit == "d" else f"{seconds // size:.0f} {unit} ago"
+    return "just now"
 
 
 def _gc(args: argparse.Namespace) -> int:

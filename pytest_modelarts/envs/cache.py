@@ -178,6 +178,51 @@ def _last_used(env: Path) -> float:
     return env.stat().st_mtime
 
 
+@dataclass(frozen=True)
+class CachedEnvironment:
+    """A built environment of the cache, as ``pytest-modelarts env list`` shows it."""
+
+    key: str
+    prefix: Path
+    name: str  # the name it was last built under (builds.log), else its lock file's stem, else "?"
+    python: str  # the interpreter's version, e.g. "3.11.9", else "?"
+    size: int  # bytes on disk, hardlinked files (from the package cache) included
+    last_used: float  # a timestamp: its last use, else when it was built
+
+
+def _total_size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                continue
+    return total
+
+
+def list_environments(cache_dir: os.PathLike[str] | str | None = None) -> list[CachedEnvironment]:
+    """The built environments of the cache, most recently used first."""
+    import re
+
+    cache = EnvCache.at(cache_dir)
+    names = {str(b.get("key")): str(b["name"]) for b in cache.builds() if b.get("name")}  # the last build wins
+    found = []
+    for env in cache.envs.iterdir() if cache.envs.is_dir() else ():
+        try:
+            marker = json.loads((env / MARKER).read_text())
+        except (OSError, ValueError):
+            continue  # not a finished build
+        if not isinstance(marker, dict):
+            continue
+        lock = str(marker.get("lock") or "")
+        name = names.get(env.name) or (Path(lock).name.split(".")[0] if lock else "?")
+        version = re.search(r"python (\d+\.\d+\S*)", str(marker.get("interpreter") or ""))
+        found.append(CachedEnvironment(env.name, env, name, version.group(1) if version else "?", _total_size(env),
+                                       _last_used(env)))
+    return sorted(found, key=lambda e: (-e.last_used, e.name))
+
+
 def gc(cache_dir: os.PathLike[str] | str | None = None, *, older_than: float, dry_run: bool = False) -> GcResult:
     """Remove environments not used for ``older_than`` seconds, and leftovers of killed builds.
 

@@ -61,6 +61,14 @@ def load_environment_file(path: Path) -> Environment:
     return env
 
 
+def with_default_lock(env: Environment, base: Path) -> Environment:
+    """``env``, its lock placed where it is committed when it names none: ``<base>/<name>.conda-lock.yml``, next to
+    the test or environment file (what the marker and ``pytest-modelarts env lock`` both use)."""
+    if env.lock_file is None and env.conda is not None:
+        env = dataclasses.replace(env, lock_file=base / f"{env.name}.conda-lock.yml")
+    return env
+
+
 def environment_from_mapping(data: Mapping[str, Any], *, where: str) -> Environment:
     unknown = set(data) - set(ENV_KEYS)
     if unknown:

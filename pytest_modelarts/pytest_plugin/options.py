@@ -21,6 +21,7 @@ from ..core.session import LockMode, PythonSource
 
 DEFAULT_TIMEOUT = 900.0
 DEFAULT_LOG_LINES = 30
+DEFAULT_KEEP_FAILED = 20
 TIMEOUT_HELP = "must be a number of seconds > 0, or 'none' for no timeout"
 
 
@@ -104,6 +105,9 @@ OPTIONS = (
            float | Literal["none"], DEFAULT_TIMEOUT, _timeout, metavar="SECONDS"),
     Option("--modelarts-keep-sandboxes", "modelarts_keep_sandboxes", "keep the sandboxes of passing tests too (failed runs always keep theirs)",
            "bool", False, is_flag=True),
+    Option("--modelarts-keep-failed", "modelarts_keep_failed",
+           f"sandboxes of failed jobs kept per worker; the oldest beyond N are removed (default {DEFAULT_KEEP_FAILED})",
+           "int", DEFAULT_KEEP_FAILED, _count, metavar="N"),
     Option("--modelarts-log-lines", "modelarts_log_lines", f"log lines shown for a failed job (default {DEFAULT_LOG_LINES})",
            "int", DEFAULT_LOG_LINES, _count, metavar="N"),
     Option("--modelarts-promote", "modelarts_promote",
@@ -165,6 +169,7 @@ class Settings:
     obs_root: Path | None
     timeout: float | None
     keep_sandboxes: bool
+    keep_failed: int
     log_lines: int
     promote: bool
     promote_wait: bool
@@ -199,6 +204,7 @@ class Settings:
             lock_mode=values["modelarts_lock_mode"], python_source=values["modelarts_python_source"],
             contract=values["modelarts_contract"], obs_root=_absolute(base, values["modelarts_obs_root"]),
             timeout=values["modelarts_timeout"], keep_sandboxes=values["modelarts_keep_sandboxes"],
+            keep_failed=values["modelarts_keep_failed"],
             log_lines=values["modelarts_log_lines"], promote=values["modelarts_promote"],
             promote_wait=values["modelarts_promote_wait"], promote_force=values["modelarts_promote_force"],
             instance_type=values["modelarts_instance_type"],

@@ -118,7 +118,7 @@ def write_summary(tr: Any, records: Sequence[Mapping[str, Any]], promotions: Seq
             text = "  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths, strict=True)) + "  " + row[5]
             failed = r["phase"] != "Completed"
             tr.write_line(text, red=failed, green=not failed)
-            if r.get("kept") and r.get("sandbox") and failed:
+            if r.get("kept") and r.get("sandbox") and failed and Path(r["sandbox"]).exists():  # not pruned since
                 tr.write_line(f"    sandbox kept: {r['sandbox']}")
             for conflict in r.get("output_conflicts") or []:
                 tr.write_line(f"    output conflict: {conflict} wrote different contents (online, which one lands is not defined)",

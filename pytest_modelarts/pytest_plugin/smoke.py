@@ -38,6 +38,7 @@ from .reporting import (
     write_summary,
 )
 from .result import JobResult
+from .sandboxes import keep_failed
 from .stash import FAILURE_KEY, PASSED_KEY, PROMOTIONS_KEY, SPEC_KEY
 
 #: the fixtures through which a marked test runs its job (their aliases depend on them)
@@ -323,6 +324,8 @@ class SmokeRunner:
             if passed and job.phase is JobPhase.COMPLETED and not self.settings.keep_sandboxes and job.sandbox:
                 remove_sandbox(job.sandbox)
                 record["kept"] = False
+            elif job.sandbox and not (passed and job.phase is JobPhase.COMPLETED):  # kept to look into, up to a limit
+                record["kept"] = job.sandbox not in keep_failed(job.sandbox, self.settings.keep_failed)
             records.append(record)
         promotions = item.stash.get(PROMOTIONS_KEY, [])
         setattr(report, REPORT_ATTR, records)

@@ -20,6 +20,7 @@ def test_help_lists_the_modelarts_group_with_ini_names(project: pytest.Pytester)
     assert "(ini: modelarts)" in text
     for flag, ini in [("--modelarts-cache-dir", "modelarts_cache_dir"), ("--modelarts-lock-mode", "modelarts_lock_mode"),
                       ("--modelarts-timeout", "modelarts_timeout"), ("--modelarts-keep-sandboxes", "modelarts_keep_sandboxes"),
+                      ("--modelarts-keep-failed", "modelarts_keep_failed"),
                       ("--modelarts-promote", "modelarts_promote"), ("--modelarts-promote-wait", "modelarts_promote_wait"),
                       ("--modelarts-promote-force", "modelarts_promote_force"),
                       ("--modelarts-instance-type", "modelarts_instance_type"),
