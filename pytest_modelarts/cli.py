@@ -211,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     add_env_parsers(sub)
     add_clean_parser(sub)
+    from .job_cli import add_job_parser
+
+    add_job_parser(sub)
     return parser
 
 

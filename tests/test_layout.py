@@ -3,7 +3,7 @@
 Imports are read from the source (``ast``), all of them: at module level, inside functions, and under
 ``TYPE_CHECKING``. The layers, from the top down (docs/architecture.md):
 
-    pytest_plugin, cli  ->  emulator  ->  sdk, promotion  ->  core.runner  ->  backends, envs  ->  core  ->  errors
+    pytest_plugin, cli, job_cli  ->  emulator  ->  sdk, promotion  ->  core.runner  ->  backends, envs  ->  core  ->  errors
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ MAX_LINES = 400
 # (module prefix, layer): the longest matching prefix decides; higher layers may import lower ones, never upwards
 LAYERS = (
     ("pytest_modelarts", 7),
-    ("pytest_modelarts.pytest_plugin", 6), ("pytest_modelarts.cli", 6),
+    ("pytest_modelarts.pytest_plugin", 6), ("pytest_modelarts.cli", 6), ("pytest_modelarts.job_cli", 6),
     ("pytest_modelarts.emulator", 5),
     ("pytest_modelarts.sdk", 4), ("pytest_modelarts.promotion", 4),
     ("pytest_modelarts.core.runner", 3),

@@ -66,3 +66,38 @@ def cause(job: TrainingJob) -> str | None:
     if found is None:
         return None
     return found if len(locations) == 1 else f"{found} (worker {worker})"
+
+
+#: phases and secondary phases say nothing a report does not show already
+_PHASE_WORDS = frozenset({"Failed", "Abnormal", "Terminated", "Completed", "Unknown"})
+
+
+def remote_cause(job: TrainingJob, lines: int = 200) -> str | None:
+    """Why a job followed through its backend (an online job) did not complete, in one line, or None.
+
+    The first worker whose log ends in an exception names it, else worker 0's last line of output; then the
+    exit code, and the service's own reason when it says more than the phase (``boom (exit code 3)``). Logs are
+    read through the backend (the online log preview), not from files.
+    """
+    from ..errors import ModelArtsError
+
+    found: str | None = None
+    try:
+        names = job.get_job_log_file_list()
+        tails = [job.tail(lines, worker=name) for name in names[:8]]
+    except ModelArtsError:  # the logs cannot be read: what the service says about the job still counts
+        names, tails = [], []
+    for name, tail in zip(names, tails, strict=False):
+        line = exception_line(tail)
+        if line is not None:
+            found = line if len(names) == 1 else f"{line} ({name})"
+            break
+    if found is None and tails:
+        found = next((line.strip() for line in reversed(tails[0]) if line.strip() and not line.startswith(_OURS)), None)
+    details = [f"exit code {job.exit_code}"] if job.exit_code is not None else []
+    reason = job.failure_reason
+    if reason and reason not in _PHASE_WORDS and reason != found:
+        details.append(reason)
+    if found is None:
+        return "; ".join(details) or None
+    return f"{found} ({'; '.join(details)})" if details else found

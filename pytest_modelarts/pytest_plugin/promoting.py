@@ -9,20 +9,31 @@ import pytest
 
 from ..core.job import JobConfig
 from ..core.phase import JobPhase
+from ..core.runner import attach_job
 from ..core.session import Session
 from ..core.training_job import TrainingJob
 from ..envs.lockfile import read_lock
-from ..errors import JobFailedError
+from ..errors import JobFailedError, ModelArtsError
 from ..promotion import Ledger, PromotionRecord, SmokeRun, promote
+from .causes import remote_cause
 from .marker import SmokeSpec, job_name_for
 from .options import Settings
 from .stash import PROMOTIONS_KEY
 
 
-def promotion_record(rec: PromotionRecord, nodeid: str) -> dict[str, Any]:
+def promotion_record(rec: PromotionRecord, nodeid: str, reason: str | None = None) -> dict[str, Any]:
     """A plain record of a promotion, for reports (xdist carries it to the controller)."""
     return {"nodeid": nodeid, "job_id": rec.job_id, "job_name": rec.job_name, "phase": rec.phase,
-            "created": rec.created, "train_instance_type": rec.train_instance_type}
+            "created": rec.created, "train_instance_type": rec.train_instance_type, "reason": reason}
+
+
+def online_reason(config: JobConfig, session: Session, job_id: str) -> str | None:
+    """Why the online job ``job_id`` did not complete, in one line (its log's last exception or line, its exit
+    code, the service's reason), asked of the service; None when the service cannot tell."""
+    try:
+        return remote_cause(attach_job(config, session, job_id))
+    except ModelArtsError:  # the outcome is known already; a reason that cannot be fetched must not hide it
+        return None
 
 
 def promote_item(item: pytest.Item, *, spec: SmokeSpec | None, jobs: list[TrainingJob], session: Session,
@@ -40,13 +51,15 @@ def promote_item(item: pytest.Item, *, spec: SmokeSpec | None, jobs: list[Traini
         force=settings.promote_force, wait=settings.promote_wait, timeout=settings.timeout,
     )
     hook.pytest_modelarts_job_promoted(record=record, job_config=online)
-    item.stash.setdefault(PROMOTIONS_KEY, []).append(promotion_record(record, item.nodeid))
+    reason = online_reason(online, session, record.job_id) if record.failed else None
+    item.stash.setdefault(PROMOTIONS_KEY, []).append(promotion_record(record, item.nodeid, reason))
     if settings.promote_wait and record.failed:
         # waiting was asked for so that CI learns the online outcome: a job that did not complete fails the run
         # (a teardown error of the smoke test that passed), and the ledger keeps it so a rerun says the same
         raise JobFailedError(
-            f"the promoted online job {record.job_name!r} (job id {record.job_id}) ended {record.phase}; its logs are "
-            "in the ModelArts console. Fix the job and run again with --modelarts-promote-force to submit it anew"
+            f"the promoted online job {record.job_name!r} (job id {record.job_id}) ended {record.phase}"
+            + (f": {reason}" if reason else "") + f"; its log: `pytest-modelarts job logs {record.job_id}`. "
+            "Fix the job and run again with --modelarts-promote-force to submit it anew"
         )
 
 

@@ -132,6 +132,8 @@ def write_summary(tr: Any, records: Sequence[Mapping[str, Any]], promotions: Seq
         column = [max(len(line[i]) for line in cells) for i in range(5)]
         for p, line in zip(promotions, cells, strict=True):
             tr.write_line("  ".join(cell.ljust(w) for cell, w in zip(line, column, strict=True)) + "  " + p["nodeid"])
+            if p.get("reason"):
+                tr.write_line(f"    reason: {p['reason']}", red=True)
 
 
 def junit_attach(config: pytest.Config, report: pytest.TestReport, text: str) -> None:

@@ -140,14 +140,21 @@ def test_a_promoted_job_that_fails_online_fails_the_run_under_promote_wait(proje
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     (job,) = online.jobs()
     job_id = job["metadata"]["id"]
+    # the reason, as the service tells it: the last line of the job's log (read through the log preview) and
+    # the exit code of its task
+    assert job["status"]["task_statuses"][0]["exit_code"] == 3
+    reason = "boom: failing on purpose (exit code 3)"
     result.stdout.fnmatch_lines([
         f"*test_fails_online: promotion failed: JobFailedError: the promoted online job 'test_fails_online' "
-        f"(job id {job_id}) ended Failed*--modelarts-promote-force*",
+        f"(job id {job_id}) ended Failed: {reason}; its log: `pytest-modelarts job logs {job_id}`*"
+        "--modelarts-promote-force*",
     ])
-    result.stdout.fnmatch_lines([f"test_fails_online  job id {job_id}  Failed  *"])  # still in the promoted table
-    # the ledger remembers the failed job: a rerun says the same without submitting again
+    # still in the promoted table, with the reason under its row
+    result.stdout.fnmatch_lines([f"test_fails_online  job id {job_id}  Failed  *", f"    reason: {reason}"])
+    # the ledger remembers the failed job: a rerun says the same (and why) without submitting again
     rerun = project.runpytest_subprocess(*args, "--modelarts-promote-wait")
     rerun.assert_outcomes(passed=1, errors=1)
+    rerun.stdout.fnmatch_lines([f"*(job id {job_id}) ended Failed: {reason};*", f"    reason: {reason}"])
     assert online.create_requests == 1
     # without waiting the outcome is unknown: the smoke test's pass stands
     project.makepyfile(f"""

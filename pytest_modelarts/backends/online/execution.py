@@ -11,6 +11,9 @@ from ...core.job import JobConfig
 from ...core.phase import JobPhase
 from .clients import Clients
 
+#: keys of ``info()`` taken from the service's document that replace the handle's own only when the service tells them
+_FROM_SERVICE = ("job_name", "create_time", "train_instance_type", "train_instance_count")
+
 
 class OnlineExecution(Execution):
     """A ModelArts training job, followed through the v2 API."""
@@ -123,13 +126,23 @@ class OnlineExecution(Execution):
         doc = self._doc or self._refresh()
         status = doc.status
         algorithm = doc.algorithm
-        return {
+        meta = doc.metadata
+        resource = doc.spec.resource if doc.spec is not None else None
+        info: dict[str, Any] = {
             "job_id": self.online_id,
             "online_job_id": self.online_id,
             "phase": status.phase if status else None,
             "secondary_phase": status.secondary_phase if status else None,
             "online_duration_ms": status.duration if status else None,
+            "start_time": status.start_time if status else None,  # epoch ms, 0 until it runs
+            "failure_reason": self.failure_reason,
             "code_dir": algorithm.code_dir if algorithm else None,
             "boot_file": algorithm.boot_file if algorithm else None,
             "endpoint": self._clients.session.endpoint,
         }
+        # what the service says wins over the handle's configuration (an attached job's is only a handle)
+        if meta is not None:
+            info.update(job_name=meta.name, create_time=meta.create_time)
+        if resource is not None:
+            info.update(train_instance_type=resource.flavor_id, train_instance_count=resource.node_count)
+        return {k: v for k, v in info.items() if v is not None or k not in _FROM_SERVICE}
