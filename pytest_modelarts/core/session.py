@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from ..errors import ConfigurationError, ParameterError
 from .contract import Version
@@ -78,6 +78,20 @@ def parse_run_user(value: object, owner: str = "Session", parameter: str = "run_
         if uid.isdigit() and (gid.isdigit() or not gid):
             return int(uid), int(gid) if gid else (0 if int(uid) == 0 else DEFAULT_RUN_USER[1])
     raise ParameterError(owner, parameter, value, RUN_USER_HELP)
+
+
+class ProgressSink(Protocol):
+    """Where the long steps of a run (locking, building, starting a job) are told as they happen.
+
+    ``begin(message)`` says a step is under way (a live line on a terminal); ``end()`` says the innermost step is
+    over; ``line(message)`` is a finished line: a step done, with its time, or a fact. Calls may come from any thread.
+    """
+
+    def begin(self, message: str) -> None: ...
+
+    def end(self) -> None: ...
+
+    def line(self, message: str) -> None: ...
 
 
 class Secret:
@@ -167,6 +181,9 @@ class Session:
         echo job output live to this process's stdout (default True).
     ``stop_grace_period``
         seconds between SIGTERM and SIGKILL when a job is stopped (default 5).
+    ``progress``
+        where locking and building an environment tell their steps (a :class:`ProgressSink`); None (default): one
+        line per step on stderr, with a spinner on a terminal. The pytest plugin passes pytest's terminal reporter.
     """
 
     def __init__(
@@ -192,6 +209,7 @@ class Session:
         output_sync_period: float | None = 30.0,
         stream_logs: bool = True,
         stop_grace_period: float = 5.0,
+        progress: ProgressSink | None = None,
         plugin_manager: pluggy.PluginManager | None = None,
     ) -> None:
         ak = access_key or _env("HUAWEICLOUD_SDK_AK")
@@ -239,6 +257,7 @@ class Session:
         #: the plugin manager whose backends and hooks this session's jobs use (pytest's, under pytest); None:
         #: the SDK's own (see :func:`pytest_modelarts.core.runner.plugin_manager_of`)
         self.plugin_manager = plugin_manager
+        self.progress = progress
 
     @property
     def project_id(self) -> str | None:

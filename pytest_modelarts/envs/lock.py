@@ -117,8 +117,20 @@ def lock_environment(
     cache.locks.mkdir(parents=True, exist_ok=True)
     guard = cache.locks / f"lockfile-{hashlib.sha256(str(path).encode()).hexdigest()[:16]}.lock"
     with filelock.FileLock(str(guard)):
+        why = "lock_mode=update"
         if mode is not LockMode.UPDATE:
             existing = read_lock(path)  # another process may have written it while we waited
             if existing is not None and existing.spec_hash == digest:
                 return existing
+            why = "no lock yet" if existing is None else "the spec changed"
+        progress = progress or Progress()
+        progress.info(f"locking {_shown(path)} ({why})")
         return solve(spec, path=path, python_source=source, cache=cache, platform=platform, progress=progress)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is under it (shorter on a terminal), else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -2,6 +2,7 @@
 
 * an Environment with ``conda`` set is locked (``environment.default_lock_path()``, mode ``modelarts_session.lock_mode``),
   built into the cache (``modelarts_session.cache_dir`` or the platformdirs user cache dir) and run with its interpreter;
+  the steps are told to ``modelarts_session.progress`` (else on stderr);
 * without packages (the ``trylast`` fallback), the session's interpreter runs the job, labelled unisolated.
 """
 
@@ -33,12 +34,15 @@ def pytest_modelarts_resolve_environment(
     if environment is None or environment.conda is None:
         return None
     from .build import ensure_environment
+    from .progress import Progress
 
+    sink = modelarts_session.progress
     built = ensure_environment(
         environment,
         cache_dir=modelarts_session.cache_dir,
         lock_mode=modelarts_session.lock_mode,
         python_source=modelarts_session.python_source,
+        progress=Progress(sink=sink) if sink is not None else None,
         claims=_claims_of(modelarts_session),
     )
     return built.runtime()

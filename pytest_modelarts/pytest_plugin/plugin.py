@@ -3,7 +3,8 @@
 This module is the entry point (``pytest11``): it adds the project's hooks (:mod:`pytest_modelarts.core.hooks`) and
 built-in plugins to pytest's plugin manager, the options (:mod:`.options`), the ``modelarts`` marker
 (:mod:`.marker`), the fixtures (:mod:`.fixtures`), and registers the :class:`~.smoke.SmokeRunner` that runs and
-reports the smoke tests. Job files: :mod:`.jobfile`. Reports: :mod:`.reporting`.
+reports the smoke tests, and its :class:`~.progress.ProgressReporter` (locking, building, job start on the terminal).
+Job files: :mod:`.jobfile`. Reports: :mod:`.reporting`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .smoke import SmokeRunner
 from .stash import RUNNER_KEY
 
 RUNNER_NAME = "modelarts-runner"
+PROGRESS_NAME = "modelarts-progress"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -35,12 +37,14 @@ def pytest_configure(config: pytest.Config) -> None:
     runner = SmokeRunner(config, Settings.from_config(config))
     config.stash[RUNNER_KEY] = runner
     config.pluginmanager.register(runner, RUNNER_NAME)
+    config.pluginmanager.register(runner.progress, PROGRESS_NAME)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     runner = config.stash.get(RUNNER_KEY, None)
     if runner is not None:
         config.pluginmanager.unregister(name=RUNNER_NAME)
+        config.pluginmanager.unregister(name=PROGRESS_NAME)
         del config.stash[RUNNER_KEY]
 
 

@@ -26,6 +26,7 @@ from ..sdk import Estimator
 from .jobfile import JobFileItem, collect_job_file, is_job_file
 from .marker import SmokeSpec, job_name_for, spec_from_marker
 from .options import Settings
+from .progress import ProgressReporter
 from .promoting import promote_item
 from .reporting import (
     PROMOTION_ATTR,
@@ -98,6 +99,7 @@ class SmokeRunner:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
         self.settings = settings
+        self.progress = ProgressReporter(config)  # registered by the entry point, as a plugin of its own
         self._session: Session | None = None
         self._current: pytest.Item | None = None
         self._jobs: dict[str, list[TrainingJob]] = {}
@@ -114,6 +116,7 @@ class SmokeRunner:
                 local_root=s.root / "pytest" / worker_id(self.config),
                 cache_dir=s.cache_dir, lock_mode=s.lock_mode, python_source=s.python_source,
                 contract=s.contract, obs_root=s.obs_root, stream_logs=self.config.getoption("capture") == "no",
+                progress=self.progress,
             )
         return self._session
 
