@@ -1,8 +1,10 @@
 """``python -m pytest_modelarts.emulator``: run the ModelArts/OBS emulator until Ctrl-C.
 
-The keys come from ``--access-key``/``--secret-key`` or ``HUAWEICLOUD_SDK_AK``/``HUAWEICLOUD_SDK_SK`` (the
-secret is never printed). The endpoints are printed as shell exports, then a ``# buckets`` line once it
-serves; SIGTERM or Ctrl-C stops it. For CI, e.g.::
+Every variable a client needs is printed as a shell export (the endpoints, the project, the keys), then a
+``# buckets`` line once it serves; SIGTERM or Ctrl-C stops it. The keys are those given with
+``--access-key``/``--secret-key``, printed (test keys, already on the command line); else
+``HUAWEICLOUD_SDK_AK``/``HUAWEICLOUD_SDK_SK``, which may be real credentials and are not printed (the
+environment that set them has them); else fresh random test keys, printed. For CI, e.g.::
 
     python -m pytest_modelarts.emulator --bucket my-bucket > emulator.env &
     until grep -q '^# buckets' emulator.env; do sleep 0.1; done
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
+import shlex
 import signal
 import sys
 import threading
@@ -23,8 +27,8 @@ from .server import Emulator
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pytest_modelarts.emulator",
                                      description="Emulate the ModelArts v2 training-job API and OBS on loopback.")
-    parser.add_argument("--access-key", default=os.environ.get("HUAWEICLOUD_SDK_AK"), help="default: $HUAWEICLOUD_SDK_AK")
-    parser.add_argument("--secret-key", default=os.environ.get("HUAWEICLOUD_SDK_SK"), help="default: $HUAWEICLOUD_SDK_SK")
+    parser.add_argument("--access-key", help="a test access key (printed); default: $HUAWEICLOUD_SDK_AK (not printed), else a random one")
+    parser.add_argument("--secret-key", help="a test secret key (printed); default: $HUAWEICLOUD_SDK_SK (not printed), else a random one")
     parser.add_argument("--project-id", default=os.environ.get("HUAWEICLOUD_SDK_PROJECT_ID", "emulator-project"))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="ModelArts API port (default: any free port)")
@@ -36,8 +40,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-kinds", default="500,503,429", help="comma-separated: 500,502,503,504,429,slow,drop,drop_after,500_after")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    if not args.access_key or not args.secret_key:
-        parser.error("give --access-key and --secret-key (or set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK)")
+    if bool(args.access_key) != bool(args.secret_key):
+        parser.error("give both --access-key and --secret-key, or neither")
+    printed_keys = True
+    if not args.access_key:
+        environment = os.environ.get("HUAWEICLOUD_SDK_AK"), os.environ.get("HUAWEICLOUD_SDK_SK")
+        if all(environment):
+            (args.access_key, args.secret_key), printed_keys = environment, False
+        elif any(environment):
+            parser.error("HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK: set both or neither (or give --access-key and --secret-key)")
+        else:
+            args.access_key, args.secret_key = f"EMULATOR{secrets.token_hex(6).upper()}", secrets.token_urlsafe(24)
     if args.host not in ("127.0.0.1", "::1", "localhost"):
         parser.error("the emulator serves on loopback only")
     emulator = Emulator(args.access_key, args.secret_key, args.project_id, root=args.root,
@@ -51,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     emulator.start()
     print(f"export MODELARTS_ENDPOINT={emulator.endpoint}")
     print(f"export MODELARTS_OBS_ENDPOINT={emulator.obs_endpoint}")
-    print(f"export HUAWEICLOUD_SDK_PROJECT_ID={args.project_id}")
+    print(f"export HUAWEICLOUD_SDK_PROJECT_ID={shlex.quote(args.project_id)}")
+    if printed_keys:
+        print(f"export HUAWEICLOUD_SDK_AK={shlex.quote(args.access_key)}")
+        print(f"export HUAWEICLOUD_SDK_SK={shlex.quote(args.secret_key)}")
+    else:
+        print("# HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK: this environment's, not printed")
     print(f"# buckets: {', '.join(emulator.buckets)}; state in {emulator.root}", flush=True)
     try:
         done.wait()
