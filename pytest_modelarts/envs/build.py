@@ -251,8 +251,7 @@ def _make_venv(locked: LockedEnvironment, staging: Path, progress: Progress) -> 
     from .interpreters import select_interpreter
 
     interp = select_interpreter(locked.python_spec, minor=locked.python_version)
-    progress.info(f"python from a local interpreter (explicit choice: python_source=local): {interp}")
-    with progress.step("creating a uv venv"):
+    with progress.step(f"creating a uv venv over {interp}"):  # the lock's line told why a local interpreter
         proc = subprocess.run(
             [find_uv_bin(), "venv", "--relocatable", "--no-project", "--no-config", "--quiet", "--allow-existing",
              "--python", str(interp.path), str(staging)],
