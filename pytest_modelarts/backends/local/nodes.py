@@ -220,7 +220,6 @@ class JobNodes:
         name = "work" if self.version is contract.Version.V1 else "ma-user"
         group = ["root:x:0:", f"users:x:{DEFAULT_GID}:" + (name if self.uid else "")]
         if self.uid:  # v2 runs as ma-user in /home/ma-user; v1 ran as work in /home/work
-            name = "work" if self.version is contract.Version.V1 else "ma-user"
             passwd.append(f"{name}:x:{self.uid}:{self.gid}:{name}:{contract.Layout.container(self.version).home}:/bin/bash")
             if self.gid not in (0, DEFAULT_GID):
                 group.append(f"ma-group:x:{self.gid}:{name}")
