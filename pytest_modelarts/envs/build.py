@@ -30,7 +30,7 @@ from ..core.oskit import atomic_write
 from ..core.runtime import PythonRuntime
 from ..core.session import LockMode, PythonSource
 from ..errors import BuildError
-from .cache import MARKER, EnvCache
+from .cache import MARKER, EnvCache, read_marker
 from .lock import LockClaims, LockedEnvironment, LockedPackage, lock_environment, parse_with_conda_lock
 from .progress import Progress
 
@@ -79,16 +79,8 @@ class BuiltEnvironment:
         )
 
 
-def _read_marker(prefix: Path) -> dict[str, Any] | None:
-    try:
-        marker = json.loads((prefix / MARKER).read_text())
-    except (OSError, ValueError):
-        return None
-    return marker if isinstance(marker, dict) else None  # a JSON object, as build_environment writes it
-
-
 def _usable(prefix: Path) -> dict[str, Any] | None:
-    marker = _read_marker(prefix)
+    marker = read_marker(prefix)
     if marker is None:
         return None
     # a venv's python links to a local interpreter that may have gone away since

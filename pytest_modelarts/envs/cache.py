@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 #: bump when the layout of built prefixes changes, so old builds are not reused.
 BUILD_FORMAT = "1"
@@ -152,10 +153,9 @@ def format_bytes(n: int) -> str:
     raise AssertionError  # pragma: no cover
 
 
-def _disk_usage(path: Path) -> int:
-    """Bytes of the files under ``path`` counted once per inode that no other link keeps alive.
-
-    Files hardlinked from a package cache (``st_nlink > 1``) are not freed by removing one prefix.
+def _disk_usage(path: Path, *, linked: bool = False) -> int:
+    """Bytes of the files under ``path``: by default only those no other link keeps alive (what removing the
+    prefix frees: files hardlinked from a package cache, ``st_nlink > 1``, are not); with ``linked``, every file.
     """
     total = 0
     for root, _dirs, files in os.walk(path):
@@ -164,9 +164,18 @@ def _disk_usage(path: Path) -> int:
                 st = os.lstat(os.path.join(root, name))
             except OSError:
                 continue
-            if st.st_nlink <= 1:
+            if linked or st.st_nlink <= 1:
                 total += st.st_blocks * 512
     return total
+
+
+def read_marker(prefix: Path) -> dict[str, Any] | None:
+    """The marker of a finished build (the JSON object the builder writes into the prefix), or None."""
+    try:
+        marker = json.loads((prefix / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    return marker if isinstance(marker, dict) else None
 
 
 def _last_used(env: Path) -> float:
@@ -190,17 +199,6 @@ class CachedEnvironment:
     last_used: float  # a timestamp: its last use, else when it was built
 
 
-def _total_size(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                continue
-    return total
-
-
 def list_environments(cache_dir: os.PathLike[str] | str | None = None) -> list[CachedEnvironment]:
     """The built environments of the cache, most recently used first."""
     import re
@@ -209,17 +207,14 @@ def list_environments(cache_dir: os.PathLike[str] | str | None = None) -> list[C
     names = {str(b.get("key")): str(b["name"]) for b in cache.builds() if b.get("name")}  # the last build wins
     found = []
     for env in cache.envs.iterdir() if cache.envs.is_dir() else ():
-        try:
-            marker = json.loads((env / MARKER).read_text())
-        except (OSError, ValueError):
+        marker = read_marker(env)
+        if marker is None:
             continue  # not a finished build
-        if not isinstance(marker, dict):
-            continue
         lock = str(marker.get("lock") or "")
         name = names.get(env.name) or (Path(lock).name.split(".")[0] if lock else "?")
         version = re.search(r"python (\d+\.\d+\S*)", str(marker.get("interpreter") or ""))
-        found.append(CachedEnvironment(env.name, env, name, version.group(1) if version else "?", _total_size(env),
-                                       _last_used(env)))
+        found.append(CachedEnvironment(env.name, env, name, version.group(1) if version else "?",
+                                       _disk_usage(env, linked=True), _last_used(env)))
     return sorted(found, key=lambda e: (-e.last_used, e.name))
 
 
