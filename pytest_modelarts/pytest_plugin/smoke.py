@@ -145,8 +145,10 @@ class SmokeRunner:
                 **spec.local_estimator_kwargs(self.session()),
             )
             config = estimator.config
-            if config.code_path is not None and config.boot_file is not None:  # typos would pass: say so before running
-                problems = undeclared(config.code_path / config.boot_file, [label for label, _ in config.hyperparameters])
+            labels = [label for label, _ in config.hyperparameters]
+            # typos would pass: say so before running (no labels, nothing to check: the boot file is not parsed)
+            if labels and config.code_path is not None and config.boot_file is not None:
+                problems = undeclared(config.code_path / config.boot_file, labels)
                 if problems:
                     raise ConfigurationError("hyperparameters: " + "; ".join(problems))
             return estimator
