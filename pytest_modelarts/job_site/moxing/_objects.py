@@ -27,12 +27,17 @@ def open_mode(mode: str) -> str:
     return kinds[0] + ("+" if "+" in mode else "") + ("b" if "b" in mode else "")
 
 
+def make_parent(path: str) -> None:
+    """Make the folders ``path`` lies in (OBS keys need none, so writing to OBS makes them)."""
+    parent = os.path.dirname(path.rstrip("/"))
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+
+
 def open_target(target: Target, mode: str) -> IO[Any]:
     """``open`` the target's local path (utf-8 text); writing to OBS needs no folders, so they are made for it."""
     if target.remote and mode[0] in "wa":
-        parent = os.path.dirname(target.path.rstrip("/"))
-        if parent:
-            os.makedirs(parent, exist_ok=True)
+        make_parent(target.path)
     try:
         return open(target.path, mode, encoding=None if "b" in mode else "utf-8")
     except FileNotFoundError as error:

@@ -6,7 +6,7 @@ import errno
 import os
 
 from ._local import MoxFileNameDuplicateException, MoxFileNotExistsException, Target, resolve
-from ._objects import File, ObsScanDir, StatResult, open_target
+from ._objects import File, ObsScanDir, StatResult, make_parent, open_target
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,12 +25,6 @@ def _existing(url: Url) -> Target:
     if not os.path.lexists(target.path):
         raise _missing(target)
     return target
-
-
-def _make_parent(path: str) -> None:
-    parent = os.path.dirname(path.rstrip("/"))
-    if parent:
-        os.makedirs(parent, exist_ok=True)
 
 
 def exists(url: Url) -> bool:
@@ -157,7 +151,7 @@ def rename(src_url: Url, dst_url: Url) -> None:
 
     src, dst = _existing(src_url), resolve(dst_url)
     if dst.remote:
-        _make_parent(dst.path)
+        make_parent(dst.path)
     try:
         os.replace(src.path, dst.path)
     except OSError as error:
@@ -201,7 +195,7 @@ def copy(src_url: Url, dst_url: Url, client_id: object = None) -> None:
                                 "use mox.file.copy_parallel to copy a directory", src.url)
     if os.path.isdir(dst.path):
         raise IsADirectoryError(errno.EISDIR, f"mox.file.copy: the destination {dst.url} is a directory; give the file's own path", dst.url)
-    _make_parent(dst.path)
+    make_parent(dst.path)
     shutil.copyfile(src.path, dst.path)
 
 

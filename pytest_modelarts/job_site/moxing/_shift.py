@@ -11,7 +11,7 @@ import os
 
 from . import _ops
 from ._local import is_remote, resolve
-from ._objects import open_target
+from ._objects import make_parent, open_target
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,9 +32,7 @@ def _open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
     if args or kwargs:
         target = resolve(file)
         if target.remote and mode[:1] in "wax":
-            parent = os.path.dirname(target.path.rstrip("/"))
-            if parent:
-                os.makedirs(parent, exist_ok=True)
+            make_parent(target.path)
         return original(target.path, mode, *args, **kwargs)
     return open_target(resolve(file), mode)
 
