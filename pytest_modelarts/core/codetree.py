@@ -49,6 +49,7 @@ class TreeStats:
     dirs: int
     bytes: int
     depth: int  # of the deepest entry: a file at the root has depth 1
+    refusal: str | None = None  # the first entry counted that :meth:`CodeTree.refusal` would name, and why
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,11 @@ class CodeTree:
         return [e for e in self.entries() if not e.is_dir]
 
     def stats(self, *, stop_after_entries: int | None = None) -> TreeStats:
-        """Counts of the tree; with ``stop_after_entries``, stops once more files and folders than that were seen."""
+        """Counts of the tree, and its :meth:`refusal` among the entries counted, in one walk; with
+        ``stop_after_entries``, stops once more files and folders than that were seen."""
         files = dirs = size = depth = 0
+        refusal = None
+        root = self._link_root()
         for entry in self.entries():
             depth = max(depth, entry.rel.count("/") + 1)
             if entry.is_dir:
@@ -110,24 +114,30 @@ class CodeTree:
                 files += 1
                 if entry.path.is_file():
                     size += entry.path.stat().st_size
+            refusal = refusal or self._refusal_of(entry, root, links=True)
             if stop_after_entries is not None and files + dirs > stop_after_entries:
                 break
-        return TreeStats(files, dirs, size, depth)
+        return TreeStats(files, dirs, size, depth, refusal)
 
-    def refusal(self, *, limit: int | None = None, links: bool = True) -> str | None:
+    def refusal(self, *, links: bool = True) -> str | None:
         """Why this tree cannot be a code directory (or local inputs), naming the entry; None when it can.
 
-        Looks at the first ``limit`` entries at most (the caller counts the rest). ``links=False`` accepts links
-        that leave the tree (local inputs: their content is what is copied).
+        ``links=False`` accepts links that leave the tree (local inputs: their content is what is copied).
         """
-        root = self.root.resolve() if self.root.is_dir() else self.root.resolve().parent
-        for n, entry in enumerate(self.entries()):
-            if limit is not None and n > limit:
-                break
-            problem = _entry_problem(entry.path, root, links)
+        root = self._link_root()
+        for entry in self.entries():
+            problem = self._refusal_of(entry, root, links)
             if problem:
-                return f"{entry.rel if self.root.is_dir() else str(self.root)!r} {problem}"
+                return problem
         return None
+
+    def _link_root(self) -> Path:
+        """The resolved directory that links must stay inside."""
+        return self.root.resolve() if self.root.is_dir() else self.root.resolve().parent
+
+    def _refusal_of(self, entry: Entry, root: Path, links: bool) -> str | None:
+        problem = _entry_problem(entry.path, root, links)
+        return f"{entry.rel if self.root.is_dir() else str(self.root)!r} {problem}" if problem else None
 
     def copy_to(self, target: Path, *, link: bool = False) -> None:
         """Copy the tree's entries under ``target`` (symlinks as symlinks), as ModelArts downloads a code dir.

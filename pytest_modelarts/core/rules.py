@@ -185,9 +185,8 @@ def _code(v: Values) -> None:
                              f"{contract.MAX_CODE_DEPTH}")
     if stats.bytes > contract.MAX_CODE_BYTES:
         raise ParameterError(E, "code_dir", code_dir, f"holds {stats.bytes} bytes, over the ModelArts limit of 5 GB")
-    refusal = CodeTree(root, exclude=v["code_excludes"]).refusal(limit=contract.MAX_CODE_ENTRIES)
-    if refusal:
-        raise ParameterError(E, "code_dir", code_dir, refusal)
+    if stats.refusal:
+        raise ParameterError(E, "code_dir", code_dir, stats.refusal)
     v["code_dir"] = Location(str(root))
     if boot_file is None:
         return

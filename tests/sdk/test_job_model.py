@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pytest_modelarts import Estimator, Hyperparameters, JobConfig, Location, ParameterError, Session
-from pytest_modelarts.core.codetree import CodeTree
+from pytest_modelarts.core.codetree import CodeTree, Entry
 
 LIST_OWN_TREE = """\
 import json, os, sys
@@ -185,3 +186,24 @@ def test_the_code_directory_limit_does_not_count_what_the_policy_leaves_out(tmp_
         (code / ".git" / "objects" / f"o{i}").write_text("")
     config = JobConfig.template(code_dir=str(code), boot_file="train.py", train_instance_type="local", train_instance_count=1)
     assert config.code_tree is not None and config.code_tree.stats().files == 1
+
+
+def test_the_code_directory_rule_walks_the_tree_once(tmp_path, monkeypatch) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text("")
+    walks = []
+    entries = CodeTree.entries
+
+    def counted(self: CodeTree) -> Iterator[Entry]:
+        walks.append(self.root)
+        return entries(self)
+
+    monkeypatch.setattr(CodeTree, "entries", counted)
+    JobConfig.template(code_dir=str(code), boot_file="train.py", train_instance_type="local", train_instance_count=1)
+    assert walks == [code.resolve()]
+    (code / "escape.txt").symlink_to(tmp_path / "outside.txt")
+    walks.clear()
+    with pytest.raises(ParameterError, match="'escape.txt' is a symlink to .* outside the directory"):
+        JobConfig.template(code_dir=str(code), boot_file="train.py", train_instance_type="local", train_instance_count=1)
+    assert walks == [code.resolve()]
