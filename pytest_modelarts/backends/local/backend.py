@@ -122,15 +122,15 @@ class LocalBackend(Backend):
         code_view = box.root / "node" / "code"  # the code dir through the code-tree policy: every worker's lower layer
         if overlays and config.code_path is not None:
             CodeTree(config.code_path, exclude=(self.session.local_root,)).copy_to(code_view, link=True)
+        inputs = (config.local_path(config.inputs)  # decided once per job, not once per worker
+                  if overlays and config.inputs is not None and _inputs_overlaid(config) else None)
         nodes = []
-        for i in range(config.train_instance_count):
+        for i in range(config.train_instance_count):  # create_sandbox made each worker's code dir (a mount point)
             home = Path(box.layout_of(i).home)
-            Path(box.layout_of(i).code_dir(box.code_name)).mkdir(parents=True, exist_ok=True)
             cache = box.root / "cache" / f"worker-{i}"
             cache.mkdir(parents=True)
             code = Overlay(code_view, base / f"worker-{i}" / "code") if overlays else None
-            data = (Overlay(config.local_path(config.inputs), base / f"worker-{i}" / "data")
-                    if overlays and config.inputs is not None and _inputs_overlaid(config) else None)
+            data = Overlay(inputs, base / f"worker-{i}" / "data") if inputs is not None else None
             nodes.append(Node(i, home, cache, code, data))
         uid, gid = parse_run_user(config.container.user, "ContainerOptions", "user") if config.container.user else self.session.run_user
         python = Path(runtime.python)
