@@ -54,12 +54,12 @@ def failing_worker(job: TrainingJob) -> int:
     return 0
 
 
-def cause(job: TrainingJob) -> str | None:
-    """The failing worker's last exception line, else its last line of output (ours left out), else None."""
+def cause(job: TrainingJob, worker: int) -> str | None:
+    """The failing worker's (:func:`failing_worker`) last exception line, else its last line of output (ours left
+    out), else None."""
     locations = job.log_locations()
     if not locations:
         return None
-    worker = failing_worker(job)
     tail = log_tail(Path(locations[min(worker, len(locations) - 1)]), 200)
     found = exception_line(tail) or next((line.strip() for line in reversed(tail)
                                           if line.strip() and not line.startswith(_OURS)), None)

@@ -46,7 +46,9 @@ def format_job_error(exc: JobError, tail_lines: int) -> str:
     """The failure text of a smoke job: what happened, exit code, command, sandbox, logs, last log lines."""
     job = exc.job
     message = str(exc).split("\n--- last log lines ---", 1)[0].split("; logs: ", 1)[0]
-    why = cause(job) if job is not None and job.log_locations() and Path(job.log_locations()[0]).is_file() else None
+    locations = job.log_locations() if job is not None else []
+    worker = failing_worker(job) if job is not None else 0  # reads each worker's log end: once, for the cause and the tail
+    why = cause(job, worker) if job is not None and locations and Path(locations[0]).is_file() else None
     # the first line is what a CI summary and a junit message show: the cause first, then what happened
     lines = [f"ModelArts job failed: {why} ({message})" if why else f"ModelArts job failed: {message}"]
     if job is not None:
@@ -64,8 +66,6 @@ def format_job_error(exc: JobError, tail_lines: int) -> str:
             lines.append(f"  lost:      {lost} (online, what a job writes outside --train_url is lost)")
         if job.runtime is not None:
             lines.append(f"  runtime:   {job.runtime.describe()}")
-        locations = job.log_locations()
-        worker = failing_worker(job)
         if len(locations) > 1:
             lines.append(f"  failed:    worker {worker}: its log follows")
         tail = log_tail(Path(locations[worker]), tail_lines) if locations and Path(locations[worker]).is_file() else job.tail(tail_lines)
