@@ -55,8 +55,7 @@ class EmulatedJob:
         self.create_time = int(time.time() * 1000)
         self.phase = JobPhase.CREATING.value
         self.secondary_phase = "Creating"
-        self.history: list[str] = [self.phase]  # every phase the job went through, in order
-        self.phases: list[tuple[str, str]] = [(self.phase, self.secondary_phase)]  # with the secondary phases
+        self.phases: list[tuple[str, str]] = [(self.phase, self.secondary_phase)]  # every (phase, secondary), in order
         self.task_statuses: list[dict[str, Any]] = []
         self.start_time = 0  # as the API shows it: 0 until the job runs, then epoch ms
         self.end_time: int | None = None
@@ -79,6 +78,12 @@ class EmulatedJob:
     @property
     def tasks(self) -> list[str]:
         return [f"worker-{i}" for i in range(self.node_count)]
+
+    @property
+    def history(self) -> list[str]:
+        """Every phase the job went through, in order."""
+        with self._lock:
+            return [phase for phase, _ in self.phases]
 
     @property
     def environments(self) -> dict[str, str]:
@@ -140,7 +145,6 @@ class EmulatedJob:
         self._thread.join(timeout)
 
     def _record(self) -> None:
-        self.history.append(self.phase)
         self.phases.append((self.phase, self.secondary_phase))
 
     def _set(self, phase: JobPhase, secondary: str | None = None) -> bool:
