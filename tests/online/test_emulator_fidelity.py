@@ -18,6 +18,7 @@ from pytest_modelarts.core.phase import SECONDARY_PHASES, V1_STATUSES
 from pytest_modelarts.emulator import Emulator
 from pytest_modelarts.emulator.modelarts import check_environments
 
+from ..support.waiting import wait_until
 from .conftest import FLAVOR
 
 JOB_DIR = "/home/ma-user/modelarts/user-job-dir"
@@ -100,13 +101,14 @@ def test_phases_start_time_and_duration_as_the_api_shows_them(tmp_path, online_c
         before = int(time.time() * 1000)
         job = _estimator(session, online_code).fit(inputs=str(online_data), job_name="phases")
         seen = []
-        while True:
+
+        def finished() -> dict | None:  # each look at the job is kept in seen
             [doc] = emulator.jobs()
             status = doc["status"]
             seen.append((status["phase"], status["secondary_phase"], status["start_time"], status["duration"]))
-            if status["phase"] in ("Completed", "Failed"):
-                break
-            time.sleep(0.02)
+            return doc if status["phase"] in ("Completed", "Failed") else None
+
+        doc = wait_until(finished, limit=120, what=lambda: f"the job to finish; seen {seen[-3:]}")
         shown = job._execution._refresh().status  # through the SDK's model
         history = doc["emulator"]["phases"]
     assert history == [["Creating", "Creating"], ["Pending", "Queuing"], ["Running", "Running"], ["Completed", "Completed"]]
