@@ -55,3 +55,13 @@ def test_shift_on_local_places_changes_nothing(mox: ModuleType, tree: Place) -> 
     assert sorted(os.listdir(tree.folder)) == ["a.txt", "empty", "sub"]
     with open(tree.path("a.txt")) as f:
         assert f.read() == "alpha"
+
+
+def test_the_patched_calls_are_the_documented_ones(mox: ModuleType) -> None:
+    from moxing import _shift
+
+    prefix = {builtins: "", os: "os.", os.path: "os.path.", glob: "glob.", shutil: "shutil."}
+    assert [prefix[module] + name for module, name, _ in _shift._patches()] == list(_shift.PATCHED)
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "moxing.md").read_text(encoding="utf-8")
+    paragraph = docs.split("After `mox.file.shift('os', 'mox')` these take `obs://`/`s3://` URLs too: ", 1)[1].split(". A URL", 1)[0]
+    assert [name.strip().strip("`") for name in paragraph.split(",")] == list(_shift.PATCHED)
