@@ -19,7 +19,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,6 +190,14 @@ def find_interpreters() -> list[Interpreter]:
         answers.save()
 
 
+def satisfies(python_spec: str) -> Callable[[Interpreter], bool]:
+    """Whether an interpreter's version satisfies the conda version spec (``"3.11.*"``; ``""`` or ``"*"``: any)."""
+    from rattler import Version, VersionSpec
+
+    spec = VersionSpec(python_spec) if python_spec not in ("", "*") else None
+    return lambda interp: spec is None or spec.matches(Version(interp.version))
+
+
 def select_interpreter(python_spec: str, *, minor: str | None = None) -> Interpreter:
     """The first local CPython whose version satisfies the conda version spec (``"3.11.*"``, ``"==3.6.2"``, ``"*"``).
 
@@ -197,13 +205,11 @@ def select_interpreter(python_spec: str, *, minor: str | None = None) -> Interpr
     for). Interpreters are asked only until one fits. Raises :class:`BuildError` listing what was found and how
     to provide an interpreter.
     """
-    from rattler import Version, VersionSpec
-
-    spec = VersionSpec(python_spec) if python_spec not in ("", "*") else None
+    fits = satisfies(python_spec)
     answers = _Answers()
     try:
         for interp in _interpreters(answers):
-            if spec is not None and not spec.matches(Version(interp.version)):
+            if not fits(interp):
                 continue
             if minor is not None and interp.minor != minor:
                 continue

@@ -83,15 +83,12 @@ class _ChannelError(LockError):
 
 def _local_python_hint(spec: CondaDependencies, python_spec: str) -> str:
     """When conda is asked for python alone, that a local interpreter can serve it instead, and which ones do."""
-    from rattler import Version, VersionSpec
-
-    from .interpreters import find_interpreters
+    from .interpreters import find_interpreters, satisfies
 
     if any(_spec_name(s) != "python" for s in spec.conda_packages):
         return ""  # other conda packages need a channel whatever python comes from
-    wanted = VersionSpec(python_spec) if python_spec not in ("", "*") else None
     found = find_interpreters()
-    fits = [i for i in found if wanted is None or wanted.matches(Version(i.version))]
+    fits = list(filter(satisfies(python_spec), found))
     how = ("PYTEST_MODELARTS_PYTHON=local, Session(python_source='local') or pytest "
            "--modelarts-python-source=local")
     if fits:
