@@ -235,7 +235,7 @@ def check_location(owner: str, name: str, value: str, *, local: bool, must_exist
 @rule("estimator", "local_obs")
 def _local_obs(v: Values) -> None:
     obs = v["local_obs"]
-    for folder in ([obs.root] if obs is not None and obs.root is not None else []) + list(obs.buckets.values() if obs else []):
+    for folder in obs.folders() if obs is not None else []:
         if folder.exists() and not folder.is_dir():
             raise ParameterError(E, "obs_root", str(folder), "is a file: give a folder whose sub-folders are buckets")
 

@@ -9,7 +9,8 @@ from typing import Any
 import psutil
 import pytest
 
-from pytest_modelarts import CondaDependencies, ContainerOptions, Environment, Estimator, ParameterError, Session
+from pytest_modelarts import CondaDependencies, ContainerOptions, Environment, Estimator, JobConfig, ParameterError, Session
+from pytest_modelarts.core.objectstore import LocalObs
 
 
 def make_estimator(session: Session, code: Path, **overrides: Any) -> Estimator:
@@ -217,3 +218,15 @@ def test_half_credentials_are_refused(monkeypatch):
     with pytest.raises(ParameterError) as excinfo:
         Session(access_key="AK-only")
     assert excinfo.value.parameter == "secret_key"
+
+
+@pytest.mark.parametrize("form", ["root", "bucket"])
+def test_a_local_obs_folder_that_is_a_file_is_refused(tmp_path: Path, form: str) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text("")
+    (tmp_path / "obs").write_text("not a folder")
+    obs = LocalObs.parse(str(tmp_path / "obs")) if form == "root" else LocalObs.parse({"my-bucket": str(tmp_path / "obs")})
+    with pytest.raises(ParameterError, match=r"obs_root.*is a file: give a folder whose sub-folders are buckets"):
+        JobConfig.template(code_dir=str(code), boot_file="train.py", train_instance_type="local", train_instance_count=1,
+                           local_obs=obs)
