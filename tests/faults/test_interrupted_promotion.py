@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelarts import Estimator
+from pytest_modelarts import Estimator, Session
 from pytest_modelarts.promotion import Ledger, promote
 
 from ..support.waiting import wait_until
@@ -40,6 +40,12 @@ def _tree(tmp_path: Path) -> tuple[Path, Path]:
     return code, data
 
 
+def _estimator(session: Session, code: Path) -> Estimator:
+    """The estimator SCRIPT builds, in this process."""
+    return Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
+                     train_instance_count=1, output_path="obs://emulator-bucket/out/")
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
 def test_a_promotion_killed_during_its_create_request_is_adopted_by_the_rerun(modelarts_emulator, tmp_path, monkeypatch, signum):
     monkeypatch.setenv("PYTEST_MODELARTS_HTTP_TIMEOUT", "30")
@@ -63,8 +69,7 @@ def test_a_promotion_killed_during_its_create_request_is_adopted_by_the_rerun(mo
     assert [r["phase"] for r in records.values()] == ["Submitting"]  # the pending record was written before the request
     modelarts_emulator.clear_faults()
     session = modelarts_emulator.session()
-    est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
-                    train_instance_count=1, output_path="obs://emulator-bucket/out/")
+    est = _estimator(session, code)
     rec = promote(est.config.fit(inputs=str(data), job_name="rerun"), session, ledger=Ledger(ledger_path), lock_hash=None)
     jobs = modelarts_emulator.jobs()
     assert len(jobs) == 1, [j["metadata"]["name"] for j in jobs]
@@ -75,8 +80,7 @@ def test_a_promotion_killed_during_its_create_request_is_adopted_by_the_rerun(mo
 def test_a_pending_record_whose_job_never_reached_the_service_is_submitted_again(modelarts_emulator, tmp_path):
     code, data = _tree(tmp_path)
     session = modelarts_emulator.session()
-    est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
-                    train_instance_count=1, output_path="obs://emulator-bucket/out/")
+    est = _estimator(session, code)
     config = est.config.fit(inputs=str(data), job_name="never-sent")
     ledger = Ledger(tmp_path / "ledger.json")
     rec = promote(config, session, ledger=ledger, lock_hash=None)
@@ -91,8 +95,7 @@ def test_a_pending_record_whose_job_never_reached_the_service_is_submitted_again
 def test_a_ledger_hit_without_wait_records_the_phase_the_job_has_now(modelarts_emulator, tmp_path):
     code, data = _tree(tmp_path)
     session = modelarts_emulator.session()
-    est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
-                    train_instance_count=1, output_path="obs://emulator-bucket/out/")
+    est = _estimator(session, code)
     config = est.config.fit(inputs=str(data), job_name="phase")
     ledger = Ledger(tmp_path / "ledger.json")
     first = promote(config, session, ledger=ledger, lock_hash=None)
@@ -107,8 +110,7 @@ def test_a_promoted_job_that_fails_online_is_marked_failed(modelarts_emulator, t
     code, data = _tree(tmp_path)
     (code / "train.py").write_text("import sys\nsys.exit(3)\n")
     session = modelarts_emulator.session()
-    est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
-                    train_instance_count=1, output_path="obs://emulator-bucket/out/")
+    est = _estimator(session, code)
     rec = promote(est.config.fit(inputs=str(data), job_name="fails"), session, ledger=Ledger(tmp_path / "l.json"),
                   lock_hash=None, wait=True)
     assert rec.phase == "Failed" and rec.failed  # what the plugin needs to fail the run under --modelarts-promote-wait
