@@ -133,7 +133,8 @@ class SmokeSpec:
         return self.smoke_inputs if self.smoke_inputs is not None else self.inputs
 
     def online_config(self, session: Session, *, flavor: str | None, job_name: str) -> JobConfig:
-        """The configuration promotion submits: full values, the online flavor, no smoke overrides."""
+        """The configuration promotion submits: full values, the online flavor, no smoke overrides; named by the
+        spec's ``job_name``, else ``job_name``."""
         self._require_code()
         flavor = self.train_instance_type or flavor
         if not flavor:

@@ -42,7 +42,7 @@ def promote_item(item: pytest.Item, *, spec: SmokeSpec | None, jobs: list[Traini
     completed = [j for j in jobs if j.phase is JobPhase.COMPLETED and j.config.is_local]
     if spec is None or not spec.runs_a_job or not completed:
         return
-    online = spec.online_config(session, flavor=settings.instance_type, job_name=spec.job_name or job_name_for(item.name))
+    online = spec.online_config(session, flavor=settings.instance_type, job_name=job_name_for(item.name))
     smoke_job = completed[-1]
     runtime = smoke_job.runtime
     record = promote(

@@ -223,7 +223,7 @@ class SmokeRunner:
                 spec = self.spec_for(item)
                 if spec is not None and spec.runs_a_job:
                     spec.online_config(self.session(), flavor=self.settings.instance_type,
-                                       job_name=spec.job_name or job_name_for(item.name))
+                                       job_name=job_name_for(item.name))
             except ConfigurationError as exc:
                 problems.append(f"  {item.nodeid}: {exc}")
         if problems:
