@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from .core.job import JobConfig
+from .core.phase import JobPhase
 from .core.runner import attach_job
 from .core.session import Session
 from .core.training_job import TrainingJob
@@ -61,20 +62,21 @@ def online_session() -> Session:
     return Session(stream_logs=False)
 
 
-def attach(job_id: str, session: Session | None = None) -> TrainingJob:
-    """The handle of the online job ``job_id``, asked for once (an unknown id is a ConfigurationError naming it)."""
+def attach(job_id: str, session: Session | None = None) -> tuple[TrainingJob, JobPhase]:
+    """The handle of the online job ``job_id`` and its phase, asked for once (an unknown id is a ConfigurationError
+    naming it)."""
     session = session or online_session()
     # a handle only: attaching reads the backend's name from it; the job's own name and flavor come from the service
     handle = JobConfig(job_name=job_id, train_instance_type="online", backend="online", fitted=True)
     job = attach_job(handle, session, job_id)
     try:
-        job.phase  # noqa: B018 - the first request: does the job exist?
+        phase = job.phase  # the first request: does the job exist?
     except OnlineError as exc:
         if exc.status == 404:
             raise ConfigurationError(f"no training job with id {job_id!r} in project {session.project_id} "
                                      f"({session.endpoint or session.region_name}): {exc}") from None
         raise
-    return job
+    return job, phase
 
 
 def _when(ms: Any) -> str:
@@ -108,7 +110,7 @@ def describe(job: TrainingJob) -> list[str]:
 
 
 def _status(args: argparse.Namespace) -> int:
-    job = attach(args.job_id)
+    job, _ = attach(args.job_id)
     print("\n".join(describe(job)))
     return 0
 
@@ -117,7 +119,7 @@ def _logs(args: argparse.Namespace) -> int:
     if args.tail is not None and args.tail < 0:
         print(f"--tail: {args.tail}: give a number of lines >= 0", file=sys.stderr)
         return 2
-    job = attach(args.job_id)
+    job, _ = attach(args.job_id)
     names = job.get_job_log_file_list()
     if args.task is not None and args.task not in names:
         raise ConfigurationError(f"job {args.job_id} has no task {args.task!r}; its tasks: {', '.join(names)}")
@@ -133,8 +135,7 @@ def _logs(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    job = attach(args.job_id)
-    before = job.phase
+    job, before = attach(args.job_id)  # the phase attaching read: not asked again
     if before.is_final:
         print(f"job {args.job_id} had already ended: {before}")
         return 0
