@@ -29,6 +29,7 @@ import filecmp
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -253,6 +254,16 @@ def install_requirements(python: Path, code_dir: Path, target: Path, log: Path) 
         )
     if result.returncode != 0:
         raise BackendError(f"installing {name} from the code directory failed (exit {result.returncode}); see {log}")
+
+
+def walk(root: Path) -> Iterator[Path]:
+    """``root`` and everything under it (links not followed); nothing when ``root`` does not exist."""
+    if not root.exists():
+        return
+    yield root
+    for base, dirs, files in os.walk(root):
+        for name in dirs + files:
+            yield Path(base) / name
 
 
 def remove(root: Path) -> None:

@@ -82,7 +82,6 @@ from .. import sandbox as sb
 from .client import shared_client
 from .commands import LastCommandError, append_arguments, command_argv, host_gpus, is_shell_command, memory_bytes
 from .execution import INSTALL_FAILED, DockerExecution, worker_cache
-from .files import walk
 from .network import daemon_subnet, free_subnet
 from .owners import LABEL, LABEL_WORKER, labels
 from .pause import ensure_pause_image
@@ -213,7 +212,7 @@ class DockerBackend(Backend):
         box = sb.create_sandbox(config, job_id, self.session.local_root)
         layout = contract.Layout.container()
         for worker in range(box.workers):  # any uid the image runs as may write there
-            for path in walk(box.mount(worker)):
+            for path in sb.walk(box.mount(worker)):
                 if path.is_dir() and not path.is_symlink():
                     path.chmod(0o777)
         count = config.train_instance_count

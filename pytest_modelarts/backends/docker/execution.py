@@ -20,7 +20,7 @@ from ...core.phase import JobPhase
 from .. import sandbox as sb
 from ..workers import WorkerJob
 from . import owners
-from .files import chown_tree, output_owner, walk
+from .files import chown_tree, output_owner
 from .owners import LABEL_WORKER, labels, remove_network
 
 if TYPE_CHECKING:
@@ -251,7 +251,7 @@ class DockerExecution(WorkerJob):
         if os.geteuid() == 0:
             chown_tree(mount, uid, gid)
             return
-        if all(p.lstat().st_uid == uid for p in walk(mount)):
+        if all(p.lstat().st_uid == uid for p in sb.walk(mount)):
             return
         import docker.errors
 
@@ -272,7 +272,7 @@ class DockerExecution(WorkerJob):
         os.chown(target, uid, gid)
         for worker in range(self._box.workers):
             train_url = self._box.train_url(worker)
-            for path in walk(train_url):
+            for path in sb.walk(train_url):
                 with contextlib.suppress(FileNotFoundError):
                     os.lchown(target / path.relative_to(train_url), uid, gid)
 

@@ -5,21 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 from ...errors import ConfigurationError
+from ..sandbox import walk
 
 OWNER_VARIABLE = "PYTEST_MODELARTS_OUTPUT_OWNER"
-
-
-def walk(root: Path) -> Iterator[Path]:
-    if not root.exists():
-        return
-    yield root
-    for base, dirs, files in os.walk(root):
-        for name in dirs + files:
-            yield Path(base) / name
 
 
 def chown_tree(root: Path, uid: int, gid: int) -> None:

@@ -37,6 +37,7 @@ from pathlib import Path, PurePosixPath
 from ...core import contract
 from ...core.oskit import children
 from ...errors import BackendError
+from ..sandbox import walk
 
 #: the documented user of ModelArts' custom images (uid 1000, group users 100)
 DEFAULT_UID, DEFAULT_GID = 1000, 100
@@ -95,7 +96,7 @@ class Overlay:
 
     def changes(self) -> Iterator[tuple[str, str]]:
         """(relative path, created|modified|deleted) of what the job changed in its view."""
-        for path in _walk(self.upper):
+        for path in walk(self.upper):  # upper itself is a directory: skipped below
             rel = path.relative_to(self.upper)
             mode = path.lstat().st_mode
             if path.name in (".wh..wh..opq", ".wh..opq") or stat.S_ISDIR(mode):
@@ -278,7 +279,7 @@ class JobNodes:
         found: list[str] = []
         for node in self.nodes:
             changes: list[tuple[PurePosixPath, str]] = []
-            for path in _walk(node.home):
+            for path in walk(node.home):  # home itself is a directory: skipped below
                 inside = layout.home / path.relative_to(node.home)
                 if any(inside == k or k in inside.parents for k in covered) or (path.is_dir() and not path.is_symlink()):
                     continue
@@ -306,9 +307,3 @@ def _host_top_level() -> tuple[str, ...]:
         elif os.path.isdir(path) or os.path.isfile(path):
             args += ["--ro-bind", path, path]
     return tuple(args)
-
-
-def _walk(root: Path) -> Iterator[Path]:
-    for base, dirs, files in os.walk(root):
-        for name in dirs + files:
-            yield Path(base) / name
