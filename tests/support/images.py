@@ -150,15 +150,7 @@ def python_image(client) -> str:  # type: ignore[no-untyped-def]
 
 def ma_user_image(client) -> str:  # type: ignore[no-untyped-def]
     """The python image running as ma-user (uid 1000), as ModelArts images do."""
-    base = client.images.get(python_image(client))
-    dockerfile = f"FROM {PYTHON_TAG}\nUSER {MA_USER_UID}:{MA_USER_UID}\n"
-    digest = hashlib.sha256((base.id + dockerfile).encode()).hexdigest()[:32]
-    with _lock():
-        if not _existing(client, MA_USER_TAG, digest):
-            with tempfile.TemporaryDirectory(prefix="pytest-modelarts-image-") as tmp:
-                (Path(tmp) / "Dockerfile").write_text(dockerfile)
-                _build(client, MA_USER_TAG, Path(tmp), digest)
-    return MA_USER_TAG
+    return _derived(client, MA_USER_TAG, f"FROM {PYTHON_TAG}\nUSER {MA_USER_UID}:{MA_USER_UID}\n", {}, {})
 
 
 def _derived(client, tag: str, dockerfile: str, texts: dict[str, str], trees: dict[str, Path]) -> str:  # type: ignore[no-untyped-def]
