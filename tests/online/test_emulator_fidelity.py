@@ -146,3 +146,23 @@ def test_v1_statuses_are_the_documented_table_and_the_mapping_is_decided():
         "Terminated": (12, "JOBSTAT_KILLED"),
         "Abnormal": (14, "JOBSTAT_LOST"),
     }
+
+
+@pytest.mark.parametrize(("algorithm", "code", "message"), [
+    ({"code_dir": 3}, "ModelArts.0101", "body.algorithm.code_dir"),  # the SDK model's check
+    ({"code_dir": "obs://b/c/", "boot_file": "obs://b/c/t.py", "environments": {"A": "$B"}}, "ModelArts.2802", "cannot contain $"),
+    ({"code_dir": "obs://b/c/", "environments": {"A": "$B"}}, "ModelArts.2802", "cannot contain $"),  # before the other rules
+    ({"code_dir": "obs://b/c/"}, "ModelArts.0101", "algorithm: give code_dir + boot_file"),
+    ({"code_dir": "c/", "boot_file": "c/t.py"}, "ModelArts.0101", "algorithm.code_dir: must be an OBS path"),
+])
+def test_a_refused_create_request_names_the_first_failed_check(tmp_path, algorithm, code, message):
+    import json
+
+    from pytest_modelarts.emulator.modelarts import TrainingService
+
+    service = TrainingService(project_id="p", store=None, work_root=tmp_path, phase_delay=0.0, python=None)
+    body = {"kind": "job", "metadata": {"name": "n"}, "algorithm": algorithm, "spec": {"resource": {"flavor_id": FLAVOR}}}
+    answer = service.handle("POST", "/v2/p/training-jobs", "", json.dumps(body).encode())
+    error = json.loads(answer.body)
+    assert (answer.status, error["error_code"]) == (400, code) and message in error["error_msg"], error
+    assert service.jobs == {}
