@@ -215,11 +215,15 @@ class WorkerJob(Execution):
                 self._deliver()
             except sb.DeliveryError as exc:  # outputs that do not arrive fail the job, as an upload failure does online
                 phase, self.delivery_error = JobPhase.FAILED, str(exc)
-                with contextlib.suppress(OSError), open(self._box.log_file(0), "a") as log:
-                    log.write(f"[pytest-modelarts] {exc}\n")
+                self._log_note(str(exc))
         finally:
             self._final = phase  # final only once outputs are where the user expects them
         return phase
+
+    def _log_note(self, *lines: str) -> None:
+        """Add ``[pytest-modelarts]`` lines to worker 0's log; a log that cannot be written fails nothing."""
+        with contextlib.suppress(OSError), open(self._box.log_file(0), "ab") as log:
+            log.write("".join(f"[pytest-modelarts] {line}\n" for line in lines).encode())
 
     def phase(self) -> JobPhase:
         return self._refresh()

@@ -278,8 +278,7 @@ class DockerExecution(WorkerJob):
 
     def _note(self, text: str) -> None:
         self._notes.append(text)
-        with contextlib.suppress(OSError), open(self._box.log_file(0), "ab") as fh:
-            fh.write(f"[pytest-modelarts] {text}\n".encode())
+        self._log_note(text)
 
     # -- results ---------------------------------------------------------------------------------------
     @property

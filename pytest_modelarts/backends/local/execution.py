@@ -145,9 +145,7 @@ class LocalExecution(WorkerJob):
             layout = contract.Layout.container(self._box.version)
             # what the platform keeps (train_url, the logs), and a v1 job's own bucket of links (see backend._job_bucket)
             self._lost = self._nodes.lost_writes(kept=[layout.train_url(), layout.log_dir, layout.home / ".obs"])
-            with contextlib.suppress(OSError), open(self._box.log_file(0), "a") as log:
-                for lost in self._lost:
-                    log.write(f"[pytest-modelarts] wrote {lost}: online this file is lost; write it under --train_url\n")
+            self._log_note(*(f"wrote {lost}: online this file is lost; write it under --train_url" for lost in self._lost))
         super()._deliver()
 
     @property
