@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pluggy
@@ -36,9 +37,12 @@ def online_reason(config: JobConfig, session: Session, job_id: str) -> str | Non
         return None
 
 
-def promote_item(item: pytest.Item, *, spec: SmokeSpec | None, jobs: list[TrainingJob], session: Session,
-                 settings: Settings, hook: pluggy.HookRelay) -> None:
-    """Promote the online configuration of the passing smoke test ``item``; record it on the item for the report."""
+def promote_item(item: pytest.Item, *, spec: SmokeSpec | None, jobs: list[TrainingJob],
+                 code_at_start: Mapping[int, str | None], session: Session, settings: Settings,
+                 hook: pluggy.HookRelay) -> None:
+    """Promote the online configuration of the passing smoke test ``item``; record it on the item for the report.
+
+    ``code_at_start`` maps ``id(job)`` to the digest of the job's code tree taken when it started."""
     completed = [j for j in jobs if j.phase is JobPhase.COMPLETED and j.config.is_local]
     if spec is None or not spec.runs_a_job or not completed:
         return
@@ -47,7 +51,7 @@ def promote_item(item: pytest.Item, *, spec: SmokeSpec | None, jobs: list[Traini
     runtime = smoke_job.runtime
     record = promote(
         online, session, ledger=Ledger(settings.ledger), lock_hash=runtime.env_hash if runtime else None,
-        smoke=smoke_run(smoke_job, session), online_env_hash=_lock_key(online),
+        smoke=smoke_run(smoke_job, session, code_at_start.get(id(smoke_job))), online_env_hash=_lock_key(online),
         force=settings.promote_force, wait=settings.promote_wait, timeout=settings.timeout,
     )
     hook.pytest_modelarts_job_promoted(record=record, job_config=online)
@@ -63,14 +67,13 @@ def promote_item(item: pytest.Item, *, spec: SmokeSpec | None, jobs: list[Traini
         )
 
 
-def smoke_run(job: TrainingJob, session: Session) -> SmokeRun:
-    """What a passing smoke job ran with (promotion.parity)."""
-    tree = job.config.code_tree
+def smoke_run(job: TrainingJob, session: Session, code_hash: str | None) -> SmokeRun:
+    """What a passing smoke job ran with (promotion.parity); ``code_hash``: its code tree's digest at its start."""
     info = job.get_job_info()
     return SmokeRun(
         contract=str(job.config.contract or session.contract),
         labels=tuple(label for label, _ in job.config.hyperparameters),
-        code_hash=tree.digest() if tree is not None else None,
+        code_hash=code_hash,
         env_hash=job.runtime.env_hash if job.runtime else None,
         command=tuple(job.command or ()),
         image=info.get("image"),

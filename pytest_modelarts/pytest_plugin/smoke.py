@@ -103,6 +103,7 @@ class SmokeRunner:
         self._session: Session | None = None
         self._current: pytest.Item | None = None
         self._jobs: dict[str, list[TrainingJob]] = {}
+        self._code_at_start: dict[int, str | None] = {}  # id(job) -> its code tree's digest at its start
         self.records: list[dict[str, Any]] = []
         self.promotions: list[dict[str, Any]] = []
 
@@ -179,6 +180,11 @@ class SmokeRunner:
         # a test's local jobs; a promoted online job is reported in its own table, not again as a smoke job
         if self._current is not None and job.config.is_local:
             self._jobs.setdefault(self._current.nodeid, []).append(job)
+            if self.settings.promote:
+                # what the job started from: promotion refuses code edited since (hashed at promotion, in teardown,
+                # both sides would be the tree as it is then, and an edit made during the test would pass unseen)
+                tree = job.config.code_tree
+                self._code_at_start[id(job)] = tree.digest() if tree is not None else None
 
     # -- pytest hooks -----------------------------------------------------------------------------------
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -238,7 +244,8 @@ class SmokeRunner:
             return (yield)
         finally:
             self._current = None
-            self._jobs.pop(item.nodeid, None)
+            for job in self._jobs.pop(item.nodeid, []):
+                self._code_at_start.pop(id(job), None)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -294,7 +301,8 @@ class SmokeRunner:
                 problem: str | None
                 try:
                     promote_item(item, spec=self.spec_for(item), jobs=self._jobs.get(item.nodeid, []),
-                                 session=self.session(), settings=self.settings, hook=self.config.pluginmanager.hook)
+                                 code_at_start=self._code_at_start, session=self.session(), settings=self.settings,
+                                 hook=self.config.pluginmanager.hook)
                 except ModelArtsError as exc:
                     problem = f"{type(exc).__name__}: {exc}"
                 else:

@@ -167,3 +167,23 @@ def test_a_promoted_job_that_fails_online_fails_the_run_under_promote_wait(proje
             pass
     """)
     project.runpytest_subprocess(*args).assert_outcomes(passed=1)
+
+
+def test_code_edited_after_the_smoke_job_started_is_not_promoted(project: pytest.Pytester, online) -> None:
+    """The code's digest is taken when the smoke job starts: an edit made during the test is a difference, not
+    promoted (both digests were once taken at promotion, in teardown, and could never differ)."""
+    project.makepyfile(f"""
+        import pathlib
+        import pytest
+
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", inputs="data/full",
+                               online_output_path="obs://{online.bucket}/out/")
+        def test_edits_its_code(modelarts_job):
+            train = pathlib.Path(__file__).parent / "code" / "train.py"
+            train.write_text(train.read_text() + "\\n# edited after the smoke run\\n")
+    """)
+    result = project.runpytest_subprocess("--modelarts", "--modelarts-promote", f"--modelarts-instance-type={FLAVOR}")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*promotion of 'test_edits_its_code' refused: the online job would differ from the smoke run*",
+                                 "*code: the code directory changed after the smoke run passed*"])
+    assert online.jobs() == []
