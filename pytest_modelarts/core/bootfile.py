@@ -54,7 +54,13 @@ def declarations(boot_file: Path) -> Declarations | None:
 
 
 def undeclared(boot_file: Path, labels: Iterable[str]) -> list[str]:
-    """One problem per label the boot file does not declare, or matches only by argparse's prefix rule."""
+    """One problem per label the boot file does not declare, or matches only by argparse's prefix rule.
+
+    Without labels there is nothing to check, and the boot file is not parsed (this runs at every smoke job's start).
+    """
+    labels = list(labels)
+    if not labels:
+        return []
     found = declarations(boot_file)
     if found is None:
         return []

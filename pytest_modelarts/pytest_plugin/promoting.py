@@ -72,7 +72,7 @@ def smoke_run(job: TrainingJob, session: Session, code_hash: str | None) -> Smok
     info = job.get_job_info()
     return SmokeRun(
         contract=str(job.config.contract or session.contract),
-        labels=tuple(label for label, _ in job.config.hyperparameters),
+        labels=tuple(job.config.hyperparameters.labels()),
         code_hash=code_hash,
         env_hash=job.runtime.env_hash if job.runtime else None,
         command=tuple(job.command or ()),

@@ -146,10 +146,9 @@ class SmokeRunner:
                 **spec.local_estimator_kwargs(self.session()),
             )
             config = estimator.config
-            labels = [label for label, _ in config.hyperparameters]
-            # typos would pass: say so before running (no labels, nothing to check: the boot file is not parsed)
-            if labels and config.code_path is not None and config.boot_file is not None:
-                problems = undeclared(config.code_path / config.boot_file, labels)
+            # typos would pass: say so before running
+            if config.code_path is not None and config.boot_file is not None:
+                problems = undeclared(config.code_path / config.boot_file, config.hyperparameters.labels())
                 if problems:
                     raise ConfigurationError("hyperparameters: " + "; ".join(problems))
             return estimator

@@ -102,7 +102,7 @@ class OnlineBackend(Backend):
         if config.is_custom_image and config.hyperparameters:
             problems = environment_problems(config.hyperparameters)
             if problems:
-                raise ParameterError("Estimator", "hyperparameters", [{"label": k, "value": v} for k, v in config.hyperparameters],
+                raise ParameterError("Estimator", "hyperparameters", config.hyperparameters.as_sdk(),
                                      "a custom image receives them as environment variables (algorithm.environments), "
                                      "which ModelArts refuses: " + "; ".join(problems))
         uploads = config.code_path is not None or (config.inputs is not None and config.inputs.is_local)
