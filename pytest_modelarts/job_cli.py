@@ -14,13 +14,13 @@ import sys
 import time
 from typing import Any
 
+from .core.causes import remote_cause
 from .core.job import JobConfig
 from .core.phase import JobPhase
 from .core.runner import attach_job
 from .core.session import Session
 from .core.training_job import TrainingJob
 from .errors import ConfigurationError, OnlineError
-from .pytest_plugin.causes import remote_cause
 
 #: the variables a command of ``job`` needs, each with what it is
 CREDENTIAL_VARIABLES = (

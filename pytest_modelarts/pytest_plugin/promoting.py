@@ -8,6 +8,7 @@ from typing import Any
 import pluggy
 import pytest
 
+from ..core.causes import remote_cause
 from ..core.job import JobConfig
 from ..core.phase import JobPhase
 from ..core.runner import attach_job
@@ -16,7 +17,6 @@ from ..core.training_job import TrainingJob
 from ..envs.lockfile import read_lock
 from ..errors import JobFailedError, ModelArtsError
 from ..promotion import Ledger, PromotionRecord, SmokeRun, promote
-from .causes import remote_cause
 from .marker import SmokeSpec, job_name_for
 from .options import Settings
 from .stash import PROMOTIONS_KEY

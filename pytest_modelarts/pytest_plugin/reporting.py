@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from ..core.causes import cause, failing_worker, log_tail
 from ..core.training_job import TrainingJob
 from ..errors import JobError
-from .causes import cause, failing_worker, log_tail
 
 #: name of the TestReport attribute holding the job records of a test (plain dicts: xdist serialises them)
 REPORT_ATTR = "modelarts_jobs"

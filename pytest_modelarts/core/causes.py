@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..core.training_job import TrainingJob
+from .training_job import TrainingJob
 
 #: how much of a log's end is read to find the cause and the tail
 TAIL_BYTES = 256 * 1024
