@@ -159,6 +159,15 @@ class WorkerJob(Execution):
     def _wait_for_change(self, timeout: float | None) -> None:
         """Block until a worker may have ended, or ``timeout`` seconds (None: a backend-chosen while)."""
 
+    def _worker_failure(self) -> str | None:
+        """Why the failing worker failed, beyond its exit code (out of memory...); None: nothing to add."""
+        return None
+
+    @property
+    def failure_reason(self) -> str | None:
+        # outputs that could not be delivered fail a job whose workers all succeeded
+        return self._worker_failure() or self.delivery_error
+
     def _release(self) -> None:
         """Once every worker has ended: free what the job held (containers, pipes); before outputs are delivered."""
 

@@ -123,8 +123,7 @@ class TrainingJob:
 
     @property
     def failure_reason(self) -> str | None:
-        # outputs that could not be delivered fail a job whose workers all succeeded (backends.workers)
-        return self._execution.failure_reason or getattr(self._execution, "delivery_error", None)
+        return self._execution.failure_reason
 
     # -- control --------------------------------------------------------------------------------------
     def wait(self, timeout: float | None = None, *, stop_on_timeout: bool = True) -> JobPhase:

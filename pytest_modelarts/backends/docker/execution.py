@@ -281,8 +281,7 @@ class DockerExecution(WorkerJob):
         self._log_note(text)
 
     # -- results ---------------------------------------------------------------------------------------
-    @property
-    def failure_reason(self) -> str | None:
+    def _worker_failure(self) -> str | None:
         if self._final is not JobPhase.FAILED or self._failed_worker is None:
             return None
         worker = self._workers[self._failed_worker]

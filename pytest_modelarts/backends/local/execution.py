@@ -156,8 +156,7 @@ class LocalExecution(WorkerJob):
         return {**super().info(), "sandboxed": self._nodes is not None, "lost_writes": self.lost_writes,
                 "variables": list(self._variables)}
 
-    @property
-    def failure_reason(self) -> str | None:
+    def _worker_failure(self) -> str | None:
         if self._final is JobPhase.FAILED and self._failed_worker is not None:
             detail = f"worker {self._failed_worker} exited with {self._exit_code}"
             if self._exit_code == contract.OOM_EXIT_CODE:
