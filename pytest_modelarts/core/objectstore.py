@@ -1,8 +1,10 @@
 """A local OBS: buckets as local folders, so that ``obs://`` and ``s3://`` URLs mean something on this machine.
 
-One mapping serves three users: local jobs (moxing inside the job resolves ``obs://bucket/key`` through it; v1 jobs
-get their ``--data_url``/``--train_url`` as URLs into it), the emulator's OBS (which serves the same folders over
-HTTP), and smoke runs of ``online_*`` locations (``online_inputs="obs://my-bucket/digits/"`` can be run as is).
+The mapping serves local jobs (moxing inside the job resolves ``obs://bucket/key`` through it; v1 jobs get their
+``--data_url``/``--train_url`` as URLs into it) and smoke runs of ``online_*`` locations
+(``online_inputs="obs://my-bucket/digits/"`` can be run as is). The emulator's OBS (``emulator/obs.py``) keeps its
+own code, with its own checks, but the same layout, a folder per bucket, so one root folder can feed both
+(``tests/online/test_one_obs.py``).
 
 Given as ``Session(obs_root=...)``, the ini option ``modelarts_obs_root`` or the marker's ``obs_root``:
 
