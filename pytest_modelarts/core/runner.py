@@ -41,15 +41,22 @@ def register_builtins(pm: pluggy.PluginManager) -> None:
             pm.register(importlib.import_module(name), name=name)
 
 
-@functools.cache
-def default_plugin_manager() -> pluggy.PluginManager:
-    """The SDK's plugin manager outside pytest: the hooks, the built-in plugins and the entry points."""
+def new_plugin_manager(extra: dict[str, object] | None = None) -> pluggy.PluginManager:
+    """A plugin manager with the hooks, the built-in plugins, the entry points and ``extra`` (name -> plugin)."""
     pm = pluggy.PluginManager("pytest")
     pm.add_hookspecs(hooks)
     register_builtins(pm)
     pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    for name, plugin in (extra or {}).items():
+        pm.register(plugin, name=name)
     pm.check_pending()
     return pm
+
+
+@functools.cache
+def default_plugin_manager() -> pluggy.PluginManager:
+    """The SDK's plugin manager outside pytest: the hooks, the built-in plugins and the entry points."""
+    return new_plugin_manager()
 
 
 def plugin_manager_of(session: Session) -> pluggy.PluginManager:

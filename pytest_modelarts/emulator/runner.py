@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from ..core import contract, hooks
+from ..core import contract
 from ..core.hooks import hookimpl
 from ..core.location import Location
 from ..core.phase import JobPhase
@@ -276,12 +276,6 @@ class _Environments:
 
 def _plugin_manager(variables: dict[str, str]) -> pluggy.PluginManager:
     """The SDK's plugin manager (hooks, built-in plugins, entry points) plus the job's environment variables."""
-    from ..core.runner import ENTRY_POINT_GROUP, register_builtins
+    from ..core.runner import new_plugin_manager
 
-    pm = pluggy.PluginManager("pytest")
-    pm.add_hookspecs(hooks)
-    register_builtins(pm)
-    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    pm.register(_Environments(variables), name="pytest_modelarts.emulator.environments")
-    pm.check_pending()
-    return pm
+    return new_plugin_manager({"pytest_modelarts.emulator.environments": _Environments(variables)})
