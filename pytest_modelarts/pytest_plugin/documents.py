@@ -65,7 +65,7 @@ def with_default_lock(env: Environment, base: Path) -> Environment:
     """``env``, its lock placed where it is committed when it names none: ``<base>/<name>.conda-lock.yml``, next to
     the test or environment file (what the marker and ``pytest-modelarts env lock`` both use)."""
     if env.lock_file is None and env.conda is not None:
-        env = dataclasses.replace(env, lock_file=base / f"{env.name}.conda-lock.yml")
+        env = dataclasses.replace(env, lock_file=env.default_lock_path(base))
     return env
 
 
