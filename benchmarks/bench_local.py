@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pytest_modelarts import Estimator, Session
 
-SUPERVISOR_IMPORTS = "import ctypes, json, os, signal, subprocess, sys, threading, time"
+SUPERVISOR_IMPORTS = "import ctypes, os, signal, subprocess, sys, threading, time"
 BOOT = "import argparse\np = argparse.ArgumentParser(); p.add_argument('--train_url'); p.parse_known_args()\nprint('ok')\n"
 
 
