@@ -95,8 +95,6 @@ def build_environment(
     progress: Progress | None = None,
 ) -> BuiltEnvironment:
     """Realise ``locked`` into the cache (or find it there) and return the prefix."""
-    import filelock
-
     cache = EnvCache.at(cache_dir)
     key = locked.key
     final = cache.env_dir(key)
@@ -104,6 +102,8 @@ def build_environment(
     if marker is not None:
         cache.touch(key)
         return BuiltEnvironment(key, final, locked.python_source, marker["interpreter"], False, name)
+    import filelock  # only to build: it imports asyncio and ssl (~40 ms), which a built environment need not pay
+
     progress = progress or Progress()
     for d in (cache.locks, cache.staging, cache.envs):
         d.mkdir(parents=True, exist_ok=True)

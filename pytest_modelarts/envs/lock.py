@@ -85,8 +85,6 @@ def lock_environment(
     or stale, never lock. ``update``: always re-solve. Concurrent callers (pytest-xdist workers) are serialized
     by a file lock in the cache dir, and the file is replaced atomically.
     """
-    import filelock
-
     mode = LockMode.parse(mode, "lock_environment", "mode")
     platform = platform or current_platform()
     source = python_source_for(spec, python_source)
@@ -113,6 +111,8 @@ def lock_environment(
                 f"({_describe_change(_spec_of(path), spec)}); re-lock with lock_mode='update' "
                 "(Session(lock_mode='update'), or pytest --modelarts-lock-mode=update) and commit the result"
             )
+    import filelock  # only when locking: it imports asyncio and ssl (~40 ms), which an up-to-date lock need not pay
+
     cache = EnvCache.at(cache_dir)
     cache.locks.mkdir(parents=True, exist_ok=True)
     guard = cache.locks / f"lockfile-{hashlib.sha256(str(path).encode()).hexdigest()[:16]}.lock"

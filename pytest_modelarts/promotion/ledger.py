@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
 from ..core.oskit import atomic_write
 from ..core.phase import JobPhase
 from ..errors import ConfigurationError
@@ -89,6 +87,10 @@ class Ledger:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        # imported here: filelock pulls in asyncio and ssl (~40 ms), which a pytest run that never promotes
+        # should not pay at start-up (this module is imported by the plugin)
+        from filelock import FileLock
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(str(self.path) + ".lock")
 
@@ -138,6 +140,8 @@ class Ledger:
     @contextlib.contextmanager
     def claim(self, key: str) -> Iterator[None]:
         """Hold ``key`` while it is looked up and submitted, so that two processes never both submit it."""
+        from filelock import FileLock
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.path.parent / f".{self.path.name}.{key[:16]}.lock")):
             yield
