@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from pytest_modelarts import Estimator, JobPhase, Session
-from tests.support.processes import tagged
+from tests.support.processes import supervisors_of, tagged
 from tests.support.waiting import wait_until
 
 
@@ -25,8 +25,8 @@ def test_a_killed_supervisor_leaves_no_boot_file_running(tmp_path, sandbox):
     try:
         wait_until(lambda: "sleeping" in job.logs(), what="the boot file to start")
         procs = tagged(tag)
-        supervisors = [p for p in procs if any(part.endswith("supervisor.py") for part in p.cmdline())]
-        boots = [p for p in procs if p not in supervisors and any(part.endswith("train.py") for part in p.cmdline())]
+        supervisors = supervisors_of(procs)
+        boots = [p for p in procs if any(part.endswith("train.py") for part in p.cmdline())]
         assert supervisors and boots, [p.cmdline() for p in procs]
         for proc in supervisors:
             proc.send_signal(signal.SIGKILL)

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 from pytest_modelarts import ContainerOptions, Estimator, JobPhase, Session
-from tests.support.processes import tagged
+from tests.support.processes import supervisors_of, tagged
 from tests.support.waiting import wait_until
 
 from .conftest import CODE
@@ -109,7 +109,7 @@ def test_sigkill_of_a_supervisor_ends_its_worker_and_the_workers_daemons(session
     tag = f"node-tag-{uuid.uuid4().hex}"
     job = estimator(session, 2, hyper={"mode": "sleep", "tag": tag}).fit(wait=False)
     wait_until(lambda: "started" in job.logs(0) and "started" in job.logs(1), what="both workers")
-    supervisors = [p for p in tagged(tag) if any(part.endswith("supervisor.py") for part in p.cmdline())]
+    supervisors = supervisors_of(tagged(tag))
     assert len(supervisors) == 2
     os.kill(supervisors[1].pid, signal.SIGKILL)
     assert job.wait(60) is JobPhase.FAILED  # the worker is gone: the job fails, and the other worker is stopped

@@ -10,22 +10,23 @@ from pathlib import Path
 import pytest
 
 from pytest_modelarts.backends.local.execution import SUPERVISOR
+from pytest_modelarts.backends.local.supervisor import encode_request
 
 
 def _supervise(tmp_path: Path, script: str) -> tuple[dict[str, object], str]:
     status = tmp_path / "status.json"
     err = tmp_path / "stderr"
     with open(err, "wb") as err_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-X", "importtime", str(SUPERVISOR), str(status), "1", str(1 << 20), "--",
-             "/bin/sh", "-c", script],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err_file, start_new_session=True,
-        )
+        proc = subprocess.Popen([sys.executable, "-I", "-S", "-X", "importtime", str(SUPERVISOR)],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err_file, start_new_session=True)
+        assert proc.stdin is not None
         try:
+            proc.stdin.write(encode_request(str(status), 1, 1 << 20, ["/bin/sh", "-c", script], {"PATH": "/usr/bin:/bin"},
+                                            str(tmp_path), str(tmp_path / "job.log")))
+            proc.stdin.flush()
             proc.wait(timeout=30)  # stdin stays open until the job ends: its EOF would mean "the parent died"
         finally:
             proc.kill()
-            assert proc.stdin is not None
             proc.stdin.close()
     return json.loads(status.read_text()), err.read_text()
 

@@ -15,3 +15,19 @@ def tagged(tag: str) -> list[psutil.Process]:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return found
+
+
+def supervisors_of(procs: list[psutil.Process]) -> list[psutil.Process]:
+    """The worker supervisors above ``procs``: a supervisor gets its job through its stdin (it was started before
+    the job), so its own command line names no job; it is the nearest ``supervisor.py`` ancestor of the job's."""
+    found: list[psutil.Process] = []
+    for proc in procs:
+        try:
+            for parent in proc.parents():
+                if any(part.endswith("supervisor.py") for part in parent.cmdline()):
+                    if parent not in found:
+                        found.append(parent)
+                    break
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -20,8 +19,23 @@ from ...core.session import Session
 from .. import sandbox as sb
 from ..workers import WorkerJob
 from .nodes import JobNodes
+from .standby import Standby
+from .supervisor import encode_request
 
 SUPERVISOR = Path(__file__).resolve().parent / "supervisor.py"
+
+
+def start_supervisor() -> subprocess.Popen[bytes]:
+    """A supervisor, waiting for its job on stdin (see :mod:`.supervisor`), in a session of its own."""
+    return subprocess.Popen([sys.executable, "-I", "-S", str(SUPERVISOR)], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", start_new_session=True)
+
+
+#: the next workers' supervisors, already started: an interpreter's start is off the job's path. Two wait, so that
+#: a job that follows another at once (a test's next job) finds one ready while the other's successor starts.
+SUPERVISORS = Standby(start_supervisor, depth=2)
+
+
 class LocalExecution(WorkerJob):
     """Workers as supervised processes; each supervisor writes how its worker ended to a status file."""
 
@@ -31,7 +45,6 @@ class LocalExecution(WorkerJob):
                  variables: list[str] | None = None) -> None:
         super().__init__(config, session, sandbox, commands)
         self._procs: list[subprocess.Popen[bytes]] = []
-        self._pipes: list[int] = []
         self._nodes = nodes
         self._lost: list[str] = []
         self._variables = variables or []
@@ -44,21 +57,13 @@ class LocalExecution(WorkerJob):
             raise
 
     def _spawn(self, worker: int, command: list[str], env: dict[str, str], cwd: Path) -> None:
-        read_end, write_end = os.pipe()
-        log = open(self._box.log_file(worker), "ab")
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", str(SUPERVISOR), str(self._box.status_file(worker)),
-                 str(self.session.stop_grace_period), str(contract.log_limit()), "--", *command],
-                stdin=read_end, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=env,
-                start_new_session=True, close_fds=True,
-            )
-        finally:
-            os.close(read_end)
-            log.close()
-        os.set_inheritable(write_end, False)
-        self._procs.append(proc)
-        self._pipes.append(write_end)
+        proc = SUPERVISORS.take()
+        assert proc.stdin is not None
+        request = encode_request(str(self._box.status_file(worker)), self.session.stop_grace_period, contract.log_limit(),
+                                 command, env, str(cwd), str(self._box.log_file(worker)))
+        self._procs.append(proc)  # before the write: should it fail, stop() still ends this supervisor
+        proc.stdin.write(request)
+        proc.stdin.flush()  # the pipe stays open: its EOF tells the supervisor that we are gone
 
     def dump_stacks(self) -> None:
         """SIGUSR1 to each running worker's boot file (job_site/sitecustomize.py registered faulthandler for it):
@@ -112,41 +117,35 @@ class LocalExecution(WorkerJob):
         proc.wait()
 
     def _wait_for_change(self, timeout: float | None) -> None:
-        """Sleep until a worker exits (or ``timeout``): on Linux its pidfd wakes us the moment it does, where
-        ``Popen.wait(timeout)`` would poll with growing sleeps and notice an end up to 50 ms late."""
+        """Sleep until a worker exits (or ``timeout``)."""
         running = [p for p in self._procs if p.poll() is None]
-        if not running:
-            return
-        fds: list[int] = []
-        try:
-            fds = [os.pidfd_open(p.pid) for p in running]
-        except (AttributeError, OSError):  # no pidfd (not Linux >= 5.3): poll
-            for fd in fds:
-                os.close(fd)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                running[0].wait(0.2 if timeout is None else min(0.2, timeout))
-            return
-        try:
-            select.select(fds, [], [], timeout)
-        finally:
-            for fd in fds:
-                os.close(fd)
+        if running:
+            oskit.wait_for_exit(running, timeout)
 
     def _release(self) -> None:
-        for fd in self._pipes:  # the supervisors are gone: their parent-death pipes can close
+        for proc in self._procs:  # the supervisors are gone: their parent-death pipes can close
             with contextlib.suppress(OSError):
-                os.close(fd)
-        self._pipes = []
-        if self._nodes is not None:  # the job's namespaces end, and with them anything of the job still there
-            self._nodes.close()
+                if proc.stdin is not None:
+                    proc.stdin.close()
+        if self._nodes is not None:  # the job's namespaces end, and with them anything of the job still there;
+            self._nodes.end()  # their teardown overlaps the delivery, which waits for it at its end
 
     def _deliver(self) -> None:
-        if self._nodes is not None:
-            layout = contract.Layout.container(self._box.version)
-            # what the platform keeps (train_url, the logs), and a v1 job's own bucket of links (see backend._job_bucket)
-            self._lost = self._nodes.lost_writes(kept=[layout.train_url(), layout.log_dir, layout.home / ".obs"])
-            self._log_note(*(f"wrote {lost}: online this file is lost; write it under --train_url" for lost in self._lost))
-        super()._deliver()
+        try:
+            if self._nodes is not None:
+                layout = contract.Layout.container(self._box.version)
+                # what the platform keeps (train_url, the logs), and a v1 job's own bucket of links (see backend._job_bucket)
+                self._lost = self._nodes.lost_writes(kept=[layout.train_url(), layout.log_dir, layout.home / ".obs"])
+                self._log_note(*(f"wrote {lost}: online this file is lost; write it under --train_url" for lost in self._lost))
+            super()._deliver()
+        finally:
+            if self._nodes is not None:
+                self._nodes.close()
+            # the next job's supervisor and holder start now, not while this job started: then they took the cores
+            # from its start (measured)
+            SUPERVISORS.refill()
+            if self._nodes is not None:
+                self._nodes.refill()
 
     @property
     def lost_writes(self) -> list[str]:

@@ -9,9 +9,10 @@ network private to the job, where the workers reach each other by the contract's
 How, without root (``unshare``, ``ip`` and ``bwrap``, no packet forwarding of our own)::
 
     the job's namespace holder:  unshare --user --map-root-user --mount --pid --fork --kill-child --mount-proc --net
-        sh setup script: a private /run; a bridge with one veth per worker, each worker's end in a network
-                         namespace of its own (w<i>); copy-on-write overlays of the code and the inputs per
-                         worker; prints "ready"; waits for its stdin to close
+        sh -s, its script on stdin: a private /run; a bridge with one veth per worker, each worker's end
+                         in a network namespace of its own (w<i>) (for a one-worker job all this is made before
+                         the job starts: ONE_WORKER_HOLDERS); copy-on-write overlays of the code and the inputs
+                         per worker; prints "ready"; then waits for more until its stdin closes
     each worker (under the local backend's supervisor):
         nsenter -t <holder> -U -m -n -p -- ip netns exec w<i> bwrap --unshare-user --uid 1000 ... -- <command>
 
@@ -24,6 +25,7 @@ namespaces map the worker's uid to ours.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shlex
@@ -34,23 +36,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ...core import contract
+from ...core import contract, oskit
 from ...core.oskit import children
 from ...errors import BackendError
 from ..sandbox import walk
+from .holder import ONE_WORKER_HOLDERS, network_lines, node_address, start_holder
 
 #: the documented user of ModelArts' custom images (uid 1000, group users 100)
 DEFAULT_UID, DEFAULT_GID = 1000, 100
-#: node addresses: every job has a network namespace of its own, so every job may use the same subnet
-SUBNET = "10.200.0"
 #: top-level host entries not bound into a node (fresh mounts, or private to the host)
 NEVER_BIND = frozenset({"proc", "dev", "tmp", "home", "run", "cache", "lost+found", "mnt", "media"})
 TOOLS = ("bwrap", "unshare", "nsenter", "ip")
 REQUIRE_VARIABLE = "PYTEST_MODELARTS_REQUIRE_SANDBOX"
-
-
-def node_address(index: int) -> str:
-    return f"{SUBNET}.{index + 2}"
 
 
 @functools.cache
@@ -134,7 +131,7 @@ class JobNodes:
     ro_binds: tuple[Path, ...] = ()  # host paths the job must see where the host's top level is not bound
     rw_binds: tuple[Path, ...] = ()  # host folders the job may write, at their own paths (the local OBS)
     version: contract.Version = contract.Version.V2
-    _holder: subprocess.Popen[str] | None = field(default=None, init=False, repr=False)
+    _holder: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _holder_pid: int | None = field(default=None, init=False, repr=False)
 
     @property
@@ -158,33 +155,45 @@ class JobNodes:
                 if overlay is not None:
                     for part in ("upper", "work", "merged"):
                         (overlay.base / part).mkdir(parents=True, exist_ok=True)
-        script = self.root / "node" / "setup.sh"
-        script.write_text(self._setup_script())
-        argv = ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
-                *(["--net"] if self.network != "host" else []), "--", "/bin/sh", str(script)]
-        # the holder reads its stdin to the end: it ends when we close it, or when we die and the kernel does
-        self._holder = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, start_new_session=True)
-        assert self._holder.stdout is not None
-        line = self._holder.stdout.readline().strip()
+        mounts = [overlay.mount_line() + " </dev/null" for node in self.nodes for overlay in (node.code, node.data)
+                  if overlay is not None]
+        if self._standard:  # the usual smoke test: its network is made already
+            self._holder = ONE_WORKER_HOLDERS.take()
+        else:
+            self._holder = start_holder(network_lines(len(self.nodes)) if self.network != "host" else None)
+        holder = self._holder
+        assert holder.stdin is not None and holder.stdout is not None
+        try:
+            holder.stdin.write("".join(f"{line}\n" for line in [*mounts, "echo ready"]).encode())
+            holder.stdin.flush()
+        except BrokenPipeError:  # it failed already: its stderr says why
+            pass
+        line = holder.stdout.readline().decode(errors="replace").strip()
         if line != "ready":
             self.close()
-            error = self._holder.stderr.read().strip() if self._holder.stderr else ""
+            error = holder.stderr.read().decode(errors="replace").strip() if holder.stderr else ""
             raise BackendError(f"the nodes of job {self.job_id} could not be set up: {error or line or 'no answer'}")
-        self._holder_pid = next(iter(children(self._holder.pid)), None)
+        self._holder_pid = next(iter(children(holder.pid)), None)
         if self._holder_pid is None:
             self.close()
             raise BackendError(f"the nodes of job {self.job_id} vanished while being set up")
+
+    def end(self) -> None:
+        """Tell the holder to end (EOF on its stdin) without waiting: :meth:`close` waits."""
+        holder = self._holder
+        if holder is not None and holder.stdin is not None and not holder.stdin.closed:
+            with contextlib.suppress(OSError):
+                holder.stdin.close()
 
     def close(self) -> None:
         """End the holder: the kernel ends every process of the job with it, and its mounts and networks."""
         holder = self._holder
         if holder is None:
             return
-        if holder.stdin is not None and not holder.stdin.closed:
-            holder.stdin.close()
+        self.end()
+        oskit.wait_for_exit([holder], 5)
         try:
-            holder.wait(5)
+            holder.wait(5)  # at once where the pidfd saw it end
         except subprocess.TimeoutExpired:
             holder.kill()
             holder.wait()
@@ -192,22 +201,14 @@ class JobNodes:
             if stream is not None:
                 stream.close()
 
-    def _setup_script(self) -> str:
-        lines = ["set -e", "mount -t tmpfs -o mode=755 tmpfs /run", "mkdir /run/netns"]
-        if self.network != "host":
-            # one `ip -batch` for the job's namespace and one per worker: each ip process costs ~2.5 ms
-            batch = ["link set lo up", "link add br0 type bridge", "link set br0 up"]
-            for node in self.nodes:
-                i = node.index
-                batch += [f"netns add w{i}", f"link add h{i} type veth peer name eth0 netns w{i}", f"link set h{i} master br0 up"]
-            lines += ["ip -batch - <<'EOF'", *batch, "EOF"]
-            for node in self.nodes:
-                lines += [f"ip -n w{node.index} -batch - <<'EOF'", "link set lo up",
-                          f"addr add {node_address(node.index)}/24 dev eth0", "link set eth0 up", "EOF"]
-        for node in self.nodes:
-            lines += [overlay.mount_line() for overlay in (node.code, node.data) if overlay is not None]
-        lines += ["echo ready", "cat >/dev/null"]
-        return "\n".join(lines) + "\n"
+    def refill(self) -> None:
+        """Start the next job's holder, where this job's came from the standby."""
+        if self._standard:
+            ONE_WORKER_HOLDERS.refill()
+
+    @property
+    def _standard(self) -> bool:
+        return self.network != "host" and len(self.nodes) == 1
 
     def _hosts_file(self) -> str:
         lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
@@ -278,12 +279,7 @@ class JobNodes:
         covered = (*mounts, *kept)
         found: list[str] = []
         for node in self.nodes:
-            changes: list[tuple[PurePosixPath, str]] = []
-            for path in walk(node.home):  # home itself is a directory: skipped below
-                inside = layout.home / path.relative_to(node.home)
-                if any(inside == k or k in inside.parents for k in covered) or (path.is_dir() and not path.is_symlink()):
-                    continue
-                changes.append((inside, "created"))
+            changes = [(layout.home / rel, "created") for rel in _created(node.home, layout.home, covered)]
             for overlay, base in ((node.code, mounts[0]), (node.data, mounts[1])):
                 if overlay is not None and overlay.upper.is_dir():
                     changes += [(base / rel, what) for rel, what in overlay.changes()]
@@ -292,6 +288,27 @@ class JobNodes:
                 shown = inside.relative_to(layout.mount) if layout.mount in inside.parents else inside
                 found.append(f"{shown} ({what}{worker})")
         return found
+
+
+def _created(home: Path, inside: PurePosixPath, covered: Sequence[PurePosixPath]) -> Iterator[str]:
+    """Every entry under ``home`` but directories, relative to it, outside ``covered`` (paths as seen at ``inside``).
+    Covered directories are not entered: an output of thousands of files costs nothing here."""
+    skip = {os.path.join(home, *k.relative_to(inside).parts) for k in covered if inside in k.parents}
+    for base, dirs, files in os.walk(home):
+        entered = []
+        for name in dirs:
+            path = os.path.join(base, name)
+            if path in skip:
+                continue
+            if os.path.islink(path):  # a link to a directory is an entry of its own (not followed)
+                yield os.path.relpath(path, home)
+            else:
+                entered.append(name)
+        dirs[:] = entered
+        for name in files:
+            path = os.path.join(base, name)
+            if path not in skip:
+                yield os.path.relpath(path, home)
 
 
 @functools.cache

@@ -1,8 +1,10 @@
 """Runs one worker's command and guarantees that nothing it started outlives it.
 
-Started by the local backend as ``python -I -S supervisor.py STATUS_FILE GRACE LOG_LIMIT -- argv...`` in a session of
-its own (so a Ctrl-C in the terminal reaches pytest, which decides), with a pipe on stdin whose other end the
-parent holds. It:
+Started by the local backend as ``python -I -S supervisor.py`` in a session of its own (so a Ctrl-C in the terminal
+reaches pytest, which decides), with a pipe on stdin whose other end the parent holds. It starts *before* a job needs
+it (see :mod:`.standby`): it imports what it needs, becomes a subreaper, then waits for its request on stdin (see
+:func:`encode_request`: the status file, grace, log cap, command, environment, working directory and log file), so
+that its own start is off the job's path. EOF before a request means the parent no longer needs it: it exits. Then:
 
 * becomes a child subreaper, so processes the job daemonises are re-parented to it and can be found;
 * starts the command in a process group of its own and waits for it;
@@ -10,7 +12,7 @@ parent holds. It:
 * on SIGTERM/SIGINT/SIGHUP, or when the parent dies (EOF on stdin), sends SIGTERM to the job's group, waits
   ``GRACE`` seconds, then SIGKILLs the group and every remaining descendant;
 * when the command exits by itself, kills whatever it left behind, as a container's end would;
-* copies the command's output to its own stdout (the worker's log) up to LOG_LIMIT bytes, then drops the rest
+* copies the command's output to the worker's log (its stdout from then on) up to LOG_LIMIT bytes, then drops the rest
   and says so once, while the job runs on: ModelArts caps a job's log at 1 GiB that way;
 * writes ``{"exit_code", "signal", "terminated"}`` to STATUS_FILE (atomically) and exits with the job's code.
 
@@ -22,6 +24,7 @@ site-packages needed: it starts faster, and every job pays for its start). The o
 from __future__ import annotations
 
 import ctypes
+import marshal
 import os
 import signal
 import subprocess
@@ -108,10 +111,44 @@ def _copy_capped(source: int, limit: int) -> None:
     os.close(source)
 
 
-def main(argv: list[str]) -> int:
-    status_file, grace, log_limit = argv[0], float(argv[1]), int(argv[2])
-    command = argv[argv.index("--") + 1:]
-    _set_subreaper()
+def encode_request(status_file: str, grace: float, log_limit: int, command: list[str], env: dict[str, str],
+                   cwd: str, log_file: str) -> bytes:
+    """What the parent writes to a supervisor's stdin to give it its job: a length, then the fields (``marshal``:
+    built in, so the supervisor imports nothing for it, and both ends run the same interpreter)."""
+    body = marshal.dumps((status_file, float(grace), int(log_limit), list(command), dict(env), cwd, log_file))
+    return len(body).to_bytes(8, "big") + body
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        try:
+            chunk = os.read(fd, size - len(data))
+        except InterruptedError:
+            continue
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def _read_request(fd: int) -> tuple[str, float, int, list[str], dict[str, str], str, str] | None:
+    """The job, or None when stdin ends first (the parent needs no job from us, or is gone)."""
+    header = _read_exactly(fd, 8)
+    body = _read_exactly(fd, int.from_bytes(header, "big")) if header is not None else None
+    return marshal.loads(body) if body is not None else None
+
+
+def main() -> int:
+    _set_subreaper()  # before any job: whatever it daemonises is ours to find
+    request = _read_request(0)
+    if request is None:
+        return 0
+    status_file, grace, log_limit, command, env, cwd, log_file = request
+    log = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    for target in (1, 2):  # our own messages (a traceback, say) land in the worker's log too
+        os.dup2(log, target)
+    os.close(log)
     stopping = threading.Event()
     lock = threading.Lock()
     state: dict[str, subprocess.Popen[bytes]] = {}
@@ -138,13 +175,14 @@ def main(argv: list[str]) -> int:
     read_end, write_end = os.pipe()  # the command's output comes to us, to be capped on its way to the log
     if sys.version_info >= (3, 11):
         proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end, process_group=0,
-                                preexec_fn=_die_with_me)
+                                preexec_fn=_die_with_me, env=env, cwd=cwd)
     else:
         def start_child() -> None:
             os.setpgrp()
             _die_with_me()
 
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end, preexec_fn=start_child)
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end, preexec_fn=start_child,
+                                env=env, cwd=cwd)
     os.close(write_end)
     copier = threading.Thread(target=_copy_capped, args=(read_end, log_limit), daemon=True)
     copier.start()
@@ -191,4 +229,6 @@ def status_json(exit_code: int, killed_by: int | None, terminated: bool) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # the status is written and the log copied with os.write: nothing is left to flush or finalise, and the
+    # parent learns of the job's end when we are gone, so we go at once (an interpreter's shutdown took 2-5 ms)
+    os._exit(main())

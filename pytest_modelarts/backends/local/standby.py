@@ -1,0 +1,87 @@
+"""Processes started before a job needs them, so that its start does not wait for theirs.
+
+A local job's path used to begin with two starts of its own: the worker's supervisor (a Python interpreter and its
+imports, ~20 ms) and, in a sandboxed node, the namespace holder with its network (~15 ms). Neither depends on the
+job until it is handed its part through its stdin, so a :class:`Standby` keeps some started and waiting: a job
+takes one, and when the job has ended (not while it starts: a process starting beside the job's own start took
+the cores from it, measured) the standby is refilled for the next job. The first job of a process starts its own.
+
+What a waiting process may never do is outlive us: its stdin is a pipe whose only writer is this process (never
+inherited), and a waiting process ends at its EOF: when :meth:`Standby.close` runs (at exit) or when the kernel
+closes our end because we died, however we died. A process forked from ours (``multiprocessing``) does not take
+what its parent started: a standby belongs to the process that started it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import subprocess
+import threading
+from collections.abc import Callable
+
+
+class Standby:
+    """Up to ``depth`` processes of a kind, started ahead, each waiting for its work on stdin."""
+
+    def __init__(self, start: Callable[[], subprocess.Popen[bytes]], *, depth: int = 1) -> None:
+        self._start = start
+        self._depth = depth
+        self._waiting: list[subprocess.Popen[bytes]] = []
+        self._owner = os.getpid()
+        self._lock = threading.Lock()
+        self._registered = False
+
+    def take(self) -> subprocess.Popen[bytes]:
+        """A live waiting process, else one started now."""
+        with self._lock:
+            self._forget_inherited()
+            while self._waiting:
+                proc = self._waiting.pop(0)
+                if proc.poll() is None:
+                    return proc
+                _dismiss(proc)
+        return self._start()
+
+    def refill(self) -> None:
+        """Start processes until ``depth`` wait."""
+        with self._lock:
+            self._forget_inherited()
+            self._waiting = [proc for proc in self._waiting if proc.poll() is None]
+            while len(self._waiting) < self._depth:
+                self._waiting.append(self._start())
+            if not self._registered:
+                atexit.register(self.close)
+                self._registered = True
+
+    def close(self) -> None:
+        """Dismiss the waiting processes (EOF on their stdin): they end without having done anything."""
+        with self._lock:
+            self._forget_inherited()
+            waiting, self._waiting = self._waiting, []
+        for proc in waiting:
+            _dismiss(proc)
+
+    def _forget_inherited(self) -> None:
+        if self._owner != os.getpid():  # we are a fork: those are our parent's
+            self._waiting, self._owner = [], os.getpid()
+
+    def waiting(self) -> list[int]:
+        """The pids of the processes waiting now."""
+        with self._lock:
+            return [proc.pid for proc in self._waiting if self._owner == os.getpid()]
+
+
+def _dismiss(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(OSError):
+        if proc.stdin is not None:
+            proc.stdin.close()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()

@@ -1,0 +1,126 @@
+"""A job's supervisor and namespace holder come from a standby started after the previous job (issue 14): the
+job's start does not wait for theirs, and a waiting process never outlives the process that started it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psutil
+
+from pytest_modelarts import Session
+from pytest_modelarts.backends.local.execution import SUPERVISORS, start_supervisor
+from pytest_modelarts.backends.local.holder import ONE_WORKER_HOLDERS
+from pytest_modelarts.backends.local.standby import Standby
+from tests.support.processes import supervisors_of, tagged
+from tests.support.waiting import wait_until
+
+from .test_nodes import estimator
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _holder_target(procs: list[psutil.Process]) -> int:
+    """The pid a worker's launcher enters (``nsenter -t PID``): the holder's shell, pid 1 of the job."""
+    for proc in procs:
+        argv = proc.cmdline()
+        if argv[:1] == ["nsenter"]:
+            return int(argv[argv.index("-t") + 1])
+    raise AssertionError(f"no launcher among {[p.cmdline() for p in procs]}")
+
+
+def test_a_job_takes_the_supervisor_and_the_holder_that_were_waiting(session: Session) -> None:
+    estimator(session, hyper={"mode": "plain"}).fit(wait=True)  # after it, the standby is filled
+    supervisors, holders = set(SUPERVISORS.waiting()), set(ONE_WORKER_HOLDERS.waiting())
+    assert len(supervisors) == 2 and len(holders) == 1
+    tag = f"standby-tag-{uuid.uuid4().hex}"
+    job = estimator(session, hyper={"mode": "sleep", "tag": tag}).fit(wait=False)
+    try:
+        wait_until(lambda: "started" in job.logs(), what="the worker")
+        procs = tagged(tag)
+        (supervisor,) = supervisors_of(procs)
+        assert supervisor.pid in supervisors
+        assert psutil.Process(_holder_target(procs)).ppid() in holders  # the shell under the waiting unshare
+    finally:
+        job.stop()
+    assert len(SUPERVISORS.waiting()) == 2 and len(ONE_WORKER_HOLDERS.waiting()) == 1  # refilled for the next job
+
+
+PARENT = """
+import sys, time
+from pytest_modelarts import Estimator, Session
+from pytest_modelarts.backends.local.execution import SUPERVISORS
+from pytest_modelarts.backends.local.holder import ONE_WORKER_HOLDERS
+session = Session(local_root=sys.argv[1], stream_logs=False, sandbox=True)
+Estimator(modelarts_session=session, code_dir=sys.argv[2], boot_file="node.py", train_instance_type="local",
+          train_instance_count=1, hyperparameters=[{"label": "mode", "value": "plain"}]).fit(wait=True)
+print(*SUPERVISORS.waiting(), *ONE_WORKER_HOLDERS.waiting(), flush=True)
+if sys.argv[3] == "exit":
+    sys.exit(0)
+time.sleep(600)
+"""
+
+
+def _waiting_of_a_parent(tmp_path: Path, how: str) -> tuple[subprocess.Popen[str], list[int]]:
+    from .conftest import CODE
+
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path / "root"), str(CODE), how],
+                              stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    waiting = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(waiting) == 3, waiting  # two supervisors, one holder
+    assert all(psutil.Process(pid).is_running() for pid in waiting)
+    return parent, waiting
+
+
+def test_the_waiting_processes_end_with_a_killed_parent(tmp_path: Path) -> None:
+    parent, waiting = _waiting_of_a_parent(tmp_path, "sleep")
+    holder_shells = [child.pid for child in psutil.Process(waiting[2]).children()]
+    parent.kill()
+    parent.wait()
+    wait_until(lambda: all(_gone(pid) for pid in [*waiting, *holder_shells]),
+               what="the standby supervisors and holder to end after their parent was SIGKILLed")
+
+
+def test_the_waiting_processes_end_when_their_parent_exits(tmp_path: Path) -> None:
+    parent, waiting = _waiting_of_a_parent(tmp_path, "exit")
+    assert parent.wait(30) == 0
+    wait_until(lambda: all(_gone(pid) for pid in waiting), what="the standby to end at its parent's exit")
+
+
+def test_a_supervisor_dismissed_before_its_job_runs_nothing(tmp_path: Path) -> None:
+    proc = start_supervisor()
+    assert proc.stdin is not None
+    proc.stdin.close()
+    assert proc.wait(30) == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_forked_process_does_not_take_its_parents_standby() -> None:
+    standby = Standby(start_supervisor)
+    standby.refill()
+    (theirs,) = standby.waiting()
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # the fork: what it takes must be its own
+        try:
+            proc = standby.take()
+            os.write(write_end, str(proc.pid).encode())
+            standby.close()
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as fh:
+        taken = int(fh.read())
+    os.waitpid(child, 0)
+    assert taken != theirs and standby.waiting() == [theirs]
+    standby.close()
+    wait_until(lambda: _gone(theirs), what="the dismissed supervisor to end")
