@@ -52,6 +52,7 @@ def test_two_workers_are_two_nodes_with_the_containers_paths_user_cache_and_netw
         assert report["cache"] == str(i)  # its own /cache: the other worker wrote its index into its own
         assert report["resolved"] == {hosts[0]: "10.200.0.2", hosts[1]: "10.200.0.3"}
         assert report["ip"] == f"10.200.0.{i + 2}"
+        assert report["interfaces"] == ["eth0", "lo"]  # its own network's, not the host's (docker0, eth0, ...)
         assert report["peer_says"] == f"modelarts-job-{job.job_id}"  # same port, on all addresses, both nodes
         assert report["host_loopback"] == "ConnectionRefusedError"
     assert job.get_job_info()["sandboxed"] is True

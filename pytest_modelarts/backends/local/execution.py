@@ -142,8 +142,8 @@ class LocalExecution(WorkerJob):
             if self._nodes is not None:
                 self._nodes.close()
             # the next job's supervisor and holder start now, not while this job started: then they took the cores
-            # from its start (measured)
-            SUPERVISORS.refill()
+            # from its start (measured); in a thread: this job's end need not wait for their start
+            SUPERVISORS.refill_soon()
             if self._nodes is not None:
                 self._nodes.refill()
 

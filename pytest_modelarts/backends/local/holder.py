@@ -28,11 +28,24 @@ def network_lines(count: int) -> list[str]:
     batch = ["link set lo up", "link add br0 type bridge", "link set br0 up"]
     for i in range(count):
         batch += [f"netns add w{i}", f"link add h{i} type veth peer name eth0 netns w{i}", f"link set h{i} master br0 up"]
-    lines = ["mount -t tmpfs -o mode=755 tmpfs /run", "ip -batch - <<'EOF'", *batch, "EOF"]
+    lines = ["mount -t tmpfs -o mode=755 tmpfs /run", "ip -batch - <<'EOF'", *batch, "EOF",
+             "mkdir /run/sys " + " ".join(worker_sysfs(i) for i in range(count))]
     for i in range(count):
         lines += [f"ip -n w{i} -batch - <<'EOF'", "link set lo up", f"addr add {node_address(i)}/24 dev eth0",
-                  "link set eth0 up", "EOF"]
+                  "link set eth0 up", "EOF",
+                  # a sysfs mounted from inside the worker's network namespace shows that namespace's interfaces
+                  f"nsenter --net={worker_netns(i)} mount -t sysfs sysfs {worker_sysfs(i)}"]
     return lines
+
+
+def worker_netns(index: int) -> str:
+    """Where the holder keeps worker ``index``'s network namespace (``ip netns add``), in its own /run."""
+    return f"/run/netns/w{index}"
+
+
+def worker_sysfs(index: int) -> str:
+    """Where the holder mounts the /sys that worker ``index`` sees."""
+    return f"/run/sys/w{index}"
 
 
 def start_holder(network: list[str] | None) -> subprocess.Popen[bytes]:
@@ -53,6 +66,7 @@ def start_holder(network: list[str] | None) -> subprocess.Popen[bytes]:
     return proc
 
 
-#: the holder of the next one-worker job on the private network (the usual smoke test): its namespaces and
-#: network made before the job asks (~15 ms off its start); see :mod:`.standby`
-ONE_WORKER_HOLDERS = Standby(lambda: start_holder(network_lines(1)))
+#: the holders of the next one-worker jobs on the private network (the usual smoke test): their namespaces and
+#: network made before a job asks (~15 ms off its start); see :mod:`.standby`. Two wait, so that a job that follows
+#: another at once (the next test) finds one ready while the other's successor is still making its network.
+ONE_WORKER_HOLDERS = Standby(lambda: start_holder(network_lines(1)), depth=2)

@@ -40,7 +40,7 @@ from ...core import contract, oskit
 from ...core.oskit import children
 from ...errors import BackendError
 from ..sandbox import walk
-from .holder import ONE_WORKER_HOLDERS, network_lines, node_address, start_holder
+from .holder import ONE_WORKER_HOLDERS, network_lines, node_address, start_holder, worker_netns, worker_sysfs
 
 #: the documented user of ModelArts' custom images (uid 1000, group users 100)
 DEFAULT_UID, DEFAULT_GID = 1000, 100
@@ -204,7 +204,7 @@ class JobNodes:
     def refill(self) -> None:
         """Start the next job's holder, where this job's came from the standby."""
         if self._standard:
-            ONE_WORKER_HOLDERS.refill()
+            ONE_WORKER_HOLDERS.refill_soon()
 
     @property
     def _standard(self) -> bool:
@@ -239,7 +239,7 @@ class JobNodes:
         argv = ["bwrap", "--unshare-user", "--uid", str(self.uid), "--gid", str(self.gid),
                 "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--hostname", self.hosts[index].split(".")[0], "--die-with-parent",
-                "--tmpfs", "/", *_host_top_level(),
+                "--tmpfs", "/", *self._host_view(index),
                 "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run", *self._extra_binds(),
                 "--ro-bind", str(etc / "hosts"), "/etc/hosts", "--ro-bind", str(etc / "passwd"), "/etc/passwd",
                 "--ro-bind", str(etc / "group"), "/etc/group",
@@ -252,11 +252,21 @@ class JobNodes:
         for name, value in env.items():
             argv += ["--setenv", name, value]
         argv += ["--", *command]
-        if self.network != "host":
-            # bwrap cannot join a network namespace; `ip netns exec` also mounts a fresh /sys, so that the worker's
-            # /sys/class/net lists its own interfaces (what NCCL and gloo look at), not the host's
-            argv = ["ip", "netns", "exec", f"w{index}", *argv]
-        return ["nsenter", "-t", str(self._holder_pid), "-U", "-m", "-n", "-p", "--", *argv]
+        pid = self._holder_pid
+        # bwrap cannot join a network namespace: nsenter does, by the worker's namespace file as the holder sees it
+        # (it lies in the holder's /run, which only its mount namespace has), where `ip netns exec` cost a process
+        net = f"--net=/proc/{pid}/root{worker_netns(index)}" if self.network != "host" else "-n"
+        return ["nsenter", "-t", str(pid), "-U", "-m", net, "-p", "--", *argv]
+
+    def _host_view(self, index: int) -> list[str]:
+        """The host's top level as the worker sees it; on a private network its /sys is the worker's own (the
+        holder mounted it from inside the worker's network namespace), so that /sys/class/net lists its own
+        interfaces (what NCCL and gloo look at), not the host's."""
+        view = list(_host_top_level())
+        if self.network != "host" and "/sys" in view:
+            at = view.index("/sys")  # "--ro-bind", "/sys", "/sys"
+            view[at:at + 2] = [worker_sysfs(index), "/sys"]
+        return view
 
     def _extra_binds(self) -> list[str]:
         args: list[str] = []

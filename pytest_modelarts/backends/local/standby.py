@@ -32,6 +32,7 @@ class Standby:
         self._owner = os.getpid()
         self._lock = threading.Lock()
         self._registered = False
+        self._refilling: threading.Thread | None = None
 
     def take(self) -> subprocess.Popen[bytes]:
         """A live waiting process, else one started now."""
@@ -43,6 +44,19 @@ class Standby:
                     return proc
                 _dismiss(proc)
         return self._start()
+
+    def refill_soon(self) -> None:
+        """:meth:`refill` in a thread of its own: starting processes takes a millisecond or two each, which the
+        job that just ended need not wait for."""
+        thread = threading.Thread(target=self.refill, name="pytest-modelarts-standby", daemon=True)
+        with self._lock:
+            self._refilling = thread
+        thread.start()
+
+    def _settle(self) -> None:
+        thread = self._refilling
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
 
     def refill(self) -> None:
         """Start processes until ``depth`` wait."""
@@ -57,6 +71,7 @@ class Standby:
 
     def close(self) -> None:
         """Dismiss the waiting processes (EOF on their stdin): they end without having done anything."""
+        self._settle()
         with self._lock:
             self._forget_inherited()
             waiting, self._waiting = self._waiting, []
@@ -68,7 +83,8 @@ class Standby:
             self._waiting, self._owner = [], os.getpid()
 
     def waiting(self) -> list[int]:
-        """The pids of the processes waiting now."""
+        """The pids of the processes waiting, once a refill under way is done."""
+        self._settle()
         with self._lock:
             return [proc.pid for proc in self._waiting if self._owner == os.getpid()]
 

@@ -39,7 +39,8 @@ def ask(host: str, port: int, deadline: float) -> str:
 if a.mode == "report":
     report = {"uid": os.getuid(), "gid": os.getgid(), "cwd": os.getcwd(), "home": os.environ["HOME"],
               "code": os.path.dirname(os.path.abspath(__file__)), "user": pwd.getpwuid(os.getuid()).pw_name,
-              "resolved": {h: socket.gethostbyname(h) for h in hosts}, "ip": os.environ["MA_CURRENT_IP"]}
+              "resolved": {h: socket.gethostbyname(h) for h in hosts}, "ip": os.environ["MA_CURRENT_IP"],
+              "interfaces": sorted(os.listdir("/sys/class/net"))}  # what NCCL and gloo look at: its own
     with open("/cache/scratch", "w") as fh:  # a writable /cache of its own
         fh.write(str(index))
     report["cache"] = open("/cache/scratch").read()
