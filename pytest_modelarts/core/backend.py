@@ -100,6 +100,10 @@ class Backend(abc.ABC):
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def prepare(self) -> None:  # noqa: B027 - optional: most backends have nothing to start ahead
+        """Start, in the background, what this backend's next job would otherwise wait for; return at once. The
+        plugin calls it when the run's tests are collected, so that the first job starts as the later ones do."""
+
     def validate(self, config: JobConfig) -> None:  # noqa: B027 - optional: a backend that runs everything checks nothing
         """Raise :class:`~pytest_modelarts.errors.ConfigurationError` for what this backend cannot run."""
 

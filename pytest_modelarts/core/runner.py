@@ -77,6 +77,11 @@ def backend_for(config: JobConfig, session: Session, name: str | None = None) ->
     return collect_backends(pm).get(name)(session)
 
 
+def prepare_backend(session: Session, name: str) -> None:
+    """Let backend ``name`` start ahead what its first job of ``session`` would wait for (see Backend.prepare)."""
+    collect_backends(plugin_manager_of(session)).get(name)(session).prepare()
+
+
 def start_job(config: JobConfig, session: Session) -> TrainingJob:
     """Hand a validated, fitted configuration to its backend (after plugins had their say) and return the job."""
     pm = plugin_manager_of(session)

@@ -19,6 +19,7 @@ from ..backends.docker import owners
 from ..backends.sandbox import remove as remove_sandbox
 from ..core.bootfile import undeclared
 from ..core.phase import JobPhase
+from ..core.runner import prepare_backend
 from ..core.session import Session
 from ..core.training_job import TrainingJob
 from ..errors import ConfigurationError, JobError, ModelArtsError, SpecError
@@ -64,6 +65,11 @@ def worker_id(config: pytest.Config) -> str:
 
 def is_controller(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput")
+
+
+def runs_tests_here(config: pytest.Config) -> bool:
+    """False in pytest-xdist's controller, which hands the tests to its workers."""
+    return not is_controller(config) or not getattr(config.option, "numprocesses", None)
 
 
 class SmokeEstimator(Estimator):
@@ -218,8 +224,12 @@ class SmokeRunner:
         return None
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """With --modelarts-promote, every selected job's online configuration is checked now, all problems at once:
+        """Where this process runs smoke jobs, the local backend starts ahead what the first one would wait for.
+        With --modelarts-promote, every selected job's online configuration is checked now, all problems at once:
         not one at a time, each after its smoke run."""
+        if self.settings.enabled and runs_tests_here(self.config) and not self.config.option.collectonly and any(
+                isinstance(item, JobFileItem) or item.get_closest_marker("modelarts") for item in session.items):
+            prepare_backend(self.session(), "local")
         if not self.settings.promote or not is_controller(self.config):
             return
         problems = []

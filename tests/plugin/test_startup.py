@@ -1,9 +1,12 @@
-"""What every ``pytest`` run with the plugin pays before its first test: the plugin's imports (issue 14)."""
+"""What every ``pytest`` run with the plugin pays before its first test: the plugin's imports, and what the first
+job would wait for (issue 14)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+
+import pytest
 
 
 def _loaded_after(statement: str) -> set[str]:
@@ -26,3 +29,34 @@ def test_the_ledger_still_locks_when_used(tmp_path: object) -> None:
         "with ledger.claim('k' * 16):\n    pass"
     )
     assert "filelock" in loaded
+
+
+FIRST_JOB = """
+import pytest
+from pytest_modelarts.backends.local.execution import SUPERVISORS
+from pytest_modelarts.backends.local.holder import ONE_WORKER_HOLDERS
+from pytest_modelarts.backends.local.nodes import unavailable
+
+@pytest.mark.modelarts(code_dir="code", boot_file="train.py")
+def test_first(estimator):
+    # before this run's first job: its supervisor (and its node's holder) were started when the tests were collected
+    assert len(SUPERVISORS.waiting()) == 2
+    assert len(ONE_WORKER_HOLDERS.waiting()) == (2 if unavailable() is None else 0)
+    estimator.fit(wait=True)
+"""
+
+
+def test_the_first_jobs_processes_start_when_the_tests_are_collected(project: pytest.Pytester) -> None:
+    project.makepyfile(FIRST_JOB)
+    project.runpytest_subprocess("--modelarts").assert_outcomes(passed=1)
+
+
+def test_collecting_only_starts_nothing(project: pytest.Pytester) -> None:
+    project.makepyfile(FIRST_JOB)
+    project.makeconftest("""
+def pytest_unconfigure(config):
+    from pytest_modelarts.backends.local.execution import SUPERVISORS
+    print("waiting supervisors:", len(SUPERVISORS.waiting()))
+""")
+    result = project.runpytest_subprocess("--modelarts", "--collect-only", "-s")
+    result.stdout.fnmatch_lines(["waiting supervisors: 0"])

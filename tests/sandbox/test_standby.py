@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 
-from pytest_modelarts import Session
+from pytest_modelarts import JobPhase, Session
 from pytest_modelarts.backends.local.execution import SUPERVISORS, start_supervisor
 from pytest_modelarts.backends.local.holder import ONE_WORKER_HOLDERS
 from pytest_modelarts.backends.local.standby import Standby
@@ -124,3 +124,15 @@ def test_a_forked_process_does_not_take_its_parents_standby() -> None:
     assert taken != theirs and standby.waiting() == [theirs]
     standby.close()
     wait_until(lambda: _gone(theirs), what="the dismissed supervisor to end")
+
+
+def test_a_waiting_holder_that_fails_does_not_fail_the_next_job(session: Session, tmp_path: Path) -> None:
+    """A holder that dies between being taken and saying "ready" (here: made to run `exit 3` once it reads the
+    job's first line, through its stdin) costs the job a fresh holder, not its run."""
+    estimator(session, hyper={"mode": "plain"}).fit(wait=True)
+    for holder in ONE_WORKER_HOLDERS.waiting():
+        (shell,) = wait_until(lambda: psutil.Process(holder).children(), what="the holder's shell")  # noqa: B023
+        with open(f"/proc/{shell.pid}/fd/0", "wb") as stdin:  # the same pipe the job will write to
+            stdin.write(b"read line; exit 3\n")  # it reads a line at a time: exits at the job's first
+    job = estimator(session, output_path=tmp_path / "out", hyper={"mode": "plain"}).fit(wait=True)
+    assert job.phase is JobPhase.COMPLETED and (tmp_path / "out" / "worker-0.json").is_file()

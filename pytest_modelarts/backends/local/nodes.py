@@ -157,26 +157,39 @@ class JobNodes:
                         (overlay.base / part).mkdir(parents=True, exist_ok=True)
         mounts = [overlay.mount_line() + " </dev/null" for node in self.nodes for overlay in (node.code, node.data)
                   if overlay is not None]
-        if self._standard:  # the usual smoke test: its network is made already
-            self._holder = ONE_WORKER_HOLDERS.take()
-        else:
-            self._holder = start_holder(network_lines(len(self.nodes)) if self.network != "host" else None)
-        holder = self._holder
-        assert holder.stdin is not None and holder.stdout is not None
-        try:
-            holder.stdin.write("".join(f"{line}\n" for line in [*mounts, "echo ready"]).encode())
-            holder.stdin.flush()
-        except BrokenPipeError:  # it failed already: its stderr says why
-            pass
-        line = holder.stdout.readline().decode(errors="replace").strip()
-        if line != "ready":
-            self.close()
-            error = holder.stderr.read().decode(errors="replace").strip() if holder.stderr else ""
-            raise BackendError(f"the nodes of job {self.job_id} could not be set up: {error or line or 'no answer'}")
+
+        def fresh() -> subprocess.Popen[bytes]:
+            return start_holder(network_lines(len(self.nodes)) if self.network != "host" else None)
+
+        # the usual smoke test takes a holder whose network is made already; should that one have died meanwhile
+        # (killed from outside, say), a fresh one is asked before the job fails
+        holder = self._ready(ONE_WORKER_HOLDERS.take() if self._standard else fresh(), mounts, last=not self._standard)
+        if holder is None:
+            holder = self._ready(fresh(), mounts, last=True)
+        assert holder is not None
         self._holder_pid = next(iter(children(holder.pid)), None)
         if self._holder_pid is None:
             self.close()
             raise BackendError(f"the nodes of job {self.job_id} vanished while being set up")
+
+    def _ready(self, holder: subprocess.Popen[bytes], mounts: list[str], *, last: bool) -> subprocess.Popen[bytes] | None:
+        """``holder`` once it has mounted the overlays and said "ready"; None if it could not and this is not
+        the ``last`` try; else :class:`BackendError` with what it printed."""
+        self._holder = holder
+        assert holder.stdin is not None and holder.stdout is not None
+        with contextlib.suppress(BrokenPipeError):  # it failed already: its stderr says why
+            holder.stdin.write("".join(f"{line}\n" for line in [*mounts, "echo ready"]).encode())
+            holder.stdin.flush()
+        line = holder.stdout.readline().decode(errors="replace").strip()
+        if line == "ready":
+            return holder
+        self.end()
+        error = holder.stderr.read().decode(errors="replace").strip() if holder.stderr else ""  # up to its exit
+        self.close()
+        self._holder = None
+        if not last:
+            return None
+        raise BackendError(f"the nodes of job {self.job_id} could not be set up: {error or line or 'no answer'}")
 
     def end(self) -> None:
         """Tell the holder to end (EOF on its stdin) without waiting: :meth:`close` waits."""

@@ -45,10 +45,14 @@ class Standby:
                 _dismiss(proc)
         return self._start()
 
-    def refill_soon(self) -> None:
+    def refill_soon(self, when: Callable[[], bool] | None = None) -> None:
         """:meth:`refill` in a thread of its own: starting processes takes a millisecond or two each, which the
-        job that just ended need not wait for."""
-        thread = threading.Thread(target=self.refill, name="pytest-modelarts-standby", daemon=True)
+        job that just ended need not wait for. ``when``: asked first, in that thread; False: nothing starts."""
+        def run() -> None:
+            if when is None or when():
+                self.refill()
+
+        thread = threading.Thread(target=run, name="pytest-modelarts-standby", daemon=True)
         with self._lock:
             self._refilling = thread
         thread.start()
