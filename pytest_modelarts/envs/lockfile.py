@@ -10,7 +10,9 @@ the spec itself (to say what changed when the lock is stale), where ``python`` c
 
 from __future__ import annotations
 
+import functools
 import json
+import platform as host
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +31,22 @@ DEFAULT_CHANNELS = ("conda-forge",)
 META = "pytest-modelarts."
 
 
+#: conda subdirs of the common machines, by (platform.system(), platform.machine())
+_SUBDIRS = {("Linux", "x86_64"): "linux-64", ("Linux", "aarch64"): "linux-aarch64", ("Linux", "ppc64le"): "linux-ppc64le",
+            ("Linux", "s390x"): "linux-s390x", ("Darwin", "x86_64"): "osx-64", ("Darwin", "arm64"): "osx-arm64",
+            ("Windows", "AMD64"): "win-64", ("Windows", "ARM64"): "win-arm64"}
+
+
+@functools.cache
 def current_platform() -> str:
-    """The conda subdir of this machine (``linux-64``, ``linux-aarch64``...)."""
+    """The conda subdir of this machine (``linux-64``, ``linux-aarch64``...).
+
+    The common machines from a table: importing rattler for this one string cost every pytest run ~25 ms, even
+    with its locks up to date. Elsewhere rattler says (a test holds the table to rattler's answer here).
+    """
+    found = _SUBDIRS.get((host.system(), host.machine()))
+    if found is not None:
+        return found
     from rattler import Subdir
 
     return str(Subdir.current())

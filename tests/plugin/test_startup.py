@@ -60,3 +60,9 @@ def pytest_unconfigure(config):
 """)
     result = project.runpytest_subprocess("--modelarts", "--collect-only", "-s")
     result.stdout.fnmatch_lines(["waiting supervisors: 0"])
+
+
+def test_the_platform_is_known_without_importing_rattler() -> None:
+    """Which platform this is, every run asks; rattler (~25 ms to import) answers only machines the table lacks."""
+    loaded = _loaded_after("from pytest_modelarts.envs.lockfile import current_platform\ncurrent_platform()")
+    assert "rattler" not in loaded
