@@ -36,11 +36,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ...core import contract, oskit
+from ...core import contract
 from ...core.oskit import children
 from ...errors import BackendError
 from ..sandbox import walk
 from .holder import ONE_WORKER_HOLDERS, network_lines, node_address, start_holder, worker_netns, worker_sysfs
+from .standby import dismiss
 
 #: the documented user of ModelArts' custom images (uid 1000, group users 100)
 DEFAULT_UID, DEFAULT_GID = 1000, 100
@@ -203,16 +204,7 @@ class JobNodes:
         holder = self._holder
         if holder is None:
             return
-        self.end()
-        oskit.wait_for_exit([holder], 5)
-        try:
-            holder.wait(5)  # at once where the pidfd saw it end
-        except subprocess.TimeoutExpired:
-            holder.kill()
-            holder.wait()
-        for stream in (holder.stdout, holder.stderr):
-            if stream is not None:
-                stream.close()
+        dismiss(holder)
 
     def refill(self) -> None:
         """Start the next job's holder, where this job's came from the standby."""

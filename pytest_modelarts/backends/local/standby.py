@@ -21,6 +21,8 @@ import subprocess
 import threading
 from collections.abc import Callable
 
+from ...core import oskit
+
 
 class Standby:
     """Up to ``depth`` processes of a kind, started ahead, each waiting for its work on stdin."""
@@ -42,7 +44,7 @@ class Standby:
                 proc = self._waiting.pop(0)
                 if proc.poll() is None:
                     return proc
-                _dismiss(proc)
+                dismiss(proc)
         return self._start()
 
     def refill_soon(self, when: Callable[[], bool] | None = None) -> None:
@@ -80,7 +82,7 @@ class Standby:
             self._forget_inherited()
             waiting, self._waiting = self._waiting, []
         for proc in waiting:
-            _dismiss(proc)
+            dismiss(proc)
 
     def _forget_inherited(self) -> None:
         if self._owner != os.getpid():  # we are a fork: those are our parent's
@@ -93,12 +95,15 @@ class Standby:
             return [proc.pid for proc in self._waiting if self._owner == os.getpid()]
 
 
-def _dismiss(proc: subprocess.Popen[bytes]) -> None:
+def dismiss(proc: subprocess.Popen[bytes]) -> None:
+    """End a process that ends at its stdin's EOF (a waiting one, a job's holder): close its stdin, wait for it
+    (5 s, then SIGKILL), close its pipes."""
     with contextlib.suppress(OSError):
         if proc.stdin is not None:
             proc.stdin.close()
+    oskit.wait_for_exit([proc], 5)
     try:
-        proc.wait(5)
+        proc.wait(5)  # at once where the pidfd saw it end
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
