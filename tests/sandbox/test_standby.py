@@ -4,8 +4,10 @@ job's start does not wait for theirs, and a waiting process never outlives the p
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -104,26 +106,46 @@ def test_a_supervisor_dismissed_before_its_job_runs_nothing(tmp_path: Path) -> N
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_forked_process_does_not_take_its_parents_standby() -> None:
-    standby = Standby(start_supervisor)
-    standby.refill()
-    (theirs,) = standby.waiting()
+def _fork(standby: Standby, then_take: bool) -> tuple[int, int]:
+    """A forked child that reports (after taking a supervisor, if told to) and lives on: (its pid, what it took)."""
     read_end, write_end = os.pipe()
     child = os.fork()
-    if child == 0:  # the fork: what it takes must be its own
+    if child == 0:
         try:
-            proc = standby.take()
-            os.write(write_end, str(proc.pid).encode())
-            standby.close()
+            taken = standby.take().pid if then_take else 0
+            os.write(write_end, f"{taken}\n".encode())
+            time.sleep(60)
         finally:
             os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end) as fh:
-        taken = int(fh.read())
-    os.waitpid(child, 0)
-    assert taken != theirs and standby.waiting() == [theirs]
-    standby.close()
-    wait_until(lambda: _gone(theirs), what="the dismissed supervisor to end")
+        return child, int(fh.readline())
+
+
+def test_a_forked_process_does_not_take_its_parents_standby() -> None:
+    standby = Standby(start_supervisor)
+    standby.refill()
+    (theirs,) = standby.waiting()
+    child, taken = _fork(standby, then_take=True)
+    try:
+        assert taken not in (0, theirs) and standby.waiting() == [theirs]
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        standby.close()
+
+
+def test_a_forked_process_does_not_keep_its_parents_standby_alive() -> None:
+    standby = Standby(start_supervisor)
+    standby.refill()
+    (proc,) = standby._waiting
+    child, _ = _fork(standby, then_take=False)
+    try:
+        standby.close()  # EOF reaches the waiting supervisor while the child lives on: it ends by itself, not killed
+        assert proc.returncode == 0
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
 
 
 def test_a_waiting_holder_that_fails_does_not_fail_the_next_job(session: Session, tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ the cores from it, measured) the standby is refilled for the next job. The first
 
 What a waiting process may never do is outlive us: its stdin is a pipe whose only writer is this process (never
 inherited), and a waiting process ends at its EOF: when :meth:`Standby.close` runs (at exit) or when the kernel
-closes our end because we died, however we died. A process forked from ours (``multiprocessing``) does not take
-what its parent started: a standby belongs to the process that started it.
+closes our end because we died, however we died. A process forked from ours (``multiprocessing``) neither takes
+what its parent started nor keeps it alive: it closes its copies of their stdin at the fork.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import contextlib
 import os
 import subprocess
 import threading
+import weakref
 from collections.abc import Callable
 
 from ...core import oskit
@@ -31,15 +32,31 @@ class Standby:
         self._start = start
         self._depth = depth
         self._waiting: list[subprocess.Popen[bytes]] = []
-        self._owner = os.getpid()
         self._lock = threading.Lock()
         self._registered = False
         self._refilling: threading.Thread | None = None
+        me = weakref.ref(self)
+
+        def in_child() -> None:
+            standby = me()
+            if standby is not None:
+                standby._forget_in_fork()
+
+        os.register_at_fork(after_in_child=in_child)
+
+    def _forget_in_fork(self) -> None:
+        """In a forked child (multiprocessing, say): what waits is the parent's. The child closes its copies of
+        their stdin, or a waiting process would outlive the parent for as long as the child lives."""
+        for proc in self._waiting:
+            with contextlib.suppress(OSError):
+                if proc.stdin is not None:
+                    proc.stdin.close()
+        self._waiting, self._refilling = [], None
+        self._lock = threading.Lock()  # another thread of the parent may have held it at the fork
 
     def take(self) -> subprocess.Popen[bytes]:
         """A live waiting process, else one started now."""
         with self._lock:
-            self._forget_inherited()
             while self._waiting:
                 proc = self._waiting.pop(0)
                 if proc.poll() is None:
@@ -67,7 +84,6 @@ class Standby:
     def refill(self) -> None:
         """Start processes until ``depth`` wait."""
         with self._lock:
-            self._forget_inherited()
             self._waiting = [proc for proc in self._waiting if proc.poll() is None]
             while len(self._waiting) < self._depth:
                 self._waiting.append(self._start())
@@ -79,20 +95,15 @@ class Standby:
         """Dismiss the waiting processes (EOF on their stdin): they end without having done anything."""
         self._settle()
         with self._lock:
-            self._forget_inherited()
             waiting, self._waiting = self._waiting, []
         for proc in waiting:
             dismiss(proc)
-
-    def _forget_inherited(self) -> None:
-        if self._owner != os.getpid():  # we are a fork: those are our parent's
-            self._waiting, self._owner = [], os.getpid()
 
     def waiting(self) -> list[int]:
         """The pids of the processes waiting, once a refill under way is done."""
         self._settle()
         with self._lock:
-            return [proc.pid for proc in self._waiting if self._owner == os.getpid()]
+            return [proc.pid for proc in self._waiting]
 
 
 def dismiss(proc: subprocess.Popen[bytes]) -> None:
