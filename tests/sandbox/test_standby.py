@@ -7,16 +7,18 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
 
 import psutil
+import pytest
 
 from pytest_modelarts import JobPhase, Session
 from pytest_modelarts.backends.local.execution import SUPERVISORS, start_supervisor
-from pytest_modelarts.backends.local.holder import ONE_WORKER_HOLDERS
-from pytest_modelarts.backends.local.standby import Standby
+from pytest_modelarts.backends.local.holder import ONE_WORKER_HOLDERS, network_lines, start_holder
+from pytest_modelarts.backends.local.standby import Standby, dismiss
 from tests.support.processes import supervisors_of, tagged
 from tests.support.waiting import wait_until
 
@@ -60,7 +62,7 @@ PARENT = """
 import sys, time
 from pytest_modelarts import Estimator, Session
 from pytest_modelarts.backends.local.execution import SUPERVISORS
-from pytest_modelarts.backends.local.holder import ONE_WORKER_HOLDERS
+from pytest_modelarts.backends.local.holder import ONE_WORKER_HOLDERS, network_lines, start_holder
 session = Session(local_root=sys.argv[1], stream_logs=False, sandbox=True)
 Estimator(modelarts_session=session, code_dir=sys.argv[2], boot_file="node.py", train_instance_type="local",
           train_instance_count=1, hyperparameters=[{"label": "mode", "value": "plain"}]).fit(wait=True)
@@ -158,3 +160,35 @@ def test_a_waiting_holder_that_fails_does_not_fail_the_next_job(session: Session
             stdin.write(b"read line; exit 3\n")  # it reads a line at a time: exits at the job's first
     job = estimator(session, output_path=tmp_path / "out", hyper={"mode": "plain"}).fit(wait=True)
     assert job.phase is JobPhase.COMPLETED and (tmp_path / "out" / "worker-0.json").is_file()
+
+
+def test_starting_ahead_from_a_thread_while_the_environment_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Waiting processes start in a thread while the main thread may change os.environ (a test's setenv): started
+    with the inherited environment, execve read the changing ``environ`` and failed with EFAULT (86 times in
+    5 s when measured); each is started with an environment of its own."""
+    errors: list[OSError] = []
+    started = 0
+    stop = threading.Event()
+
+    def start_all() -> None:
+        nonlocal started
+        while not stop.is_set():
+            for start in (start_supervisor, lambda: start_holder(network_lines(1))):
+                try:
+                    dismiss(start())
+                    started += 1
+                except OSError as exc:
+                    errors.append(exc)
+
+    thread = threading.Thread(target=start_all)
+    thread.start()
+    deadline = time.monotonic() + 2
+    i = 0
+    while time.monotonic() < deadline:
+        monkeypatch.setenv(f"STANDBY_TEST_{i % 50}", "y" * (i % 200))
+        if i % 3 == 0:
+            monkeypatch.delenv(f"STANDBY_TEST_{(i * 7) % 50}", raising=False)
+        i += 1
+    stop.set()
+    thread.join()
+    assert started > 10 and errors == []

@@ -19,7 +19,7 @@ from ...core.session import Session
 from .. import sandbox as sb
 from ..workers import WorkerJob
 from .nodes import JobNodes
-from .standby import Standby
+from .standby import Standby, own_environment
 from .supervisor import encode_request
 
 SUPERVISOR = Path(__file__).resolve().parent / "supervisor.py"
@@ -28,7 +28,8 @@ SUPERVISOR = Path(__file__).resolve().parent / "supervisor.py"
 def start_supervisor() -> subprocess.Popen[bytes]:
     """A supervisor, waiting for its job on stdin (see :mod:`.supervisor`), in a session of its own."""
     return subprocess.Popen([sys.executable, "-I", "-S", str(SUPERVISOR)], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", start_new_session=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", start_new_session=True,
+                            env=own_environment())
 
 
 #: the next workers' supervisors, already started: an interpreter's start is off the job's path. Two wait, so that

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 
-from .standby import Standby
+from .standby import Standby, own_environment
 
 #: node addresses: every job has a network namespace of its own, so every job may use the same subnet
 SUBNET = "10.200.0"
@@ -58,7 +58,7 @@ def start_holder(network: list[str] | None) -> subprocess.Popen[bytes]:
     argv = ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
             *(["--net"] if network is not None else []), "--", "/bin/sh", "-s"]
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True, env=own_environment())
     assert proc.stdin is not None
     with contextlib.suppress(BrokenPipeError):  # failed at once: the job's start reads why from its stderr
         proc.stdin.write("".join(f"{line}\n" for line in ["set -e", *(network or [])]).encode())

@@ -41,7 +41,7 @@ from ...core.oskit import children
 from ...errors import BackendError
 from ..sandbox import walk
 from .holder import ONE_WORKER_HOLDERS, network_lines, node_address, start_holder, worker_netns, worker_sysfs
-from .standby import dismiss
+from .standby import dismiss, own_environment
 
 #: the documented user of ModelArts' custom images (uid 1000, group users 100)
 DEFAULT_UID, DEFAULT_GID = 1000, 100
@@ -61,7 +61,9 @@ def unavailable() -> str | None:
     probe = ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--net", "--",
              "bwrap", "--unshare-user", "--uid", str(DEFAULT_UID), "--ro-bind", "/", "/", "--", "true"]
     try:
-        result = subprocess.run(probe, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+        # env: this runs in a standby's thread too (see standby.own_environment)
+        result = subprocess.run(probe, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL,
+                                env=own_environment())
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"user namespaces cannot be tried: {exc}"
     if result.returncode != 0:

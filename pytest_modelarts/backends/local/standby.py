@@ -106,6 +106,14 @@ class Standby:
             return [proc.pid for proc in self._waiting]
 
 
+def own_environment() -> dict[str, str]:
+    """The environment of a process started from a thread: its own, with just PATH. Started without one, a
+    child reads the process's ``environ`` while the parent's other threads may be changing it (a test's
+    monkeypatch.setenv, say): measured, execve then failed with EFAULT. The processes started here need no
+    more (the supervisor gets its job's environment with its job)."""
+    return {"PATH": os.environ.get("PATH") or os.defpath}
+
+
 def dismiss(proc: subprocess.Popen[bytes]) -> None:
     """End a process that ends at its stdin's EOF (a waiting one, a job's holder): close its stdin, wait for it
     (5 s, then SIGKILL), close its pipes."""
