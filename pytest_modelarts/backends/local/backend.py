@@ -1,7 +1,8 @@
 """The ``local`` backend: each worker is a supervised process on this machine, under the container contract.
 
-Each worker runs ``python -I -S supervisor.py`` in a session of its own, which runs the boot command in a
-process group of its own (see :mod:`pytest_modelarts.backends.local.supervisor`). Where the machine allows it,
+Each worker runs under ``python -I -S supervisor.py`` in a session of its own (started before the job, see
+:mod:`.standby`), which runs the boot command in a process group of its own (see
+:mod:`pytest_modelarts.backends.local.supervisor`). Where the machine allows it,
 the boot command runs inside a node of its own (:mod:`.nodes`: the container's paths and user, a ``/cache``
 and a network of its own); elsewhere the relocated mode runs it at the same tree under the sandbox directory
 and says which guarantees are off: stop, timeout, Ctrl-C and the death of

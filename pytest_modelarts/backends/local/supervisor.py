@@ -4,20 +4,22 @@ Started by the local backend as ``python -I -S supervisor.py`` in a session of i
 reaches pytest, which decides), with a pipe on stdin whose other end the parent holds. It starts *before* a job needs
 it (see :mod:`.standby`): it imports what it needs, becomes a subreaper, then waits for its request on stdin (see
 :func:`encode_request`: the status file, grace, log cap, command, environment, working directory and log file), so
-that its own start is off the job's path. EOF before a request means the parent no longer needs it: it exits. Then:
+that its own start is off the job's path. EOF before a request means the parent no longer needs it: it exits. It:
 
-* becomes a child subreaper, so processes the job daemonises are re-parented to it and can be found;
+* becomes a child subreaper (before its request), so processes the job daemonises are re-parented to it and can be
+  found;
 * starts the command in a process group of its own and waits for it;
 * makes the command die with it (PR_SET_PDEATHSIG), should it be killed itself;
 * on SIGTERM/SIGINT/SIGHUP, or when the parent dies (EOF on stdin), sends SIGTERM to the job's group, waits
-  ``GRACE`` seconds, then SIGKILLs the group and every remaining descendant;
+  the request's grace seconds, then SIGKILLs the group and every remaining descendant;
 * when the command exits by itself, kills whatever it left behind, as a container's end would;
-* copies the command's output to the worker's log (its stdout from then on) up to LOG_LIMIT bytes, then drops the rest
+* copies the command's output to the worker's log (its stdout from then on) up to the request's log cap, then drops the rest
   and says so once, while the job runs on: ModelArts caps a job's log at 1 GiB that way;
-* writes ``{"exit_code", "signal", "terminated"}`` to STATUS_FILE (atomically) and exits with the job's code.
+* writes ``{"exit_code", "signal", "terminated"}`` to the request's status file (atomically) and exits with the
+  job's code.
 
 Standard library only, run with ``-I`` (the job's PYTHONPATH must not change what it imports) and ``-S`` (no
-site-packages needed: it starts faster, and every job pays for its start). The one helper module it needs,
+site-packages needed: it starts faster, and the first job of a process waits for its start). The one helper module it needs,
 ``core/oskit.py`` (standard library only too), it imports by path: the package cannot be imported here.
 """
 
