@@ -6,7 +6,6 @@ atomically; what conda-lock's format has no field for goes into ``metadata.custo
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import platform as _platform
@@ -180,6 +179,8 @@ def solve(
 ) -> LockedEnvironment:
     """Solve ``spec`` and write the lock to ``path`` (atomically). Returns the written lock."""
     _import_conda_lock()
+    import asyncio  # here, only to solve: ~14 ms, which a pytest run whose locks are up to date need not pay
+
     from conda_lock.lockfile import write_conda_lock_file
     from conda_lock.lockfile.v2prelim.models import HashModel, LockedDependency, Lockfile, LockMeta
     from conda_lock.models.channel import Channel

@@ -22,6 +22,13 @@ def test_loading_the_plugin_does_not_import_filelock() -> None:
     assert not {"filelock", "asyncio"} & loaded
 
 
+def test_the_environment_modules_import_neither_asyncio_nor_rattler() -> None:
+    """A run's first job loads the environment modules to find its built environment; solving and building import
+    what they need (asyncio ~14 ms, rattler ~25 ms) when they run, not when the modules load."""
+    loaded = _loaded_after("import pytest_modelarts.envs.build, pytest_modelarts.envs.solve, pytest_modelarts.envs.plugin")
+    assert not {"asyncio", "filelock", "rattler"} & loaded
+
+
 def test_the_ledger_still_locks_when_used(tmp_path: object) -> None:
     loaded = _loaded_after(
         "from pytest_modelarts.promotion.ledger import Ledger\n"
