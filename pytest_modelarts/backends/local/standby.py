@@ -96,8 +96,7 @@ class Standby:
         self._settle()
         with self._lock:
             waiting, self._waiting = self._waiting, []
-        for proc in waiting:
-            dismiss(proc)
+        dismiss(*waiting)
 
     def waiting(self) -> list[int]:
         """The pids of the processes waiting, once a refill under way is done."""
@@ -114,18 +113,21 @@ def own_environment() -> dict[str, str]:
     return {"PATH": os.environ.get("PATH") or os.defpath}
 
 
-def dismiss(proc: subprocess.Popen[bytes]) -> None:
-    """End a process that ends at its stdin's EOF (a waiting one, a job's holder): close its stdin, wait for it
-    (5 s, then SIGKILL), close its pipes."""
-    with contextlib.suppress(OSError):
-        if proc.stdin is not None:
-            proc.stdin.close()
-    oskit.wait_for_exit([proc], 5)
-    try:
-        proc.wait(5)  # at once where the pidfd saw it end
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    for stream in (proc.stdout, proc.stderr):
-        if stream is not None:
-            stream.close()
+def dismiss(*procs: subprocess.Popen[bytes]) -> None:
+    """End processes that end at their stdin's EOF (waiting ones, a job's holder): close each one's stdin, then
+    wait for them (they end side by side: at exit, a run waits for the slowest, not for the sum), 5 s each at
+    most before SIGKILL; close their pipes."""
+    for proc in procs:
+        with contextlib.suppress(OSError):
+            if proc.stdin is not None:
+                proc.stdin.close()
+    for proc in procs:
+        oskit.wait_for_exit([proc], 5)
+        try:
+            proc.wait(5)  # at once where the pidfd saw it end
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
