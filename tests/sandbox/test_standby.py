@@ -138,16 +138,31 @@ def test_a_forked_process_does_not_take_its_parents_standby() -> None:
 
 
 def test_a_forked_process_does_not_keep_its_parents_standby_alive() -> None:
+    """What ends a waiting process when its parent dies is EOF on its stdin: a forked child must not hold it open."""
     standby = Standby(start_supervisor)
     standby.refill()
-    (proc,) = standby._waiting
     child, _ = _fork(standby, then_take=False)
+    proc = standby.take()  # the waiting one
     try:
-        standby.close()  # EOF reaches the waiting supervisor while the child lives on: it ends by itself, not killed
+        dismiss(proc)  # EOF reaches it while the child lives on: it ends by itself, not killed after 5 s
         assert proc.returncode == 0
     finally:
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
+        standby.close()
+
+
+def test_closing_kills_what_waits_even_while_it_starts() -> None:
+    """At exit a run closes its standbys: what waits has no work, so it is killed, not waited for (one refilled as
+    the last job ended may still be starting), and nothing starts after."""
+    standby = Standby(lambda: start_holder(network_lines(1)), depth=2)
+    standby.refill()
+    holders = [psutil.Process(pid) for pid in standby.waiting()]
+    shells = [child for holder in holders for child in wait_until(holder.children, what="the shells")]  # noqa: B023
+    standby.close()
+    standby.refill()
+    assert standby.waiting() == []
+    wait_until(lambda: all(_gone(p.pid) for p in [*holders, *shells]), what="the holders and their shells to end")
 
 
 def test_a_waiting_holder_that_fails_does_not_fail_the_next_job(session: Session, tmp_path: Path) -> None:
