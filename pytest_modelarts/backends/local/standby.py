@@ -43,7 +43,8 @@ class Standby:
             if standby is not None:
                 standby._forget_in_fork()
 
-        os.register_at_fork(after_in_child=in_child)
+        if hasattr(os, "register_at_fork"):  # POSIX; where there is no fork there is nothing to forget
+            os.register_at_fork(after_in_child=in_child)
 
     def _forget_in_fork(self) -> None:
         """In a forked child (multiprocessing, say): what waits is the parent's. The child closes its copies of
