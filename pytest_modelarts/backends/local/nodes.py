@@ -14,7 +14,8 @@ How, without root (``unshare``, ``ip`` and ``bwrap``, no packet forwarding of ou
                          the job starts: ONE_WORKER_HOLDERS); copy-on-write overlays of the code and the inputs
                          per worker; prints "ready"; then waits for more until its stdin closes
     each worker (under the local backend's supervisor):
-        nsenter -t <holder> -U -m -n -p -- ip netns exec w<i> bwrap --unshare-user --uid 1000 ... -- <command>
+        nsenter -t <holder> -U -m -p --net=/proc/<holder>/root/run/netns/w<i> -- bwrap --unshare-user --uid 1000
+            ... --ro-bind /run/sys/w<i> /sys ... -- <command>
 
 Lifetime: the holder is pid 1 of the job's pid namespace, so when it ends (its stdin closed by us, or by our
 death) the kernel kills every process of the job, daemons included; each bwrap dies with its parent, and the
