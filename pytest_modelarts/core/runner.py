@@ -74,12 +74,17 @@ def backend_for(config: JobConfig, session: Session, name: str | None = None) ->
     """The backend (``name``, else the job's own choice, else the hooks') that runs ``config``."""
     pm = plugin_manager_of(session)
     name = name or config.backend or pm.hook.pytest_modelarts_select_backend(job_config=config, modelarts_session=session)
-    return collect_backends(pm).get(name)(session)
+    return backend_named(name, session)
+
+
+def backend_named(name: str, session: Session) -> Backend:
+    """Backend ``name`` of the session's plugins, for ``session``."""
+    return collect_backends(plugin_manager_of(session)).get(name)(session)
 
 
 def prepare_backend(session: Session, name: str) -> None:
     """Let backend ``name`` start ahead what its first job of ``session`` would wait for (see Backend.prepare)."""
-    collect_backends(plugin_manager_of(session)).get(name)(session).prepare()
+    backend_named(name, session).prepare()
 
 
 def start_job(config: JobConfig, session: Session) -> TrainingJob:
