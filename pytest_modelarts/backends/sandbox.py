@@ -31,12 +31,17 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from ..core import contract
 from ..core.codetree import CodeTree
+from ..core.contract import V2_CONTRACT, Contract, Layout
 from ..core.job import JobConfig
 from ..errors import BackendError
+
+if TYPE_CHECKING:
+    from ..core.plan import JobPlan
 
 
 @dataclass(frozen=True)
@@ -45,14 +50,14 @@ class Sandbox:
     code_name: str
     job_id: str
     workers: int = 1
-    version: contract.Version = contract.Version.V2
+    contract: Contract = V2_CONTRACT
 
-    def layout_of(self, worker: int) -> contract.Layout:
+    def layout_of(self, worker: int) -> Layout:
         """The contract's paths of worker ``worker`` on this machine (what a relocated process sees)."""
-        return contract.Layout.local(self.root if worker == 0 else self.root / "workers" / str(worker), self.version)
+        return self.contract.local_layout(self.root if worker == 0 else self.root / "workers" / str(worker))
 
     @property
-    def layout(self) -> contract.Layout:
+    def layout(self) -> Layout:
         return self.layout_of(0)
 
     def train_url(self, worker: int = 0) -> Path:
@@ -66,6 +71,10 @@ class Sandbox:
 
     def mount(self, worker: int = 0) -> Path:
         return Path(self.layout_of(worker).mount)
+
+    def cache(self, worker: int) -> Path:
+        """The worker's ``/cache``: a scratch disk of its own."""
+        return self.root / "cache" / f"worker-{worker}"
 
     @property
     def log_dir(self) -> Path:
@@ -84,41 +93,50 @@ class Sandbox:
         return self.root / "output"
 
 
-def create_sandbox(config: JobConfig, job_id: str, local_root: Path, *, stage_code: bool = True,
-                   stage_inputs: bool = True, version: contract.Version = contract.Version.V2) -> Sandbox:
-    """Lay out the sandbox and copy code and inputs into every worker's home, as the platform downloads them.
+def create_sandbox(plan: JobPlan, local_root: Path, *, stage_code: bool = True, stage_inputs: bool = True) -> Sandbox:
+    """Lay out the sandbox of ``plan`` and copy code and inputs into every worker's home, as the platform downloads
+    them; make each worker's ``/cache``, the requirements' site, and a v1 job's bucket (:meth:`JobPlan.urls`).
 
     Code and inputs are copied through the code-tree policy (core.codetree), which leaves ``local_root`` out:
     a code directory that holds the run root is never copied into itself. A caller that gives the job
     copy-on-write views of them instead (sandboxed nodes) says ``stage_code=False`` / ``stage_inputs=False``.
     """
+    config = plan.config
     assert config.code_path is not None or config.is_custom_image
-    root = (local_root / "runs" / f"{config.job_name}-{job_id}").resolve()
+    root = plan.sandbox_root
     try:
         root.mkdir(parents=True, exist_ok=False)
     except FileExistsError:
         raise BackendError(f"sandbox {root} exists already") from None
-    sandbox = Sandbox(root=root, code_name=config.code_dir_name, job_id=job_id, workers=config.train_instance_count,
-                      version=version)
+    sandbox = Sandbox(root=root, code_name=plan.code_name, job_id=plan.job_id, workers=plan.count, contract=plan.contract)
     (root / "status").mkdir()
+    if plan.requirements is not None:
+        plan.requirements_site.mkdir()
     exclude = (local_root,)
     for worker in range(sandbox.workers):
         for directory in sandbox.layout_of(worker).directories():
             Path(directory).mkdir(parents=True, exist_ok=True)
+        sandbox.cache(worker).mkdir(parents=True)
         if config.code_path is not None and stage_code:
             CodeTree(config.code_path, exclude=exclude).copy_to(sandbox.code_dir(worker))
         else:
             sandbox.code_dir(worker).mkdir(parents=True, exist_ok=True)
         if config.inputs is not None and stage_inputs:
             CodeTree(config.local_path(config.inputs), exclude=exclude).copy_to(sandbox.data_url(worker))
+        if plan.job_bucket is not None:
+            _bucket_links(Path(sandbox.layout_of(worker).home) / ".obs", plan.code_name)
     return sandbox
 
 
-def data_url_for(config: JobConfig, data_url: os.PathLike[str] | str) -> str:
-    """``--data_url``: the inputs directory, or the file itself when inputs name one file."""
-    if config.inputs is not None and not config.local_path(config.inputs).is_dir():
-        return str(Path(data_url) / config.local_path(config.inputs).name)
-    return str(data_url)
+def _bucket_links(folder: Path, code_name: str) -> None:
+    """A v1 job's bucket (``<home>/.obs``): relative links to its code, ``data_url_0`` and ``train_url_0``, so that
+    ``mox.file.copy_parallel(args.data_url, ...)`` reads the staged inputs and what the job writes to ``args.train_url``
+    lands in ``train_url_0``, delivered to ``output_path`` as ever."""
+    folder.mkdir()
+    for name, target in (("code", PurePosixPath("..") / contract.JOB_DIR / code_name),
+                         ("inputs", PurePosixPath("..") / contract.INPUTS_DIR / "data_url_0"),
+                         ("outputs", PurePosixPath("..") / contract.OUTPUTS_DIR / "train_url_0")):
+        (folder / name).symlink_to(str(target))
 
 
 def output_location(config: JobConfig, sandbox: Sandbox) -> Path:
@@ -230,7 +248,7 @@ def place_whole(source: Path, dest: Path) -> None:
         raise
 
 
-def install_requirements(python: Path, code_dir: Path, target: Path, log: Path) -> None:
+def install_requirements(python: Path, code_dir: Path, name: str, target: Path, log: Path) -> None:
     """What preset images do with a requirements file in the code dir: ``pip install -r`` it before the job.
 
     As the platform does it: from the code directory (a bare wheel name, ``./mypkg`` or ``-r other.txt`` in the
@@ -238,10 +256,6 @@ def install_requirements(python: Path, code_dir: Path, target: Path, log: Path) 
     Installed into ``target`` (put on PYTHONPATH) so that neither the cached environment nor the user's
     interpreter is modified; uv does the install, and its output goes to the job's log.
     """
-    files = [p.name for p in code_dir.iterdir()]
-    name = contract.requirements_file(files)
-    if name is None:
-        return
     from uv import find_uv_bin
 
     with open(log, "ab") as out:

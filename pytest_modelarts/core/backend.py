@@ -18,7 +18,7 @@ from ..errors import ConfigurationError
 if TYPE_CHECKING:
     from .job import JobConfig
     from .phase import JobPhase
-    from .runtime import PythonRuntime
+    from .plan import JobPlan
     from .session import Session
 
 
@@ -56,6 +56,19 @@ class Execution(abc.ABC):
     @abc.abstractmethod
     def read_log(self, name: str | None = None, offset: int = 0, size: int | None = None) -> bytes:
         """Bytes of log ``name`` (default: worker 0) from ``offset``."""
+
+    def tail(self, lines: int, name: str | None = None) -> list[str]:
+        """The last ``lines`` lines of log ``name`` (default: worker 0). Backends whose logs are files read them from
+        their end; this default reads what ``read_log`` gives (a service's log preview, bounded by the service)."""
+        if lines <= 0:
+            return []
+        return self.read_log(name).decode("utf-8", "replace").splitlines()[-lines:]
+
+    @property
+    def failed_worker(self) -> int | None:
+        """The index of the worker whose failure failed the job; None while no worker failed (or the job failed
+        for another reason) and where the backend cannot tell."""
+        return None
 
     @property
     def output_conflicts(self) -> list[str]:
@@ -108,12 +121,17 @@ class Backend(abc.ABC):
         """Raise :class:`~pytest_modelarts.errors.ConfigurationError` for what this backend cannot run."""
 
     @abc.abstractmethod
-    def start(self, config: JobConfig, runtime: PythonRuntime | None, *, job_id: str) -> Execution:
-        """Start ``config``; return at once with an Execution."""
+    def start(self, plan: JobPlan) -> Execution:
+        """Carry out ``plan`` (the job as ModelArts would run it: :mod:`~pytest_modelarts.core.plan`); return at once."""
 
     def attach(self, job_id: str, config: JobConfig) -> Execution:
         """Follow a job this backend started earlier, e.g. in another process (the online backend can)."""
         raise ConfigurationError(f"the {self.name!r} backend cannot follow a job it did not start in this process")
+
+    def find_job(self, name: str, *, created_after: float = 0.0) -> str | None:
+        """The id of the newest job named ``name`` created after ``created_after`` (seconds since the epoch); None when
+        there is none or the backend cannot look jobs up by name (only a service that outlives us can: ``online``)."""
+        return None
 
 
 class BackendRegistry:
@@ -130,9 +148,6 @@ class BackendRegistry:
                 f"{backend.__module__}.{backend.__qualname__}"
             )
         self._backends[backend.name] = backend
-
-    def names(self) -> list[str]:
-        return list(self._backends)
 
     def get(self, name: str) -> type[Backend]:
         try:

@@ -91,6 +91,11 @@ class Version(str, enum.Enum):
         except ValueError:
             raise ParameterError(owner, parameter, value, "must be 'v2' (new-version training, the default) or 'v1'") from None
 
+    @property
+    def contract(self) -> Contract:
+        """The contract of this version: what its container looks like."""
+        return V1_CONTRACT if self is Version.V1 else V2_CONTRACT
+
     def __str__(self) -> str:
         return str(self.value)
 
@@ -101,14 +106,6 @@ class Layout:
 
     home: PurePosixPath
     mount_name: str = MOUNT_DIR  # "" for v1: its user-job-dir lies in the home itself
-
-    @classmethod
-    def container(cls, version: Version = Version.V2) -> Layout:
-        return cls(V1_HOME, "") if version is Version.V1 else cls(MA_HOME)
-
-    @classmethod
-    def local(cls, sandbox: os.PathLike[str] | str, version: Version = Version.V2) -> Layout:
-        return cls(PurePosixPath(os.fspath(sandbox)) / "home", "" if version is Version.V1 else MOUNT_DIR)
 
     @property
     def mount(self) -> PurePosixPath:
@@ -175,21 +172,6 @@ def platform_arguments(layout: Layout, hyperparameters: Sequence[tuple[str, str]
     return argv
 
 
-def boot_argv(
-    python: str,
-    layout: Layout,
-    code_dir_name: str,
-    boot_file: str,
-    hyperparameters: Sequence[tuple[str, str]],
-    num_gpus: int = 0,
-    data_url: str | None = None,
-    train_url: str | None = None,
-) -> list[str]:
-    """The command a preset-image job runs: ``python <job dir>/<code>/<boot> --data_url=.. --train_url=.. ...``."""
-    return [python, str(layout.code_dir(code_dir_name) / boot_file),
-            *platform_arguments(layout, hyperparameters, num_gpus, data_url, train_url)]
-
-
 @dataclass(frozen=True)
 class Node:
     """One worker of a job: its index and the hosts of all workers."""
@@ -207,16 +189,108 @@ class Node:
 
 
 @dataclass(frozen=True)
-class V1Urls:
-    """What a v1 job gets as ``obs://`` URLs (``DLS_APP_URL``, ``DLS_DATA_URL``, ``DLS_TRAIN_URL``, the arguments)."""
+class ObjectUrls:
+    """What a job whose contract gives ``obs://`` URLs (v1) gets: ``DLS_APP_URL``, ``DLS_DATA_URL``, ``DLS_TRAIN_URL``,
+    and the arguments."""
 
     app: str
     data: str
     train: str
 
 
+class Contract:
+    """What the container of one ModelArts training version looks like: the one place that knows how v2 and v1 differ.
+
+    :data:`V2_CONTRACT` (new-version training, the default) and :data:`V1_CONTRACT` (old jobs, on request); a
+    :class:`Version` names one (``Version.V1.contract``).
+    """
+
+    version: Version
+    home: PurePosixPath
+    mount_name: str
+    #: the account the container's user is known by (its uid is the job's run user)
+    user_name: str
+    #: True where ``--data_url``/``--train_url`` and the ``DLS_*_URL`` variables are ``obs://`` URLs, not paths
+    object_urls: bool
+    #: True where promotion can submit such a job (online jobs are new-version)
+    submittable: bool
+
+    def layout(self) -> Layout:
+        """The container's paths."""
+        return Layout(self.home, self.mount_name)
+
+    def local_layout(self, root: os.PathLike[str] | str) -> Layout:
+        """The container's tree under ``root`` on this machine (what a relocated process sees)."""
+        return Layout(PurePosixPath(os.fspath(root)) / "home", self.mount_name)
+
+    def variables(self, layout: Layout, *, job_id: str, node: Node, current_ip: str, num_gpus: int, code: PurePosixPath,
+                  inherit: Mapping[str, str], urls: ObjectUrls | None, endpoints: Mapping[str, str]) -> dict[str, str]:
+        """The contract's own variables of one worker (beyond ``PATH``/``PYTHONPATH``, which :func:`job_environment` builds)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<contract {self.version}>"
+
+
+class V2Contract(Contract):
+    version, home, mount_name, user_name, object_urls, submittable = Version.V2, MA_HOME, MOUNT_DIR, "ma-user", False, True
+
+    def variables(self, layout: Layout, *, job_id: str, node: Node, current_ip: str, num_gpus: int, code: PurePosixPath,
+                  inherit: Mapping[str, str], urls: ObjectUrls | None, endpoints: Mapping[str, str]) -> dict[str, str]:
+        """The variables of a v2 container, as the user guide's page on training-container variables lists them."""
+        vj = vj_name(job_id)
+        pip_url = inherit.get("PIP_INDEX_URL") or DEFAULT_PIP_URL
+        return {
+            "HOME": str(layout.home),
+            "MA_HOME": str(layout.home),
+            "MA_MOUNT_PATH": str(layout.mount),
+            "MA_JOB_DIR": str(layout.job_dir),
+            "MA_LOG_DIR": str(layout.log_dir),
+            "MA_SCRIPT_INTERPRETER": "",
+            "WORKSPACE": str(code),
+            "MA_CURRENT_IP": current_ip,
+            "MA_NUM_GPUS": str(num_gpus),
+            "MA_TASK_NAME": TASK_NAME,
+            "MA_NUM_HOSTS": str(node.count),
+            "VC_TASK_INDEX": str(node.index),
+            "VC_WORKER_NUM": str(node.count),
+            "VC_WORKER_HOSTS": ",".join(node.hosts),
+            "MA_CURRENT_INSTANCE_NAME": f"{vj}-{TASK_NAME}-{node.index}",
+            "MA_VJ_NAME": vj,  # named by the troubleshooting page's migration recipe, not by the variables page
+            "MA_PIP_URL": pip_url,
+            "MA_PIP_HOST": urlsplit(pip_url).hostname or "",
+            "MA_DETECT_TRAIN_INJECT_CODE": "1",
+            **endpoints,
+        }
+
+
+class V1Contract(Contract):
+    version, home, mount_name, user_name, object_urls, submittable = Version.V1, V1_HOME, "", "work", True, False
+
+    def variables(self, layout: Layout, *, job_id: str, node: Node, current_ip: str, num_gpus: int, code: PurePosixPath,
+                  inherit: Mapping[str, str], urls: ObjectUrls | None, endpoints: Mapping[str, str]) -> dict[str, str]:
+        """The variables of an old (v1) container: DLS_* and BATCH_CUSTOM<i>_HOSTS, locations as obs:// URLs."""
+        assert urls is not None, "a v1 job's locations are obs:// URLs"
+        variables = {
+            "HOME": str(layout.home),
+            "DLS_TASK_INDEX": str(node.index),
+            "DLS_TASK_NUMBER": str(node.count),
+            "DLS_APP_URL": urls.app,
+            "DLS_DATA_URL": urls.data,
+            "DLS_TRAIN_URL": urls.train,
+        }
+        for i, host in enumerate(node.hosts):
+            variables[f"BATCH_CUSTOM{i}_HOSTS"] = f"{host}:{WORKER_PORT}"
+        return variables
+
+
+V2_CONTRACT: Contract = V2Contract()
+V1_CONTRACT: Contract = V1Contract()
+
+
 def job_environment(
     *,
+    contract: Contract,
     layout: Layout,
     job_id: str,
     code_dir_name: str,
@@ -226,13 +300,12 @@ def job_environment(
     extra: Mapping[str, str] | None = None,
     inherit: Mapping[str, str] | None = None,
     path_prefix: Sequence[str] = (),
-    version: Version = Version.V2,
-    v1_urls: V1Urls | None = None,
+    urls: ObjectUrls | None = None,
     base_env: Mapping[str, str] | None = None,
     preset: bool = True,
     endpoints: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment variables of one worker, the version's and nothing of the other's (docs/contract.md).
+    """The environment variables of one worker, its contract's and nothing of the other version's (docs/contract.md).
 
     ``inherit`` is the caller's environment, of which only :data:`PASSTHROUGH` is kept; ``extra`` (the
     environment's activation, custom-image hyperparameters) is applied last but never overrides the contract.
@@ -252,62 +325,15 @@ def job_environment(
         env["PATH"] = os.pathsep.join([*path_prefix, path]) if path_prefix else path
     else:
         env.pop("PATH", None)
-    code = layout.code_dir(code_dir_name)
-    if version is Version.V1:
-        assert v1_urls is not None, "a v1 job's locations are obs:// URLs"
-        contract = _v1_variables(layout, node, v1_urls)
-    else:
-        contract = _v2_variables(layout, job_id, node, current_ip, num_gpus, code, inherit or {})
-        contract.update(endpoints or {})
-    contract["PYTHONUNBUFFERED"] = "1"
+    variables = contract.variables(layout, job_id=job_id, node=node, current_ip=current_ip, num_gpus=num_gpus,
+                                   code=layout.code_dir(code_dir_name), inherit=inherit or {}, urls=urls,
+                                   endpoints=endpoints or {})
+    variables["PYTHONUNBUFFERED"] = "1"
     if preset:  # preset images put the job dir on PYTHONPATH (the user guide's custom-image page lists it)
         pythonpath = env.get("PYTHONPATH", base.get("PYTHONPATH"))
-        contract["PYTHONPATH"] = str(layout.job_dir) + (os.pathsep + pythonpath if pythonpath else "")
-    env.update(contract)
+        variables["PYTHONPATH"] = str(layout.job_dir) + (os.pathsep + pythonpath if pythonpath else "")
+    env.update(variables)
     return env
-
-
-def _v2_variables(layout: Layout, job_id: str, node: Node, current_ip: str, num_gpus: int, code: PurePosixPath,
-                  inherit: Mapping[str, str]) -> dict[str, str]:
-    """The variables of a v2 container, as the user guide's page on training-container variables lists them."""
-    vj = vj_name(job_id)
-    pip_url = inherit.get("PIP_INDEX_URL") or DEFAULT_PIP_URL
-    return {
-        "HOME": str(layout.home),
-        "MA_HOME": str(layout.home),
-        "MA_MOUNT_PATH": str(layout.mount),
-        "MA_JOB_DIR": str(layout.job_dir),
-        "MA_LOG_DIR": str(layout.log_dir),
-        "MA_SCRIPT_INTERPRETER": "",
-        "WORKSPACE": str(code),
-        "MA_CURRENT_IP": current_ip,
-        "MA_NUM_GPUS": str(num_gpus),
-        "MA_TASK_NAME": TASK_NAME,
-        "MA_NUM_HOSTS": str(node.count),
-        "VC_TASK_INDEX": str(node.index),
-        "VC_WORKER_NUM": str(node.count),
-        "VC_WORKER_HOSTS": ",".join(node.hosts),
-        "MA_CURRENT_INSTANCE_NAME": f"{vj}-{TASK_NAME}-{node.index}",
-        "MA_VJ_NAME": vj,  # named by the troubleshooting page's migration recipe, not by the variables page
-        "MA_PIP_URL": pip_url,
-        "MA_PIP_HOST": urlsplit(pip_url).hostname or "",
-        "MA_DETECT_TRAIN_INJECT_CODE": "1",
-    }
-
-
-def _v1_variables(layout: Layout, node: Node, urls: V1Urls) -> dict[str, str]:
-    """The variables of an old (v1) container: DLS_* and BATCH_CUSTOM<i>_HOSTS, locations as obs:// URLs."""
-    variables = {
-        "HOME": str(layout.home),
-        "DLS_TASK_INDEX": str(node.index),
-        "DLS_TASK_NUMBER": str(node.count),
-        "DLS_APP_URL": urls.app,
-        "DLS_DATA_URL": urls.data,
-        "DLS_TRAIN_URL": urls.train,
-    }
-    for i, host in enumerate(node.hosts):
-        variables[f"BATCH_CUSTOM{i}_HOSTS"] = f"{host}:{WORKER_PORT}"
-    return variables
 
 
 #: what a package installer (uv, pip) may see of the caller's environment besides PASSTHROUGH: where it finds

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import importlib
 import secrets
+import weakref
 
 import pluggy
 
@@ -19,6 +20,7 @@ from ..errors import ConfigurationError
 from . import hooks
 from .backend import Backend, BackendRegistry
 from .job import JobConfig
+from .plan import plan_job
 from .session import Session
 from .training_job import TrainingJob
 
@@ -64,9 +66,20 @@ def plugin_manager_of(session: Session) -> pluggy.PluginManager:
     return session.plugin_manager or default_plugin_manager()
 
 
+#: the backends each plugin manager's plugins registered, collected once per plugin manager (a plugin registered
+#: later, e.g. a conftest's, is seen: the cache is keyed by the managers' plugins too)
+_REGISTRIES: weakref.WeakKeyDictionary[pluggy.PluginManager, tuple[frozenset[int], BackendRegistry]] = weakref.WeakKeyDictionary()
+
+
 def collect_backends(pm: pluggy.PluginManager) -> BackendRegistry:
+    """The backends ``pm``'s plugins register (``pytest_modelarts_register_backends``), asked once per set of plugins."""
+    plugins = frozenset(id(p) for p in pm.get_plugins())
+    cached = _REGISTRIES.get(pm)
+    if cached is not None and cached[0] == plugins:
+        return cached[1]
     registry = BackendRegistry()
     pm.hook.pytest_modelarts_register_backends(registry=registry)
+    _REGISTRIES[pm] = (plugins, registry)
     return registry
 
 
@@ -103,7 +116,7 @@ def start_job(config: JobConfig, session: Session) -> TrainingJob:
         if runtime is None:
             raise ConfigurationError(f"no plugin could provide the environment {config.environment!r}")
     job_id = secrets.token_hex(4)
-    execution = backend.start(config, runtime, job_id=job_id)
+    execution = backend.start(plan_job(config, session, runtime, job_id))
     job = TrainingJob(config=config, job_id=execution.service_job_id or job_id, backend=backend.name,
                       execution=execution, hook=hook, runtime=runtime)
     hook.pytest_modelarts_job_started(job=job)

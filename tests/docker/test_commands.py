@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_modelarts.backends.docker import LastCommandError, append_arguments, command_argv, is_shell_command
+from pytest_modelarts.core.commands import LastCommandError, append_arguments, command_argv, is_shell_command
 
 ENV = {"MA_JOB_DIR": "/home/ma-user/modelarts/user-job-dir", "lr": "0.1"}
 

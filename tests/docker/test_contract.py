@@ -10,6 +10,7 @@ import pytest
 
 from pytest_modelarts import BackendError, ConfigurationError, ContainerOptions, Estimator, JobPhase, Session
 from pytest_modelarts.backends import docker as dk
+from pytest_modelarts.core.commands import host_gpus
 from tests.support.waiting import wait_until
 
 from ..support.images import MA_USER_UID, OTHER_UID
@@ -153,7 +154,7 @@ def test_boot_file_job_without_an_image_says_how_to_give_one(session: Session, m
 
 
 def test_gpus_are_refused_on_a_host_without_gpus(session: Session, python_image: str) -> None:
-    if dk.host_gpus():
+    if host_gpus():
         pytest.skip("this host has GPUs")
     est = Estimator(modelarts_session=session, code_dir=CODE, user_image_url=python_image, train_instance_type="local",
                     train_instance_count=1, user_command="python x.py", container_options=ContainerOptions(gpus=1))
@@ -162,7 +163,7 @@ def test_gpus_are_refused_on_a_host_without_gpus(session: Session, python_image:
 
 
 def test_gpus_are_passed_through(session: Session, tmp_path: Path, python_image: str) -> None:
-    if not dk.host_gpus():
+    if not host_gpus():
         pytest.skip("this host has no NVIDIA GPU (/dev/nvidia*): GPU requests cannot be exercised here")
     Estimator(modelarts_session=session, code_dir=CODE, user_image_url=python_image, train_instance_type="local",
               train_instance_count=1, output_path=tmp_path / "out", user_command="python ${MA_JOB_DIR}/code/probe.py",

@@ -68,20 +68,22 @@ from __future__ import annotations
 import os
 import shlex
 import time
-from pathlib import PurePosixPath
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from ...core import contract
 from ...core.backend import Backend, BackendRegistry, Execution
+from ...core.commands import LastCommandError, append_arguments, is_shell_command, memory_bytes
 from ...core.hooks import hookimpl
 from ...core.job import JobConfig
+from ...core.plan import CACHE_PATH, JobPlan
+from ...core.plan import Network as PlanNetwork
 from ...core.retry import RetryPolicy, retry
-from ...core.session import parse_run_user
 from ...errors import BackendError, ConfigurationError
 from .. import sandbox as sb
 from .client import shared_client
-from .commands import LastCommandError, append_arguments, command_argv, host_gpus, is_shell_command, memory_bytes
-from .execution import INSTALL_FAILED, DockerExecution, worker_cache
+from .execution import INSTALL_FAILED, DockerExecution
 from .network import daemon_subnet, free_subnet
 from .owners import LABEL, LABEL_WORKER, labels
 from .pause import ensure_pause_image
@@ -90,12 +92,8 @@ if TYPE_CHECKING:
     import docker
     from docker.models.networks import Network
 
-    from ...core.runtime import PythonRuntime
 
 IMAGE_VARIABLE = "PYTEST_MODELARTS_DOCKER_IMAGE"
-CACHE_PATH = "/cache"
-#: where a boot-file job's requirements file is installed, under MA_JOB_DIR (on PYTHONPATH)
-SITE_DIR = ".pip-site"
 #: another network may take the subnet between our probe and our create: try a few times
 NETWORK_CREATION = RetryPolicy(attempts=5, base_delay=0.0, max_delay=0.0, jitter=False)
 
@@ -115,12 +113,6 @@ class DockerBackend(Backend):
                 "with backend='local'"
             )
         return image
-
-    def _run_user(self, config: JobConfig) -> tuple[int, int]:
-        """As ModelArts runs an image: as ``ma-user`` (uid 1000, group 100) unless the job or session says otherwise."""
-        if config.container.user is not None:
-            return parse_run_user(config.container.user, "ContainerOptions", "user")
-        return self.session.run_user
 
     def validate(self, config: JobConfig) -> None:
         self.image_for(config)
@@ -142,11 +134,6 @@ class DockerBackend(Backend):
                         f"the hyperparameters to the last command of the boot command, but {exc}; end the command "
                         "with the one that runs the training script"
                     ) from None
-        if config.container.gpus and not host_gpus():
-            raise ConfigurationError(
-                f"ContainerOptions(gpus={config.container.gpus}) but this host has no NVIDIA GPU (/dev/nvidia*); "
-                "drop gpus= to run on CPU"
-            )
         if config.container.memory is not None and memory_bytes(config.container.memory) < 6 * 1024**2:
             raise ConfigurationError(f"ContainerOptions(memory={config.container.memory!r}): Docker needs at least 6m")
 
@@ -168,33 +155,37 @@ class DockerBackend(Backend):
                 "('docker login') and try again"
             ) from None
 
-    def _create_network(self, client: docker.DockerClient, config: JobConfig, job_id: str) -> tuple[Network, list[str]]:
+    def _create_network(self, client: docker.DockerClient, plan: JobPlan) -> tuple[Network, list[str]]:
         """A bridge network of the job's own with an explicit subnet, so that workers have fixed addresses.
 
         Made once: the subnet is a free one of :data:`.network.JOB_SUBNETS` (not taken by a Docker network or a route of
         this host), picked at random so that concurrent runs rarely want the same; a collision is retried. Where
-        none is free, the daemon picks one (a probe network first).
+        none is free, the daemon picks one (a probe network first). A private network (the default) is ``internal``
+        and its bridge has no address of the host's: the workers reach each other, not the host nor the outside.
         """
         import docker.errors
         import docker.types
 
-        name = f"{LABEL}-{job_id}"
-        job_labels = labels(config, job_id)
+        name = f"{LABEL}-{plan.job_id}"
+        job_labels = labels(plan.config, plan.job_id)
+        private = plan.network is not PlanNetwork.OUTSIDE
+        options = {"com.docker.network.bridge.inhibit_ipv4": "true"} if private else None
 
         def attempt() -> tuple[Network, list[str]]:
             subnet = free_subnet(client) or daemon_subnet(client, name, job_labels)
             hosts = subnet.hosts()
             gateway = str(next(hosts))
-            addresses = [str(next(hosts)) for _ in range(config.train_instance_count)]
+            addresses = [str(next(hosts)) for _ in range(plan.count)]
             ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=str(subnet), gateway=gateway)])
-            return client.networks.create(name, driver="bridge", labels=job_labels, ipam=ipam), addresses
+            return client.networks.create(name, driver="bridge", labels=job_labels, ipam=ipam, internal=private,
+                                          options=options), addresses
 
         try:  # another network may take the subnet between our look and our create
             return retry(attempt, policy=NETWORK_CREATION, retry_on=docker.errors.APIError)
         except docker.errors.APIError as exc:
-            raise BackendError(f"could not create the network of job {config.job_name!r}: {exc}") from None
+            raise BackendError(f"could not create the network of job {plan.config.job_name!r}: {exc}") from None
 
-    def start(self, config: JobConfig, runtime: PythonRuntime | None, *, job_id: str) -> Execution:
+    def start(self, plan: JobPlan) -> Execution:
         import docker.types
 
         timings: dict[str, float] = {}  # each step's seconds, in info()["timings"] (benchmarks/bench_docker.py)
@@ -205,23 +196,21 @@ class DockerBackend(Backend):
             now = time.perf_counter()
             timings[name], mark = now - mark, now
 
+        config, job_id, count, hosts = plan.config, plan.job_id, plan.count, plan.hosts
         image = self.image_for(config)
         client = shared_client()
         image_env = self._ensure_image(client, image)
         step("image")
-        box = sb.create_sandbox(config, job_id, self.session.local_root)
-        layout = contract.Layout.container()
+        box = sb.create_sandbox(plan, self.session.local_root)
         for worker in range(box.workers):  # any uid the image runs as may write there
-            for path in sb.walk(box.mount(worker)):
+            for path in [*sb.walk(box.mount(worker)), box.cache(worker)]:
                 if path.is_dir() and not path.is_symlink():
-                    path.chmod(0o777)
-        count = config.train_instance_count
-        options = config.container
-        hosts = tuple(contract.worker_hostnames(job_id, count))
-        offline = options.network_mode == "none"
+                    path.chmod(0o1777 if path == box.cache(worker) else 0o777)
+        if plan.requirements is not None:
+            plan.requirements_site.chmod(0o777)
         network: Network | None = None
         holder: dict[str, Any] | None = None
-        if offline:
+        if plan.network is PlanNetwork.NONE:
             addresses = contract.loopback_hosts(count)
             pause = ensure_pause_image(client) if count > 1 else None
             if pause is not None:
@@ -229,79 +218,66 @@ class DockerBackend(Backend):
                 holder = dict(
                     image=pause, entrypoint=["/pause"], name=f"{LABEL}-{job_id}-netns", hostname=short0,
                     domainname=domain0, network_mode="none", detach=True,
-                    labels=labels(config, job_id, **{LABEL_WORKER: "netns"}),
-                    extra_hosts={name: addresses[j] for j, host in enumerate(hosts) for name in (host, host.split(".")[0])},
+                    labels=labels(config, job_id, **{LABEL_WORKER: "netns"}), extra_hosts=_host_entries(hosts, addresses),
                 )
         else:
             step("sandbox")
-            network, addresses = self._create_network(client, config, job_id)
+            network, addresses = self._create_network(client, plan)
         step("network")
-        num_gpus = (options.gpus if options.gpus and options.gpus > 0 else host_gpus() if options.gpus else 0)
-        custom = config.is_custom_image
-        extra = dict(config.hyperparameters) if custom else {}  # a custom image's hyperparameters are variables too
-        # preset images install the code directory's requirements file first; custom images install nothing
-        requirements = None if custom else contract.requirements_file(sorted(os.listdir(box.code_dir(0))))
-        site = layout.job_dir / SITE_DIR
-        if requirements is not None:
-            extra["PYTHONPATH"] = os.pathsep.join([str(site), *filter(None, [image_env.get("PYTHONPATH")])])
-        arguments = contract.platform_arguments(layout, config.hyperparameters, num_gpus,
-                                                data_url=sb.data_url_for(config, layout.data_url()))
-        working_dir = layout.home if custom else layout.job_dir
-
+        layout = plan.layout
+        # the plan's mounts, at the same paths; the requirements' site is written by the install that runs in the container
+        extra_mounts = [docker.types.Mount(str(m.target), str(m.source), type="bind",
+                                           read_only=not m.writable and m.source != plan.requirements_site)
+                        for m in plan.mounts()]
         specs: list[dict[str, Any]] = []
         commands: list[list[str]] = []
         for i in range(count):
-            node = contract.Node(index=i, hosts=hosts)
-            env = contract.job_environment(layout=layout, job_id=job_id, code_dir_name=box.code_name, node=node,
-                                           current_ip=addresses[i], num_gpus=num_gpus, extra=extra,
-                                           inherit=os.environ, base_env=image_env, preset=not custom)
-            if config.user_command is not None:
-                argv = command_argv(config.user_command, {**image_env, **env}, arguments)
-            else:
-                assert config.boot_file is not None
-                argv = ["python", str(layout.code_dir(box.code_name) / config.boot_file), *arguments]
-                if requirements is not None:
-                    argv = install_then_run(requirements, layout.code_dir(box.code_name), site, layout.job_dir, argv)
+            env = plan.environment(i, address=addresses[i], base_env=image_env)
+            argv = plan.argv(env, base_env=image_env)
+            if plan.requirements is not None:
+                argv = install_then_run(plan.requirements, layout.code_dir(plan.code_name), plan.requirements_site,
+                                        layout.job_dir, argv)
             commands.append(argv)
-            cache = worker_cache(box, i)
-            cache.mkdir(parents=True)
-            cache.chmod(0o1777)
             short, _, domain = hosts[i].partition(".")
+            uid, gid = plan.user
             spec: dict[str, Any] = dict(
                 image=image, entrypoint=argv[:1], command=argv[1:], environment=env,
                 name=f"{LABEL}-{job_id}-worker-{i}", hostname=short, domainname=domain,
-                working_dir=str(working_dir), labels=labels(config, job_id, **{LABEL_WORKER: str(i)}),
-                user="{}:{}".format(*self._run_user(config)), detach=True, init=True,
+                working_dir=str(plan.working_dir()), labels=labels(config, job_id, **{LABEL_WORKER: str(i)}),
+                user=f"{uid}:{gid}", detach=True, init=True, shm_size=plan.shm_bytes,
                 mounts=[docker.types.Mount(str(layout.mount), str(box.mount(i)), type="bind"),
-                        docker.types.Mount(CACHE_PATH, str(cache), type="bind")],
+                        docker.types.Mount(str(CACHE_PATH), str(box.cache(i)), type="bind"), *extra_mounts],
             )
             if network is not None:
                 spec["network"] = network.name
                 spec["networking_config"] = {network.name: client.api.create_endpoint_config(
                     aliases=[hosts[i], short], ipv4_address=addresses[i])}
+                # every peer resolves from the start, as in a node: Docker's DNS knows a container once it runs
+                spec["extra_hosts"] = _host_entries(hosts, addresses)
             elif holder is not None:  # every worker joins the holder's loopback-only namespace, host names and all
                 spec["network_mode"] = f"container:{holder['name']}"
                 del spec["hostname"], spec["domainname"]
             elif i == 0:
                 spec["network_mode"] = "none"
-                spec["extra_hosts"] = {name: addresses[j] for j, host in enumerate(hosts) for name in (host, host.split(".")[0])}
+                spec["extra_hosts"] = _host_entries(hosts, addresses)
             else:  # no pause program for this machine: worker 0's namespace (it must outlive the others' start)
                 spec["network_mode"] = f"container:{specs[0]['name']}"
                 del spec["hostname"], spec["domainname"]
+            options = config.container
             if options.cpus is not None:
                 spec["nano_cpus"] = int(options.cpus * 1e9)
             if options.memory is not None:
                 spec["mem_limit"] = options.memory
                 spec["memswap_limit"] = options.memory  # no swap: an overrun is an OOM kill, as on ModelArts
-            if options.gpus:
-                spec["device_requests"] = [docker.types.DeviceRequest(count=options.gpus, capabilities=[["gpu"]])]
+            if plan.num_gpus:
+                spec["device_requests"] = [docker.types.DeviceRequest(count=plan.num_gpus, capabilities=[["gpu"]])]
             specs.append(spec)
 
-        header = f"[pytest-modelarts] job {config.job_name} ({job_id}) in image {image}\n"
+        header = plan.header(f"in image {image}")
         for i in range(count):
             with open(box.log_file(i), "ab") as fh:
                 fh.write(header.encode())
-        execution = DockerExecution(config, self.session, box, image, client, commands, requirements=requirements)
+        execution = DockerExecution(config, self.session, box, image, client, commands, requirements=plan.requirements)
         step("specs")
         execution.timings.update(timings)
         try:
@@ -315,13 +291,18 @@ class DockerBackend(Backend):
         return execution
 
 
+def _host_entries(hosts: Sequence[str], addresses: Sequence[str]) -> dict[str, str]:
+    """``/etc/hosts`` entries for every worker's full and short host name."""
+    return {name: addresses[j] for j, host in enumerate(hosts) for name in (host, host.split(".")[0])}
+
+
 def image_environment(attrs: dict[str, Any]) -> dict[str, str]:
     """An image's own variables, from its ``docker inspect`` attributes (``Config.Env``, ``NAME=value`` items)."""
     items = (attrs.get("Config") or {}).get("Env") or []
     return dict(item.partition("=")[::2] for item in items)
 
 
-def install_then_run(requirements: str, code_dir: PurePosixPath, site: PurePosixPath, job_dir: PurePosixPath,
+def install_then_run(requirements: str, code_dir: PurePosixPath, site: Path, job_dir: PurePosixPath,
                      argv: list[str]) -> list[str]:
     """``argv`` preceded by what a preset image does first: ``pip install -r <requirements>`` from the code directory.
 

@@ -73,11 +73,6 @@ _LIVE: weakref.WeakSet[DockerExecution] = weakref.WeakSet()
 INSTALL_FAILED = ".pytest-modelarts-requirements-failed"
 
 
-def worker_cache(box: sb.Sandbox, worker: int) -> Path:
-    """The host directory mounted at ``/cache`` in worker ``worker``: its scratch space."""
-    return box.root / "cache" / f"worker-{worker}"
-
-
 @atexit.register
 def _remove_live() -> None:
     """At interpreter exit (an uncaught exception, a Ctrl-C outside wait()), no container of ours survives."""
@@ -288,7 +283,7 @@ class DockerExecution(WorkerJob):
         detail = f"worker {worker.index} exited with {self._exit_code}" if len(self._workers) > 1 else ""
         if self._is_oom(worker):
             return "out of memory" + (f" ({detail})" if detail else "")
-        if self.requirements is not None and (worker_cache(self._box, worker.index) / INSTALL_FAILED).exists():
+        if self.requirements is not None and (self._box.cache(worker.index) / INSTALL_FAILED).exists():
             return (f"installing {self.requirements} from the code directory failed (exit {worker.exit_code}), before the "
                     "boot file ran; pip's output is in the job's log" + (f" of worker {worker.index}" if detail else ""))
         if worker.error:

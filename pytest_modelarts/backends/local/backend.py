@@ -14,16 +14,14 @@ A multi-node job fails, and its other workers are stopped, as soon as one worker
 from __future__ import annotations
 
 import os
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from ...core import contract, objectstore
+from ...core import contract
 from ...core.backend import Backend, BackendRegistry, Execution
 from ...core.codetree import CodeTree
 from ...core.hooks import hookimpl
 from ...core.job import JobConfig
-from ...core.objectstore import LocalObs
-from ...core.runtime import PythonRuntime
-from ...core.session import parse_run_user
+from ...core.plan import JobPlan, Network
 from ...errors import BackendError, ConfigurationError
 from .. import sandbox as sb
 from .execution import SUPERVISORS, LocalExecution
@@ -54,56 +52,35 @@ class LocalBackend(Backend):
         if self.session.sandbox is not False:
             ONE_WORKER_HOLDERS.refill_soon(when=lambda: unavailable() is None)  # its probe, too, off the caller's path
 
-    def start(self, config: JobConfig, runtime: PythonRuntime | None, *, job_id: str) -> Execution:
-        assert runtime is not None and config.boot_file is not None and config.code_path is not None
-        version = config.contract or self.session.contract
+    def start(self, plan: JobPlan) -> Execution:
+        config, runtime = plan.config, plan.runtime
+        assert runtime is not None and config.code_path is not None
         why_not = self._why_not_sandboxed()
-        nodes = None
         overlays = why_not is None and _overlay_safe(config, self.session.local_root)
-        box = sb.create_sandbox(config, job_id, self.session.local_root, stage_code=not overlays,
-                                stage_inputs=not overlays or not _inputs_overlaid(config), version=version)
-        extra = dict(runtime.env)
-        reqs = box.root / "requirements-site"
-        sb.install_requirements(runtime.python, config.code_path, reqs, box.log_file(0))
-        # what a ModelArts image has on its path: the requirements installed for the job, and moxing
-        extra["PYTHONPATH"] = os.pathsep.join([*([str(reqs)] if reqs.exists() else []), str(JOB_SITE)])
-        count = config.train_instance_count
-        obs = config.local_obs
-        if why_not is None:
-            nodes = self._nodes(config, job_id, box, runtime, reqs, overlays, version)
-            hosts = tuple(nodes.hosts)
-        else:
-            hosts = tuple(contract.loopback_hosts(count))
+        box = sb.create_sandbox(plan, self.session.local_root, stage_code=not overlays,
+                                stage_inputs=not overlays or not _inputs_overlaid(config))
+        if plan.requirements is not None:
+            sb.install_requirements(runtime.python, config.code_path, plan.requirements, plan.requirements_site, box.log_file(0))
+        nodes = self._nodes(plan, box, overlays) if why_not is None else None
         commands, launchers, envs, cwds = [], [], [], []
         try:
-            for i in range(count):  # each worker in a home of its own, as each node has
-                layout = contract.Layout.container(version) if nodes is not None else box.layout_of(i)
-                job_obs, urls = _job_bucket(config, job_id, box, i, layout, version)
-                data_url = urls.data if urls else sb.data_url_for(config, layout.data_url())
-                argv = contract.boot_argv(str(runtime.python), layout, box.code_name, config.boot_file, config.hyperparameters,
-                                          data_url=data_url, train_url=urls.train if urls else None)
-                node = contract.Node(index=i, hosts=hosts)
-                env = contract.job_environment(
-                    layout=layout, job_id=job_id, code_dir_name=box.code_name, node=node,
-                    current_ip=nodes.address(i) if nodes is not None else node.host,
-                    extra=extra, inherit=os.environ, path_prefix=runtime.path_prefix, version=version, v1_urls=urls,
-                    endpoints=endpoint_variables(self.session.obs_endpoint, self.session.endpoint),
-                )
-                local_obs = (obs or LocalObs()).with_buckets(job_obs) if obs or job_obs else None
-                if local_obs is not None:
-                    env[objectstore.ENV_VARIABLE] = local_obs.to_env()
-                env["PYTEST_MODELARTS_RUNTIME"] = runtime.describe()
+            # relocated processes cannot resolve the contract's host names: their workers are loopback addresses
+            loopback = contract.loopback_hosts(plan.count)
+            for i in range(plan.count):  # each worker in a home of its own, as each node has
+                layout = plan.layout if nodes is not None else box.layout_of(i)
+                env = (plan.environment(i, address=nodes.address(i)) if nodes is not None
+                       else plan.environment(i, address=loopback[i], layout=layout, hosts=loopback))
+                argv = plan.argv(env, layout)
                 commands.append(argv)
                 if nodes is not None:  # the supervisor runs on the host; the job, in its node, sees only `env`
-                    launchers.append(nodes.worker_argv(i, argv, env, layout.job_dir))
+                    launchers.append(nodes.worker_argv(i, argv, env, plan.working_dir()))
                     envs.append({"PATH": os.environ.get("PATH", contract.BASE_PATH)})
                     cwds.append(box.root)
                 else:
                     envs.append(env)
-                    cwds.append(Path(layout.job_dir))
-            how = "in a sandboxed node" if nodes is not None else f"relocated under {box.root} ({why_not})"
-            header = f"[pytest-modelarts] job {config.job_name} ({job_id}) with {runtime.describe()}, {how}, contract {version}\n"
-            for i in range(count):
+                    cwds.append(Path(plan.working_dir(layout)))
+            header = plan.header("in a sandboxed node" if nodes is not None else f"relocated under {box.root} ({why_not})")
+            for i in range(plan.count):
                 with open(box.log_file(i), "ab") as fh:
                     fh.write(header.encode())
             return LocalExecution(config, self.session, box, commands, envs, cwds,
@@ -125,8 +102,9 @@ class LocalBackend(Backend):
             raise BackendError(f"{required} asks for sandboxed nodes, but {why}")
         return f"no sandbox: {why}; the job runs as you, at relocated paths, in the host's network"
 
-    def _nodes(self, config: JobConfig, job_id: str, box: sb.Sandbox, runtime: PythonRuntime, reqs: Path,
-               overlays: bool, version: contract.Version) -> JobNodes:
+    def _nodes(self, plan: JobPlan, box: sb.Sandbox, overlays: bool) -> JobNodes:
+        config, runtime = plan.config, plan.runtime
+        assert runtime is not None
         base = box.root / "node" / "overlay"
         code_view = box.root / "node" / "code"  # the code dir through the code-tree policy: every worker's lower layer
         if overlays and config.code_path is not None:
@@ -134,67 +112,23 @@ class LocalBackend(Backend):
         inputs = (config.local_path(config.inputs)  # decided once per job, not once per worker
                   if overlays and config.inputs is not None and _inputs_overlaid(config) else None)
         nodes = []
-        for i in range(config.train_instance_count):  # create_sandbox made each worker's code dir (a mount point)
-            home = Path(box.layout_of(i).home)
-            cache = box.root / "cache" / f"worker-{i}"
-            cache.mkdir(parents=True)
+        for i in range(plan.count):  # create_sandbox made each worker's code dir (a mount point) and /cache
             code = Overlay(code_view, base / f"worker-{i}" / "code") if overlays else None
             data = Overlay(inputs, base / f"worker-{i}" / "data") if inputs is not None else None
-            nodes.append(Node(i, home, cache, code, data))
-        uid, gid = parse_run_user(config.container.user, "ContainerOptions", "user") if config.container.user else self.session.run_user
+            nodes.append(Node(i, Path(box.layout_of(i).home), box.cache(i), code, data))
         python = Path(runtime.python)
-        visible = (python.parent.parent, Path(os.path.realpath(python)).parent.parent, reqs, JOB_SITE,
-                   *([runtime.prefix] if runtime.prefix else []))
-        obs = config.local_obs
-        writable = tuple(obs.folders()) if obs is not None else ()
+        mounts = plan.mounts()
+        visible = (python.parent.parent, Path(os.path.realpath(python)).parent.parent,
+                   *([runtime.prefix] if runtime.prefix else []), *(m.source for m in mounts if not m.writable))
+        writable = tuple(m.source for m in mounts if m.writable)
         for folder in writable:  # a bucket that does not exist yet is an empty folder, as a new OBS bucket is empty
             folder.mkdir(parents=True, exist_ok=True)
-        job_nodes = JobNodes(job_id, box.root, nodes, box.code_name, uid=uid, gid=gid,
-                             network="host" if config.container.network_mode == "host" else "private",
-                             ro_binds=visible, rw_binds=writable, version=version)
+        uid, gid = plan.user
+        job_nodes = JobNodes(plan.job_id, box.root, nodes, box.code_name, uid=uid, gid=gid,
+                             network="host" if plan.network is Network.OUTSIDE else "private",
+                             ro_binds=visible, rw_binds=writable, contract=plan.contract, shm_bytes=plan.shm_bytes)
         job_nodes.start()
         return job_nodes
-
-
-def endpoint_variables(obs_endpoint: str | None, apigw_endpoint: str | None) -> dict[str, str]:
-    """``S3_ENDPOINT``, ``S3_USE_HTTPS``, ``S3_VERIFY_SSL`` and ``MA_APIGW_ENDPOINT``, as a v2 container has them, where
-    the session names an endpoint (the emulator's, say); absent otherwise: there is nothing to name locally."""
-    found: dict[str, str] = {}
-    if obs_endpoint:
-        https = obs_endpoint.startswith("https://")
-        found.update(S3_ENDPOINT=obs_endpoint, S3_USE_HTTPS="1" if https else "0", S3_VERIFY_SSL="1" if https else "0")
-    if apigw_endpoint:
-        found["MA_APIGW_ENDPOINT"] = apigw_endpoint
-    return found
-
-
-def _job_bucket(config: JobConfig, job_id: str, box: sb.Sandbox, worker: int, layout: contract.Layout,
-                version: contract.Version) -> tuple[dict[str, Path], contract.V1Urls | None]:
-    """A v1 job's locations are ``obs://`` URLs: a bucket of the job's own serves its code, inputs and outputs.
-
-    The bucket's folder (``<home>/.obs``) holds relative links to the code, ``data_url_0`` and ``train_url_0``, so
-    that ``mox.file.copy_parallel(args.data_url, ...)`` reads the staged inputs and what the job writes to
-    ``args.train_url`` lands in ``train_url_0``, delivered to ``output_path`` as ever. Inputs or an output path
-    that are ``obs://`` URLs of the local OBS are passed as they are. v2 jobs get local paths: no bucket.
-    """
-    if version is not contract.Version.V1:
-        return {}, None
-    bucket = f"{JOB_BUCKET_PREFIX}-{job_id}"
-    host = Path(box.layout_of(worker).home) / ".obs"
-    host.mkdir(exist_ok=True)
-    for name, target in (("code", PurePosixPath("..") / contract.JOB_DIR / box.code_name),
-                         ("inputs", PurePosixPath("..") / contract.INPUTS_DIR / "data_url_0"),
-                         ("outputs", PurePosixPath("..") / contract.OUTPUTS_DIR / "train_url_0")):
-        (host / name).symlink_to(str(target))
-    single = config.inputs is not None and not config.local_path(config.inputs).is_dir()
-    data = f"obs://{bucket}/inputs/" + (config.local_path(config.inputs).name if single and config.inputs else "")
-    urls = contract.V1Urls(
-        app=f"obs://{bucket}/code/",
-        data=str(config.inputs) if config.inputs is not None and config.inputs.is_object_store else data,
-        train=str(config.output_path) if config.output_path is not None and config.output_path.is_object_store
-        else f"obs://{bucket}/outputs/",
-    )
-    return {bucket: Path(layout.home) / ".obs"}, urls
 
 
 def _overlay_safe(config: JobConfig, local_root: Path) -> bool:
@@ -206,12 +140,6 @@ def _overlay_safe(config: JobConfig, local_root: Path) -> bool:
 def _inputs_overlaid(config: JobConfig) -> bool:
     """A directory of inputs is seen through an overlay; a single input file is copied (it is one file)."""
     return config.inputs is not None and config.local_path(config.inputs).is_dir()
-
-
-#: where ModelArts' own libraries (moxing) live for local jobs: put on every job's PYTHONPATH, imported by none
-JOB_SITE = Path(__file__).resolve().parents[2] / "job_site"
-#: a v1 job's own bucket in the local OBS: ``<prefix>-<job id>``
-JOB_BUCKET_PREFIX = "modelarts-local"
 
 
 @hookimpl

@@ -134,8 +134,8 @@ class LocalExecution(WorkerJob):
     def _deliver(self) -> None:
         try:
             if self._nodes is not None:
-                layout = contract.Layout.container(self._box.version)
-                # what the platform keeps (train_url, the logs), and a v1 job's own bucket of links (see backend._job_bucket)
+                layout = self._box.contract.layout()
+                # what the platform keeps (train_url, the logs), and a v1 job's own bucket of links (see sandbox._bucket_links)
                 self._lost = self._nodes.lost_writes(kept=[layout.train_url(), layout.log_dir, layout.home / ".obs"])
                 self._log_note(*(f"wrote {lost}: online this file is lost; write it under --train_url" for lost in self._lost))
             super()._deliver()

@@ -134,7 +134,8 @@ class JobNodes:
     network: str = "private"  # or "host": the host's network stack, for jobs that need the outside
     ro_binds: tuple[Path, ...] = ()  # host paths the job must see where the host's top level is not bound
     rw_binds: tuple[Path, ...] = ()  # host folders the job may write, at their own paths (the local OBS)
-    version: contract.Version = contract.Version.V2
+    contract: contract.Contract = contract.V2_CONTRACT
+    shm_bytes: int = 64 * 1024**2  # the size of /dev/shm (JobPlan.shm_bytes)
     _holder: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _holder_pid: int | None = field(default=None, init=False, repr=False)
 
@@ -227,10 +228,10 @@ class JobNodes:
     def _users(self) -> tuple[str, str]:
         """/etc/passwd and /etc/group of a node: root, ``ma-user`` (unless the job runs as root), nobody."""
         passwd = ["root:x:0:0:root:/root:/bin/sh"]
-        name = "work" if self.version is contract.Version.V1 else "ma-user"
+        name = self.contract.user_name
         group = ["root:x:0:", f"users:x:{DEFAULT_GID}:" + (name if self.uid else "")]
         if self.uid:  # v2 runs as ma-user in /home/ma-user; v1 ran as work in /home/work
-            passwd.append(f"{name}:x:{self.uid}:{self.gid}:{name}:{contract.Layout.container(self.version).home}:/bin/bash")
+            passwd.append(f"{name}:x:{self.uid}:{self.gid}:{name}:{self.contract.layout().home}:/bin/bash")
             if self.gid not in (0, DEFAULT_GID):
                 group.append(f"ma-group:x:{self.gid}:{name}")
         passwd.append("nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin")
@@ -242,13 +243,14 @@ class JobNodes:
         """The command that runs ``command`` as worker ``index``, inside its node, with exactly ``env``."""
         assert self._holder_pid is not None, "start() the nodes first"
         node = self.nodes[index]
-        layout = contract.Layout.container(self.version)
+        layout = self.contract.layout()
         etc = self.root / "node" / "etc"
         argv = ["bwrap", "--unshare-user", "--uid", str(self.uid), "--gid", str(self.gid),
                 "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--hostname", self.hosts[index].split(".")[0], "--die-with-parent",
                 "--tmpfs", "/", *self._host_view(index),
-                "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run", *self._extra_binds(),
+                "--dev", "/dev", "--perms", "1777", "--size", str(self.shm_bytes), "--tmpfs", "/dev/shm",
+                "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run", *self._extra_binds(),
                 "--ro-bind", str(etc / "hosts"), "/etc/hosts", "--ro-bind", str(etc / "passwd"), "/etc/passwd",
                 "--ro-bind", str(etc / "group"), "/etc/group",
                 "--dir", "/home", "--bind", str(node.home), str(layout.home), "--bind", str(node.cache), "/cache"]
@@ -292,7 +294,7 @@ class JobNodes:
         """What the job created, changed or deleted outside ``kept`` (train_url, log), /cache and /tmp: online it
         is lost. One entry each: the path as the job saw it (relative to ``MA_MOUNT_PATH`` where it lies there),
         what happened, and the worker when there are several (``user-job-dir/model.pkl (created, worker 1)``)."""
-        layout = contract.Layout.container(self.version)
+        layout = self.contract.layout()
         mounts = (layout.code_dir(self.code_name), layout.data_url())
         covered = (*mounts, *kept)
         found: list[str] = []

@@ -1,0 +1,264 @@
+"""``JobPlan``: one job as ModelArts would run it, decided once and carried out by every backend.
+
+The runner builds it from the job's configuration, the contract of its version (:mod:`.contract`) and its runtime
+(the locked environment's interpreter, or the image's). It says, for each worker, the argv, the environment, the
+host name, the working directory and the user; for the job, its mounts (code, inputs, outputs, ``/cache``,
+``/dev/shm``, ModelArts' own libraries), its network, GPUs and limits, the requirements step and the log header.
+A backend only carries it out: sandboxed processes (``local``), containers (``docker``), the ModelArts API
+(``online``, which reads the configuration it holds). What may differ between backends is listed, with the reason,
+in docs/contract.md ("Deliberate differences"), and ``tests/sandbox/test_plan_parity.py`` holds them to it.
+
+A worker's address is its network's (a node's bridge, a Docker subnet, loopback), so :meth:`JobPlan.environment`
+takes it; everything else is the plan's.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigurationError
+from . import contract as ct
+from .commands import command_argv, host_gpus
+from .objectstore import ENV_VARIABLE as OBS_VARIABLE
+from .objectstore import LocalObs
+
+if TYPE_CHECKING:
+    from .job import JobConfig
+    from .runtime import PythonRuntime
+    from .session import Session
+
+#: where ModelArts' own libraries (moxing) live for local jobs: on every preset-image job's PYTHONPATH, at this path
+#: in every backend (a node binds it, a container mounts it), imported by none of our code
+JOB_SITE = Path(__file__).resolve().parents[1] / "job_site"
+#: a job's requirements file is installed here, under its sandbox, and put on PYTHONPATH
+REQUIREMENTS_SITE = "requirements-site"
+#: ``/dev/shm`` of every worker: a tmpfs of this size (the fault-tolerance check of ModelArts wants more than 1 GiB;
+#: PyTorch's DataLoader workers exchange batches through it) — see docs/contract.md
+SHM_BYTES = 8 * 1024**3
+#: a v1 job's own bucket in the local OBS: ``<prefix>-<job id>``
+JOB_BUCKET_PREFIX = "modelarts-local"
+CACHE_PATH = PurePosixPath("/cache")
+SHM_PATH = PurePosixPath("/dev/shm")
+
+
+class Network(str, enum.Enum):
+    """What a job's workers reach: each other only (the default, as on ModelArts), loopback only, or also the outside."""
+
+    PRIVATE = "private"
+    NONE = "none"
+    OUTSIDE = "outside"
+
+    @classmethod
+    def of(cls, network_mode: str | None) -> Network:
+        """From ``ContainerOptions.network_mode``: None (private), ``"none"``, ``"host"`` (the outside too)."""
+        return {None: cls.PRIVATE, "none": cls.NONE, "host": cls.OUTSIDE}.get(network_mode, cls.PRIVATE)
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A path the job sees (``target``) and what backs it on this machine (``source``)."""
+
+    target: PurePosixPath
+    source: Path
+    writable: bool = True
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """The job, decided: build it with :func:`plan_job`; backends read it and carry it out."""
+
+    config: JobConfig
+    job_id: str
+    contract: ct.Contract
+    runtime: PythonRuntime | None
+    sandbox_root: Path
+    user: tuple[int, int]
+    network: Network
+    num_gpus: int
+    #: the requirements file the platform installs before the boot file (preset images), None without one
+    requirements: str | None
+    endpoints: Mapping[str, str]
+    #: the caller's environment, of which the contract keeps only :data:`~.contract.PASSTHROUGH`
+    inherit: Mapping[str, str] = field(repr=False)
+    shm_bytes: int = SHM_BYTES
+
+    # -- the job ------------------------------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        return self.config.train_instance_count
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """Every worker's host name, ``${MA_VJ_NAME}-worker-<i>.${MA_VJ_NAME}``."""
+        return tuple(ct.worker_hostnames(self.job_id, self.count))
+
+    @property
+    def custom_image(self) -> bool:
+        return self.config.is_custom_image
+
+    @property
+    def code_name(self) -> str:
+        return self.config.code_dir_name
+
+    @property
+    def layout(self) -> ct.Layout:
+        """The container's paths."""
+        return self.contract.layout()
+
+    def working_dir(self, layout: ct.Layout | None = None) -> PurePosixPath:
+        """``MA_JOB_DIR`` for a boot file; ``/home/ma-user`` for a custom image ("the boot command must be executed in
+        the /home/ma-user directory")."""
+        layout = layout or self.layout
+        return layout.home if self.custom_image else layout.job_dir
+
+    @property
+    def requirements_site(self) -> Path:
+        """Where the requirements file is installed (the same path in every backend), on PYTHONPATH."""
+        return self.sandbox_root / REQUIREMENTS_SITE
+
+    @property
+    def job_bucket(self) -> str | None:
+        """The bucket of the local OBS that serves a v1 job's code, inputs and outputs as ``obs://`` URLs."""
+        return f"{JOB_BUCKET_PREFIX}-{self.job_id}" if self.contract.object_urls else None
+
+    def mounts(self) -> list[Mount]:
+        """What every backend puts at the same path beside the contract's tree (which it lays out itself): ModelArts'
+        libraries, the requirements' site, and the local OBS's folders (writable, at their own paths)."""
+        found = []
+        if not self.custom_image:
+            found.append(Mount(PurePosixPath(JOB_SITE), JOB_SITE, writable=False))
+            if self.requirements is not None:
+                found.append(Mount(PurePosixPath(self.requirements_site), self.requirements_site))
+        obs = self.config.local_obs
+        for folder in obs.folders() if obs is not None else ():
+            found.append(Mount(PurePosixPath(folder), folder))
+        return found
+
+    def header(self, where: str) -> str:
+        """The first line of every worker's log: the job, what runs it, where, and the contract."""
+        what = self.runtime.describe() if self.runtime is not None else "its image's interpreter"
+        return f"[pytest-modelarts] job {self.config.job_name} ({self.job_id}) with {what}, {where}, contract {self.contract.version}\n"
+
+    # -- a worker -------------------------------------------------------------------------------------
+    def urls(self, layout: ct.Layout | None = None) -> ct.ObjectUrls | None:
+        """A v1 job's locations as ``obs://`` URLs: its inputs and output path where they are the local OBS's, else its
+        own bucket's ``code/``, ``inputs/`` and ``outputs/`` (links into the worker's tree); None for v2."""
+        bucket = self.job_bucket
+        if bucket is None:
+            return None
+        config = self.config
+        data = f"obs://{bucket}/inputs/" + (self._single_input.name if self._single_input is not None else "")
+        return ct.ObjectUrls(
+            app=f"obs://{bucket}/code/",
+            data=str(config.inputs) if config.inputs is not None and config.inputs.is_object_store else data,
+            train=str(config.output_path) if config.output_path is not None and config.output_path.is_object_store
+            else f"obs://{bucket}/outputs/",
+        )
+
+    @property
+    def _single_input(self) -> Path | None:
+        """The input file, when the inputs name one file (``--data_url`` then points at it)."""
+        inputs = self.config.inputs
+        if inputs is None:
+            return None
+        path = self.config.local_path(inputs)
+        return None if path.is_dir() else path
+
+    def arguments(self, layout: ct.Layout | None = None) -> list[str]:
+        """What the platform appends to the job's command: ``--data_url=.. --train_url=.. --<label>=<value> .. --num_gpus=<n>``."""
+        layout = layout or self.layout
+        urls = self.urls(layout)
+        single = self._single_input
+        data_url = urls.data if urls else str(layout.data_url() / single.name) if single is not None else None
+        return ct.platform_arguments(layout, self.config.hyperparameters, self.num_gpus, data_url=data_url,
+                                     train_url=urls.train if urls else None)
+
+    def argv(self, environment: Mapping[str, str], layout: ct.Layout | None = None,
+             base_env: Mapping[str, str] | None = None) -> list[str]:
+        """The command of a worker: ``python <job dir>/<code>/<boot file> <arguments>``, or a custom image's
+        ``user_command`` with the arguments appended to its last command (its variables substituted)."""
+        layout = layout or self.layout
+        if self.config.user_command is not None:
+            return command_argv(self.config.user_command, {**(base_env or {}), **environment}, self.arguments(layout))
+        assert self.config.boot_file is not None
+        python = str(self.runtime.python) if self.runtime is not None else "python"
+        return [python, str(layout.code_dir(self.code_name) / self.config.boot_file), *self.arguments(layout)]
+
+    def environment(self, worker: int, *, address: str, layout: ct.Layout | None = None,
+                    base_env: Mapping[str, str] | None = None, hosts: Sequence[str] | None = None) -> dict[str, str]:
+        """Every variable of worker ``worker`` (``address`` is its network's), and nothing of the caller's beyond the
+        contract's passthrough. ``base_env`` is the image's own environment (Docker); ``hosts`` stand in for the
+        contract's host names where a worker cannot resolve them (the relocated fallback's loopback addresses)."""
+        layout = layout or self.layout
+        base = dict(base_env or {})
+        runtime = self.runtime
+        extra = dict(runtime.env) if runtime is not None else {}
+        if self.custom_image:  # a custom image's hyperparameters are variables too
+            extra.update(self.config.hyperparameters)
+        else:  # what a preset image has on its path: the job's requirements, and moxing
+            site = [str(self.requirements_site)] if self.requirements is not None else []
+            extra["PYTHONPATH"] = os.pathsep.join([*site, str(JOB_SITE), *filter(None, [base.get("PYTHONPATH")])])
+        env = ct.job_environment(
+            contract=self.contract, layout=layout, job_id=self.job_id, code_dir_name=self.code_name,
+            node=ct.Node(index=worker, hosts=tuple(hosts or self.hosts)), current_ip=address, num_gpus=self.num_gpus, extra=extra,
+            inherit=self.inherit, path_prefix=runtime.path_prefix if runtime is not None else (),
+            urls=self.urls(layout), base_env=base, preset=not self.custom_image, endpoints=self.endpoints,
+        )
+        obs = self.config.local_obs
+        bucket = self.job_bucket
+        if obs is not None or bucket is not None:
+            buckets = {bucket: Path(layout.home) / ".obs"} if bucket is not None else {}
+            env[OBS_VARIABLE] = (obs or LocalObs()).with_buckets(buckets).to_env()
+        env["HOSTNAME"] = self.hosts[worker].split(".")[0]
+        env["PWD"] = str(self.working_dir(layout))  # as a shell that changed into it has it, whoever starts the job
+        env["PYTEST_MODELARTS_RUNTIME"] = runtime.describe() if runtime is not None else "the image's interpreter"
+        return env
+
+
+def plan_job(config: JobConfig, session: Session, runtime: PythonRuntime | None, job_id: str,
+             *, environ: Mapping[str, str] | None = None) -> JobPlan:
+    """Decide how ``config`` runs, once; :class:`ConfigurationError` for what no backend here could give it."""
+    from .session import parse_run_user
+
+    version = config.contract or session.contract
+    user = (parse_run_user(config.container.user, "ContainerOptions", "user") if config.container.user is not None
+            else session.run_user)
+    requirements = None
+    if not config.is_custom_image and config.code_path is not None and config.code_path.is_dir():
+        requirements = ct.requirements_file(sorted(os.listdir(config.code_path)))
+    return JobPlan(
+        config=config, job_id=job_id, contract=version.contract, runtime=runtime,
+        sandbox_root=(session.local_root / "runs" / f"{config.job_name}-{job_id}").resolve(),
+        user=user, network=Network.of(config.container.network_mode), num_gpus=_gpus(config.container.gpus),
+        requirements=requirements, endpoints=MappingProxyType(endpoint_variables(session.obs_endpoint, session.endpoint)),
+        inherit=MappingProxyType(dict(environ if environ is not None else os.environ)),
+    )
+
+
+def _gpus(requested: int | None) -> int:
+    """GPUs a worker gets: none unless asked; ``-1`` all of this host's; a request this host cannot meet is refused."""
+    if not requested:
+        return 0
+    available = host_gpus()
+    if not available:
+        raise ConfigurationError(f"ContainerOptions(gpus={requested}) but this host has no NVIDIA GPU (/dev/nvidia*); "
+                                 "drop gpus= to run on CPU")
+    return available if requested < 0 else requested
+
+
+def endpoint_variables(obs_endpoint: str | None, apigw_endpoint: str | None) -> dict[str, str]:
+    """``S3_ENDPOINT``, ``S3_USE_HTTPS``, ``S3_VERIFY_SSL`` and ``MA_APIGW_ENDPOINT``, as a v2 container has them, where
+    the session names an endpoint (the emulator's, say); absent otherwise: there is nothing to name locally."""
+    found: dict[str, str] = {}
+    if obs_endpoint:
+        https = obs_endpoint.startswith("https://")
+        found.update(S3_ENDPOINT=obs_endpoint, S3_USE_HTTPS="1" if https else "0", S3_VERIFY_SSL="1" if https else "0")
+    if apigw_endpoint:
+        found["MA_APIGW_ENDPOINT"] = apigw_endpoint
+    return found
