@@ -76,10 +76,6 @@ class Location(str):
             return self._path.name
         return self.split("://", 1)[1].rstrip("/").rsplit("/", 1)[-1]
 
-    def as_dir_url(self) -> str:
-        """The URL with a trailing ``/``, as the v2 API wants directories."""
-        return self if self.endswith("/") else self + "/"
-
     def _split(self) -> tuple[str, str]:
         if self._path is not None:
             raise ValueError(f"{str(self)!r} is a local path, not an object-store URL")

@@ -102,9 +102,6 @@ class EnvCache:
     def lock_path(self, key: str) -> Path:
         return self.locks / f"{key}.lock"
 
-    def is_built(self, key: str) -> bool:
-        return (self.env_dir(key) / MARKER).is_file()
-
     def touch(self, key: str) -> None:
         try:
             (self.env_dir(key) / LAST_USED).touch()
