@@ -11,6 +11,7 @@ import pytest
 from pytest_modelarts import BackendError, ConfigurationError, ContainerOptions, Estimator, JobPhase, Session
 from pytest_modelarts.backends import docker as dk
 from pytest_modelarts.core.commands import host_gpus
+from pytest_modelarts.core.plan import JOB_SITE
 from tests.support.waiting import wait_until
 
 from ..support.images import MA_USER_UID, OTHER_UID
@@ -102,8 +103,8 @@ def test_boot_file_job_in_docker_gets_hyperparameters_as_arguments(
                              f"--train_url={MA}/outputs/train_url_0", "--lr=0.1", "--num_gpus=0"]
     assert "lr" not in probe["env"]
     assert probe["cwd"] == f"{MA}/user-job-dir"
-    # PATH is the image's; PYTHONPATH the job dir, then the image's (none here)
-    assert probe["env"]["PATH"] == "/usr/local/bin:/usr/bin:/bin" and probe["env"]["PYTHONPATH"] == f"{MA}/user-job-dir"
+    # PATH is the image's; PYTHONPATH the job dir, moxing, then the image's (none here)
+    assert probe["env"]["PATH"] == "/usr/local/bin:/usr/bin:/bin" and probe["env"]["PYTHONPATH"] == f"{MA}/user-job-dir:{JOB_SITE}"
     assert job.command[0] == "python"
 
 

@@ -52,10 +52,19 @@ def connect_job(session: Session, image: str, targets: str, options: ContainerOp
                      hyperparameters=[{"label": "target", "value": targets}], container_options=options)
 
 
-def test_a_job_on_its_network_reaches_the_host_through_docker(session: Session, python_image: str, host_service: dict[str, str]) -> None:
-    """The control for the next test: the service is reachable from a container with a network."""
-    job = connect_job(session, python_image, host_service["bridge"], ContainerOptions()).fit(wait=True)
+def test_a_job_reaches_the_host_only_on_a_network_with_a_way_out(session: Session, python_image: str, host_service: dict[str, str]) -> None:
+    """The control for the tests below: the service is reachable from a container whose network has a way out."""
+    job = connect_job(session, python_image, host_service["bridge"], ContainerOptions(network_mode="host")).fit(wait=True)
     assert f"{host_service['bridge']}: reached host-service" in job.logs()
+
+
+def test_a_job_on_its_private_network_cannot_reach_host_services(session: Session, python_image: str,
+                                                                 host_service: dict[str, str]) -> None:
+    targets = f"{host_service['loopback']},{host_service['bridge']}"
+    job = connect_job(session, python_image, targets, ContainerOptions()).fit(wait=True)
+    log = job.logs()
+    assert f"{host_service['loopback']}: unreachable" in log and f"{host_service['bridge']}: unreachable" in log
+    assert "reached" not in log
 
 
 def test_no_network_job_cannot_reach_host_services(session: Session, python_image: str, host_service: dict[str, str], docker_client) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_modelarts import ConfigurationError, Estimator, JobFailedError, JobPhase, ParameterError, Session
+from pytest_modelarts.core.plan import JOB_SITE
 
 from ..support.images import VENV_MARKER, VENV_PATH, VENV_PYTHONPATH
 from .conftest import CODE, labelled
@@ -47,7 +48,8 @@ def test_a_boot_file_job_builds_path_and_pythonpath_on_the_image_s(tmp_path: Pat
     env = probe_of(tmp_path / "out")["env"]
     assert env.get(VENV_MARKER) == "1"
     assert env["PATH"] == VENV_PATH
-    assert env["PYTHONPATH"] == f"{MA}/user-job-dir:{VENV_PYTHONPATH}"  # the preset images' ${MA_JOB_DIR}:${PYTHONPATH}
+    # the preset images' ${MA_JOB_DIR}:${PYTHONPATH}, moxing between them
+    assert env["PYTHONPATH"] == f"{MA}/user-job-dir:{JOB_SITE}:{VENV_PYTHONPATH}"
 
 
 # -- 2. the command is not PID 1 ------------------------------------------------------------------------------
@@ -176,7 +178,7 @@ def test_a_boot_file_job_installs_its_requirements_file_first(tmp_path: Path, pi
     assert job.wait() is JobPhase.COMPLETED, job.logs()
     log = job.logs()
     assert f"installing {requirements_name}" in log
-    assert f"imported from the wheel from {MA}/user-job-dir/.pip-site/tinydep" in log
+    assert f"imported from the wheel from {job.sandbox / 'requirements-site' / 'tinydep'}" in log
     assert "cloud keys: []" in log  # the install and the job saw the contract's variables only
     assert f"cwd: {MA}/user-job-dir" in log  # the boot file runs where it always does
 

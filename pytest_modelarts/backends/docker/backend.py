@@ -30,21 +30,22 @@ Used for custom-image jobs (``user_image_url``) and for any local job with ``bac
   ``docker stop``'s SIGTERM reaches it and a command that SIGKILLs itself dies (exit 137).
 * **Requirements.** A boot-file job whose code directory holds one of ``contract.REQUIREMENTS_FILES`` (the
   first found) installs it first, as preset images do: ``python -m pip install --target
-  ${MA_JOB_DIR}/.pip-site -r <file>`` run in the code directory, through ``/bin/sh``, into the job's log, with
+  <the plan's requirements site> -r <file>`` run in the code directory, through ``/bin/sh``, into the job's log, with
   the container's (the contract's) variables only and ``PIP_INDEX_URL=$MA_PIP_URL``; the site is on
   ``PYTHONPATH``. A failed install fails the job. Custom images install nothing ("Only training jobs created
   using a preset image can reference dependency packages").
-* **Variables.** The contract's (``contract.job_environment`` with the container layout and the contract's
-  host names); for custom-image jobs each hyperparameter is also a variable ``<label>=<value>``, as the
+* **Plan.** Argv, variables, user, working directory, host names, mounts (moxing, the requirements' site, the local
+  OBS), ``/dev/shm`` and GPUs are the job's :class:`~pytest_modelarts.core.plan.JobPlan`, as in a sandboxed node;
+  for custom-image jobs each hyperparameter is also a variable ``<label>=<value>``, as the
   seed's Estimator table says, while boot-file jobs get them as ``--label=value``.
 * **Network.** Each job has a bridge network of its own, ``pytest-modelarts-<job id>``, on which worker
   ``i`` is ``${MA_VJ_NAME}-worker-<i>.${MA_VJ_NAME}`` (also its short name) at a fixed address, which is its
-  ``MA_CURRENT_IP``. ``network_mode="none"``: no network at all. A multi-node job's workers share one network
+  ``MA_CURRENT_IP``; the network is ``internal`` and its bridge has no host address (the outside only with
+  ``network_mode="host"``). ``network_mode="none"``: no network at all. A multi-node job's workers share one network
   namespace with only a loopback interface, held by a *pause* container (as Kubernetes holds a pod's; the
   image ``pytest-modelarts/pause`` is made locally from a 129-byte static program, x86-64 only; elsewhere
   worker 0's namespace serves) so that workers may start and end in any order; worker ``i`` is
-  ``127.0.0.<i+1>`` there (as with the process backend), its host names mapped to that address. (An
-  ``internal`` Docker network would still let the job reach the host's own addresses.) The workers then
+  ``127.0.0.<i+1>`` there (as with the process backend), its host names mapped to that address. The workers then
   share worker 0's host name.
 * **User.** A job runs as the session's ``run_user`` (``ma-user``, uid 1000, group 100, as ModelArts runs
   custom images) unless ``ContainerOptions(user=...)`` names another (``"root"``, ``"1102"``, ``"uid:gid"``).
