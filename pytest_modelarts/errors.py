@@ -11,7 +11,7 @@
     │   ├── LockError                   the spec cannot be solved, or the lock is stale in ``check`` mode
     │   └── BuildError                  a lock cannot be realised into a prefix
     ├── BackendError                    a backend cannot start or follow a job (Docker missing, image absent, ...)
-    ├── JobError                        a job did not complete; carries the job and its last log lines
+    ├── JobError                        a job did not complete; carries the job, its exit code, failing worker, cause, log tail
     │   ├── JobFailedError              the boot file exited non-zero (or the container was OOM-killed)
     │   ├── JobStoppedError             the job was stopped (``stop()``, Ctrl-C) before it completed
     │   └── JobTimeoutError             ``wait(timeout)`` or the job's own timeout ran out
@@ -93,12 +93,21 @@ class BackendError(ModelArtsError):
 
 
 class JobError(ModelArtsError):
-    """A training job did not complete."""
+    """A training job did not complete. The message is made of the fields a report reads: ``summary`` (what
+    happened), ``job``, ``exit_code``, ``failed_worker`` (None when no worker failed the job or the backend cannot
+    tell), ``cause`` (that worker's last exception line), ``logs`` (where they are), ``log_tail`` (its last lines)."""
 
-    def __init__(self, message: str, job: Any = None, log_tail: Sequence[str] = ()) -> None:
+    def __init__(self, summary: str, job: Any = None, log_tail: Sequence[str] = (), *, exit_code: int | None = None,
+                 failed_worker: int | None = None, cause: str | None = None, logs: Sequence[str] = ()) -> None:
+        self.summary = summary
         # a TrainingJob; typed loosely because this module sits below every other one (no import upwards)
         self.job = job
+        self.exit_code = exit_code
+        self.failed_worker = failed_worker
+        self.cause = cause
+        self.logs = list(logs)
         self.log_tail = list(log_tail)
+        message = summary + (f"; logs: {', '.join(self.logs)}" if self.logs else "")
         if self.log_tail:
             message += "\n--- last log lines ---\n" + "\n".join(self.log_tail)
         super().__init__(message)
