@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 POLL = 0.05
 CHUNK = 1 << 20  # what the log follower reads at once
+TAIL_BLOCK = 64 * 1024
+TAIL_LIMIT = 4 * 1024 * 1024  # a tail of very long lines stops here: its last bytes are what counts
 
 
 class LogFollower(threading.Thread):
@@ -265,16 +267,46 @@ class WorkerJob(Execution):
     def log_names(self) -> list[str]:
         return [self._box.log_name(i) for i in range(self._n)]
 
-    def read_log(self, name: str | None = None, offset: int = 0, size: int | None = None) -> bytes:
+    @property
+    def failed_worker(self) -> int | None:
+        self._refresh()
+        return self._failed_worker
+
+    def _log_path(self, name: str | None) -> Path:
         name = name or self.log_names()[0]
         if name not in self.log_names():
             raise BackendError(f"no log {name!r}; the logs are: {', '.join(self.log_names())}")
+        return self._box.log_dir / name
+
+    def read_log(self, name: str | None = None, offset: int = 0, size: int | None = None) -> bytes:
         try:
-            with open(self._box.log_dir / name, "rb") as fh:
+            with open(self._log_path(name), "rb") as fh:
                 fh.seek(offset)
                 return fh.read() if size is None else fh.read(size)
         except FileNotFoundError:
             return b""
+
+    def tail(self, lines: int, name: str | None = None) -> list[str]:
+        # backwards, block by block, up to TAIL_LIMIT: memory and time in O(tail), whatever the log's size
+        if lines <= 0:
+            return []
+        blocks: list[bytes] = []
+        newlines = 0
+        try:
+            with open(self._log_path(name), "rb") as fh:
+                end = pos = fh.seek(0, 2)
+                while pos > 0 and newlines <= lines and end - pos < TAIL_LIMIT:
+                    step = min(TAIL_BLOCK, pos)
+                    pos -= step
+                    fh.seek(pos)
+                    blocks.append(fh.read(step))
+                    newlines += blocks[-1].count(b"\n")
+        except FileNotFoundError:
+            return []
+        text = b"".join(reversed(blocks)).decode("utf-8", "replace").splitlines()
+        if pos > 0 and len(text) > 1:
+            text = text[1:]  # the first line read is most likely cut
+        return text[-lines:]
 
     def log_locations(self) -> list[str]:
         return [str(self._box.log_file(i)) for i in range(self._n)]

@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import JobFailedError, JobStoppedError, JobTimeoutError, ParameterError
+from ..errors import JobError, JobFailedError, JobStoppedError, JobTimeoutError, ParameterError
+from .causes import cause
 from .phase import JobPhase
 
 if TYPE_CHECKING:
@@ -19,27 +20,6 @@ if TYPE_CHECKING:
 
 
 DEFAULT_TAIL = 30
-TAIL_BLOCK = 64 * 1024
-TAIL_MAX_BYTES = 4 * 1024 * 1024  # a tail of very long lines stops here: its last bytes are what counts
-
-
-def tail_lines(path: Path, n: int) -> list[str]:
-    """The last ``n`` lines of the file ``path``, reading backwards block by block (at most ``TAIL_MAX_BYTES``)."""
-    try:
-        with open(path, "rb") as fh:
-            end = fh.seek(0, 2)
-            data = b""
-            pos = end
-            while pos > 0 and data.count(b"\n") <= n and end - pos < TAIL_MAX_BYTES:
-                step = min(TAIL_BLOCK, pos)
-                pos -= step
-                fh.seek(pos)
-                data = fh.read(step) + data
-    except OSError:
-        return []
-    return data.decode("utf-8", "replace").splitlines()[-n:]
-
-
 class TrainingJob:
     """A training job started by :meth:`~pytest_modelarts.Estimator.fit`.
 
@@ -125,6 +105,12 @@ class TrainingJob:
     def failure_reason(self) -> str | None:
         return self._execution.failure_reason
 
+    @property
+    def failed_worker(self) -> int | None:
+        """The index of the worker whose failure failed the job, as its backend knows it; None when no worker did
+        (still running, completed, stopped, outputs not delivered) or the backend cannot tell (online)."""
+        return self._execution.failed_worker
+
     # -- control --------------------------------------------------------------------------------------
     def wait(self, timeout: float | None = None, *, stop_on_timeout: bool = True) -> JobPhase:
         """Wait for a final phase and return it.
@@ -145,11 +131,8 @@ class TrainingJob:
             if stop_on_timeout:
                 self._execution.dump_stacks()  # where it was stuck, into the log, before it is stopped
                 self.stop()
-            raise JobTimeoutError(
-                f"job {self.job_name!r} did not finish within {timeout} s"
-                + ("; it was stopped" if stop_on_timeout else ""),
-                job=self, log_tail=self.tail(),
-            )
+            raise self._error(JobTimeoutError, f"job {self.job_name!r} did not finish within {timeout} s"
+                              + ("; it was stopped" if stop_on_timeout else ""))
         self._announce_finished()
         return phase
 
@@ -165,14 +148,17 @@ class TrainingJob:
         phase = self.phase
         if phase in (JobPhase.FAILED, JobPhase.ABNORMAL):
             reason = f" ({self.failure_reason})" if self.failure_reason else ""
-            raise JobFailedError(
-                f"job {self.job_name!r} failed with exit code {self.exit_code}{reason}; "
-                f"logs: {', '.join(self.log_locations())}",
-                job=self, log_tail=self.tail(),
-            )
+            raise self._error(JobFailedError, f"job {self.job_name!r} failed with exit code {self.exit_code}{reason}")
         if phase is JobPhase.TERMINATED:
-            raise JobStoppedError(f"job {self.job_name!r} was stopped before it completed", job=self, log_tail=self.tail())
+            raise self._error(JobStoppedError, f"job {self.job_name!r} was stopped before it completed")
         return self
+
+    def _error(self, kind: type[JobError], summary: str) -> JobError:
+        """``kind`` with the fields a report shows: the failing worker, its cause and last lines (worker 0's when
+        no worker failed the job)."""
+        worker = self.failed_worker
+        return kind(summary, job=self, log_tail=self.tail(worker=worker or 0), exit_code=self.exit_code,
+                    failed_worker=worker, cause=cause(self), logs=self.log_locations())
 
     def __enter__(self) -> TrainingJob:
         return self
@@ -195,17 +181,9 @@ class TrainingJob:
         return self.get_job_log(name)
 
     def tail(self, n: int = DEFAULT_TAIL, worker: int | str | None = None) -> list[str]:
-        """The last ``n`` lines of a worker's log, read from its end: memory in O(tail), whatever the log's size."""
-        if n <= 0:
-            return []
-        name = self._log_name(worker)
-        locations = self.log_locations()
-        names = self.get_job_log_file_list()
-        index = names.index(name) if name in names else 0
-        path = Path(locations[index]) if index < len(locations) else None
-        if path is None or not path.is_file():
-            return self.logs(worker).splitlines()[-n:]
-        return tail_lines(path, n)
+        """The last ``n`` lines of a worker's log (default: worker 0), read from its end: memory in O(tail), whatever
+        the log's size."""
+        return self._execution.tail(n, self._log_name(worker))
 
     def log_locations(self) -> list[str]:
         """Where each worker's log is: a local path for local runs, a log name online."""

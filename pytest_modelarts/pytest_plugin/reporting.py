@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from ..core.causes import cause, failing_worker, log_tail
 from ..core.training_job import TrainingJob
 from ..errors import JobError
 
@@ -43,34 +42,30 @@ def job_record(job: TrainingJob, nodeid: str) -> dict[str, Any]:
 
 
 def format_job_error(exc: JobError, tail_lines: int) -> str:
-    """The failure text of a smoke job: what happened, exit code, command, sandbox, logs, last log lines."""
+    """The failure text of a smoke job: its cause, what happened, exit code, command, sandbox, logs, last log lines."""
     job = exc.job
-    message = str(exc).split("\n--- last log lines ---", 1)[0].split("; logs: ", 1)[0]
-    locations = job.log_locations() if job is not None else []
-    worker = failing_worker(job) if job is not None else 0  # reads each worker's log end: once, for the cause and the tail
-    why = cause(job, worker) if job is not None and locations and Path(locations[0]).is_file() else None
     # the first line is what a CI summary and a junit message show: the cause first, then what happened
-    lines = [f"ModelArts job failed: {why} ({message})" if why else f"ModelArts job failed: {message}"]
+    lines = [f"ModelArts job failed: {exc.cause} ({exc.summary})" if exc.cause else f"ModelArts job failed: {exc.summary}"]
     if job is not None:
         lines.append(f"  phase:     {job.phase.value}")
-        lines.append(f"  exit code: {job.exit_code}")
+        lines.append(f"  exit code: {exc.exit_code}")
         if job.failure_reason:
             lines.append(f"  reason:    {job.failure_reason}")
         if job.command:
             lines.append(f"  command:   {shlex.join(job.command)}")
         if job.sandbox:
             lines.append(f"  sandbox:   {job.sandbox} (kept)")
-        for location in job.log_locations():
-            lines.append(f"  log:       {location}")
-        for lost in job.lost_writes:
-            lines.append(f"  lost:      {lost} (online, what a job writes outside --train_url is lost)")
+        lines += [f"  log:       {location}" for location in exc.logs]
+        lines += [f"  lost:      {lost} (online, what a job writes outside --train_url is lost)" for lost in job.lost_writes]
         if job.runtime is not None:
             lines.append(f"  runtime:   {job.runtime.describe()}")
-        if len(locations) > 1:
-            lines.append(f"  failed:    worker {worker}: its log follows")
-        tail = log_tail(Path(locations[worker]), tail_lines) if locations and Path(locations[worker]).is_file() else job.tail(tail_lines)
+        if len(exc.logs) > 1 and exc.failed_worker is not None:
+            lines.append(f"  failed:    worker {exc.failed_worker}: its log follows")
+    carried = exc.log_tail
+    if job is not None and tail_lines > len(carried):  # more lines asked for than the error carries: the job has them
+        tail = job.tail(tail_lines, worker=exc.failed_worker or 0)
     else:
-        tail = exc.log_tail[-tail_lines:]
+        tail = carried[len(carried) - tail_lines:]
     lines.append(f"--- last {len(tail)} log lines ---")
     lines.extend(tail)
     return "\n".join(lines)

@@ -101,7 +101,8 @@ class JobResult:
         """Where the job's outputs were delivered (its ``output_path``, or the sandbox's default)."""
         location = self.job.output_path
         if location is None or Location(location).is_remote:
-            raise JobError(f"job {self.job.job_name!r} has no local outputs (output_path={location!r})", job=self.job)
+            raise JobError(f"job {self.job.job_name!r} has no local outputs (output_path={location!r})", job=self.job,
+                           exit_code=self.exit_code, logs=self.job.log_locations())
         return Location(location).path
 
     def files(self) -> list[str]:

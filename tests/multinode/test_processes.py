@@ -64,3 +64,28 @@ def test_a_failing_worker_fails_the_job_and_stops_the_others(session: Session, t
     assert "all workers met" not in job.logs(0)
     with pytest.raises(JobFailedError, match="worker 1 exited with 3"):
         job.raise_for_status()
+
+
+def test_the_failing_worker_of_a_three_worker_job_comes_from_the_execution(session: Session, tmp_path: Path) -> None:
+    job = rendezvous(session, tmp_path, 3, fail_worker="2").fit()
+    assert job.wait() is JobPhase.FAILED
+    assert job.failed_worker == 2
+    with pytest.raises(JobFailedError) as excinfo:
+        job.raise_for_status()
+    err = excinfo.value
+    assert (err.failed_worker, err.exit_code) == (2, 3)
+    assert err.cause == "worker 2: failing on purpose (worker 2)"  # its last line: it raised nothing
+    assert err.log_tail[-1] == "worker 2: failing on purpose"  # the failing worker's tail, not worker 0's
+    assert not any(line.startswith("worker 0 of 3") for line in err.log_tail)
+    assert err.logs == job.log_locations() and len(err.logs) == 3
+
+
+def test_a_completed_or_stopped_job_has_no_failed_worker(session: Session, tmp_path: Path) -> None:
+    assert rendezvous(session, tmp_path, 2).fit(wait=True).failed_worker is None
+    code = tmp_path / "sleeps"
+    code.mkdir()
+    (code / "sleep.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(120)\n")
+    job = Estimator(modelarts_session=session, code_dir=code, boot_file="sleep.py", train_instance_type="local",
+                    train_instance_count=2).fit()
+    job.stop()
+    assert job.phase is JobPhase.TERMINATED and job.failed_worker is None
