@@ -4,6 +4,7 @@ failure texts for jobs that did not complete, the terminal summary and junitxml 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -11,34 +12,56 @@ from typing import Any
 
 import pytest
 
+from ..core.phase import JobPhase
 from ..core.training_job import TrainingJob
 from ..errors import JobError
 
-#: name of the TestReport attribute holding the job records of a test (plain dicts: xdist serialises them)
+#: name of the TestReport attribute holding the job records of a test (as plain dicts: xdist serialises them)
 REPORT_ATTR = "modelarts_jobs"
 PROMOTION_ATTR = "modelarts_promotions"
 
 
-def job_record(job: TrainingJob, nodeid: str) -> dict[str, Any]:
-    """A plain, JSON-able record of a finished (or abandoned) job."""
-    runtime = job.runtime
-    return {
-        "nodeid": nodeid,
-        "job_name": job.job_name,
-        "job_id": job.job_id,
-        "backend": job.backend,
-        "phase": job.phase.value,
-        "exit_code": job.exit_code,
-        "duration": round(job.duration, 3),
-        "env_hash": runtime.env_hash if runtime else None,
-        "environment": runtime.describe() if runtime else None,
-        "sandbox": str(job.sandbox) if job.sandbox else None,
-        "command": shlex.join(job.command) if job.command else None,
-        "logs": job.log_locations(),
-        "output_conflicts": job.output_conflicts,
-        "lost_writes": job.lost_writes,
-        "kept": True,
-    }
+@dataclasses.dataclass(frozen=True)
+class JobRecord:
+    """What the summary and junitxml tell of one finished (or abandoned) job of a test."""
+
+    nodeid: str
+    job_name: str
+    job_id: str
+    phase: JobPhase
+    exit_code: int | None
+    duration: float
+    env_hash: str | None
+    sandbox: str | None
+    command: str | None
+    logs: tuple[str, ...]
+    output_conflicts: tuple[str, ...]
+    lost_writes: tuple[str, ...]
+    #: whether the sandbox and logs are still there (a passing test's are removed; failed ones kept up to a limit)
+    kept: bool = True
+
+    @classmethod
+    def of(cls, job: TrainingJob, nodeid: str, *, kept: bool = True) -> JobRecord:
+        return cls(
+            nodeid=nodeid, job_name=job.job_name, job_id=job.job_id, phase=job.phase, exit_code=job.exit_code,
+            duration=round(job.duration, 3), env_hash=job.runtime.env_hash if job.runtime else None,
+            sandbox=str(job.sandbox) if job.sandbox else None, command=shlex.join(job.command) if job.command else None,
+            logs=tuple(job.log_locations()), output_conflicts=tuple(job.output_conflicts),
+            lost_writes=tuple(job.lost_writes), kept=kept,
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data (strings, numbers, tuples of strings), what xdist carries from a worker to the controller."""
+        return {**dataclasses.asdict(self), "phase": self.phase.value}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> JobRecord:
+        sequences = {key: tuple(data[key]) for key in ("logs", "output_conflicts", "lost_writes")}  # JSON makes lists
+        return cls(**{**data, **sequences, "phase": JobPhase(data["phase"])})
+
+    @property
+    def failed(self) -> bool:
+        return self.phase is not JobPhase.COMPLETED
 
 
 def format_job_error(exc: JobError, tail_lines: int) -> str:
@@ -71,54 +94,50 @@ def format_job_error(exc: JobError, tail_lines: int) -> str:
     return "\n".join(lines)
 
 
-def junit_properties(records: Iterable[Mapping[str, Any]], promotions: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+def junit_properties(records: Iterable[JobRecord], promotions: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
     """junitxml ``<property>`` pairs: one group per job (the names repeat when a test ran several jobs)."""
     props: list[tuple[str, str]] = []
     for r in records:
         props += [
-            ("modelarts_job", r["job_name"]), ("modelarts_job_id", r["job_id"]), ("modelarts_status", r["phase"]),
-            ("modelarts_exit_code", str(r["exit_code"])), ("modelarts_duration", f"{r['duration']:.3f}"),
-            ("modelarts_env_hash", r["env_hash"] or "unisolated"),
+            ("modelarts_job", r.job_name), ("modelarts_job_id", r.job_id), ("modelarts_status", r.phase.value),
+            ("modelarts_exit_code", str(r.exit_code)), ("modelarts_duration", f"{r.duration:.3f}"),
+            ("modelarts_env_hash", r.env_hash or "unisolated"),
         ]
-        if r.get("command"):
-            props.append(("modelarts_command", r["command"]))
-        if r.get("sandbox") and r.get("kept"):
-            props.append(("modelarts_sandbox", r["sandbox"]))
-        props += [("modelarts_log", log) for log in r.get("logs") or [] if r.get("kept")]
-        props += [("modelarts_output_conflict", c) for c in r.get("output_conflicts") or []]
-        props += [("modelarts_lost_write", w) for w in r.get("lost_writes") or []]
+        if r.command:
+            props.append(("modelarts_command", r.command))
+        if r.sandbox and r.kept:
+            props.append(("modelarts_sandbox", r.sandbox))
+        props += [("modelarts_log", log) for log in r.logs if r.kept]
+        props += [("modelarts_output_conflict", c) for c in r.output_conflicts]
+        props += [("modelarts_lost_write", w) for w in r.lost_writes]
     for p in promotions:
         props += [("modelarts_promoted_job_id", p["job_id"]), ("modelarts_promoted_status", p["phase"])]
     return props
 
 
-def attachments(records: Iterable[Mapping[str, Any]]) -> str:
+def attachments(records: Iterable[JobRecord]) -> str:
     """Jenkins' JUnit attachment lines for the kept logs of ``records``."""
-    return "".join(f"[[ATTACHMENT|{log}]]\n" for r in records if r.get("kept") for log in r.get("logs") or [])
+    return "".join(f"[[ATTACHMENT|{log}]]\n" for r in records if r.kept for log in r.logs)
 
 
-def write_summary(tr: Any, records: Sequence[Mapping[str, Any]], promotions: Sequence[Mapping[str, Any]]) -> None:
+def write_summary(tr: Any, records: Sequence[JobRecord], promotions: Sequence[Mapping[str, Any]]) -> None:
     """The ``ModelArts jobs`` section of the terminal summary."""
     if not records and not promotions:
         return
     tr.write_sep("=", "ModelArts jobs")
     if records:
-        rows = [
-            (r["job_name"], r["phase"], f"{r['duration']:.2f}s", (r["env_hash"] or "unisolated")[:12],
-             f"exit {r['exit_code']}", r["nodeid"])
-            for r in records
-        ]
+        rows = [(r.job_name, r.phase.value, f"{r.duration:.2f}s", (r.env_hash or "unisolated")[:12], f"exit {r.exit_code}")
+                for r in records]
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
         for r, row in zip(records, rows, strict=True):
-            text = "  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths, strict=True)) + "  " + row[5]
-            failed = r["phase"] != "Completed"
-            tr.write_line(text, red=failed, green=not failed)
-            if r.get("kept") and r.get("sandbox") and failed and Path(r["sandbox"]).exists():  # not pruned since
-                tr.write_line(f"    sandbox kept: {r['sandbox']}")
-            for conflict in r.get("output_conflicts") or []:
+            text = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + "  " + r.nodeid
+            tr.write_line(text, red=r.failed, green=not r.failed)
+            if r.kept and r.sandbox and r.failed and Path(r.sandbox).exists():  # not pruned since
+                tr.write_line(f"    sandbox kept: {r.sandbox}")
+            for conflict in r.output_conflicts:
                 tr.write_line(f"    output conflict: {conflict} wrote different contents (online, which one lands is not defined)",
                               yellow=True)
-            for lost in r.get("lost_writes") or []:
+            for lost in r.lost_writes:
                 tr.write_line(f"    lost write: {lost}: online this file is lost; write it under --train_url", yellow=True)
     if promotions:
         tr.write_sep("-", "promoted online")

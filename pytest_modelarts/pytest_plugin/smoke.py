@@ -32,9 +32,9 @@ from .promoting import promote_item
 from .reporting import (
     PROMOTION_ATTR,
     REPORT_ATTR,
+    JobRecord,
     attachments,
     format_job_error,
-    job_record,
     junit_attach,
     junit_properties,
     write_summary,
@@ -110,7 +110,7 @@ class SmokeRunner:
         self._current: pytest.Item | None = None
         self._jobs: dict[str, list[TrainingJob]] = {}
         self._code_at_start: dict[int, str | None] = {}  # id(job) -> its code tree's digest at its start
-        self.records: list[dict[str, Any]] = []
+        self.records: list[JobRecord] = []
         self.promotions: list[dict[str, Any]] = []
 
     # -- the session and runs -----------------------------------------------------------------------
@@ -342,15 +342,15 @@ class SmokeRunner:
         passed = item.stash.get(PASSED_KEY, False) and report.passed
         records = []
         for job in jobs:
-            record = job_record(job, item.nodeid)
+            kept = True
             if passed and job.phase is JobPhase.COMPLETED and not self.settings.keep_sandboxes and job.sandbox:
                 remove_sandbox(job.sandbox)
-                record["kept"] = False
+                kept = False
             elif job.sandbox and not (passed and job.phase is JobPhase.COMPLETED):  # kept to look into, up to a limit
-                record["kept"] = job.sandbox not in keep_failed(job.sandbox, self.settings.keep_failed)
-            records.append(record)
+                kept = job.sandbox not in keep_failed(job.sandbox, self.settings.keep_failed)
+            records.append(JobRecord.of(job, item.nodeid, kept=kept))
         promotions = item.stash.get(PROMOTIONS_KEY, [])
-        setattr(report, REPORT_ATTR, records)
+        setattr(report, REPORT_ATTR, [record.to_data() for record in records])
         setattr(report, PROMOTION_ATTR, promotions)
         report.user_properties.extend(junit_properties(records, promotions))
         text = attachments(records)
@@ -361,7 +361,7 @@ class SmokeRunner:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":
             return
-        records = getattr(report, REPORT_ATTR, None) or []
+        records = [JobRecord.from_data(data) for data in getattr(report, REPORT_ATTR, None) or []]
         self.records.extend(records)
         self.promotions.extend(getattr(report, PROMOTION_ATTR, None) or [])
         text = attachments(records)

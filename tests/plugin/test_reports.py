@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
+
+from pytest_modelarts import Estimator, JobPhase, Session
+from pytest_modelarts.pytest_plugin.reporting import JobRecord
 
 TESTS = """
 import pytest
@@ -225,3 +231,16 @@ def test_a_timed_out_job_shows_where_it_was_stuck(project: pytest.Pytester) -> N
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*did not finish within 3.0 s; it was stopped*", "*Current thread * (most recent call first):*",
                                  "*line 5 in stuck_in_the_data_loader*"])
+
+
+def test_a_job_record_is_a_typed_value_that_crosses_to_the_xdist_controller_as_plain_data(sdk_session: Session, code_dir: Path) -> None:
+    job = Estimator(modelarts_session=sdk_session, code_dir=code_dir, boot_file="train.py", train_instance_type="local",
+                    train_instance_count=1).fit(wait=True, job_name="recorded")
+    record = JobRecord.of(job, "test_x.py::test_x", kept=False)
+    assert (record.job_name, record.phase, record.exit_code, record.kept) == ("recorded", JobPhase.COMPLETED, 0, False)
+    assert record.logs == tuple(job.log_locations()) and not record.failed
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.kept = True  # type: ignore[misc]
+    data = json.loads(json.dumps(record.to_data()))  # plain data: it survives JSON too
+    assert data["phase"] == "Completed" and data["logs"] == job.log_locations()
+    assert JobRecord.from_data(data) == record
