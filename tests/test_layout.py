@@ -134,3 +134,17 @@ def test_every_import_points_down_the_layers() -> None:
 def test_no_module_over_400_lines(module: str) -> None:
     lines = len(MODULES[module].read_text().splitlines())
     assert lines <= MAX_LINES, f"{MODULES[module]} has {lines} lines; split it along its concerns"
+
+
+def test_docs_architecture_names_every_module() -> None:
+    """docs/architecture.md names each module of the package (by its path, or by its name in its package's row)."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    unnamed = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel == "__init__.py" or (path.name == "__init__.py" and rel != "backends/__init__.py"):
+            continue  # a package's own docstring names its modules
+        if f"`{rel}`" not in text and not any(f"`{path.name}`" in row and f"`{path.parent.relative_to(PACKAGE).as_posix()}/" in row
+                                              for row in text.splitlines()):
+            unnamed.append(rel)
+    assert not unnamed, f"docs/architecture.md does not name: {unnamed}"
