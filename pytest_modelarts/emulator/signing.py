@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, quote, unquote
 
 _APIG = re.compile(r"^SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]+)$")
@@ -67,10 +67,10 @@ def verify_apig(method: str, path: str, query: str, headers: Mapping[str, str], 
     if date is None:
         raise SignatureError("missing X-Sdk-Date")
     try:
-        when = datetime.strptime(date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        when = datetime.strptime(date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError:
         raise SignatureError("malformed X-Sdk-Date") from None
-    if abs((now or datetime.now(timezone.utc)) - when) > MAX_CLOCK_SKEW:
+    if abs((now or datetime.now(UTC)) - when) > MAX_CLOCK_SKEW:
         raise SignatureError("X-Sdk-Date is too far from the server's time")
     names = signed.split(";")
     lines = []

@@ -12,12 +12,11 @@ import platform as _platform
 import re
 import subprocess
 import tempfile
+import tomllib
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
-
-import tomllib
 
 from ..core.contract import installer_environment
 from ..core.environment import CondaDependencies

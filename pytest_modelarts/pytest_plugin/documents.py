@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from ..core.environment import CondaDependencies, Environment
 from ..errors import JobFileError, ParameterError, SpecError

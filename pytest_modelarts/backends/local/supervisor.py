@@ -175,16 +175,8 @@ def main() -> int:
         signal.signal(sig, lambda *a: threading.Thread(target=terminate, daemon=True).start())
 
     read_end, write_end = os.pipe()  # the command's output comes to us, to be capped on its way to the log
-    if sys.version_info >= (3, 11):
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end, process_group=0,
-                                preexec_fn=_die_with_me, env=env, cwd=cwd)
-    else:
-        def start_child() -> None:
-            os.setpgrp()
-            _die_with_me()
-
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end, preexec_fn=start_child,
-                                env=env, cwd=cwd)
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end, process_group=0,
+                            preexec_fn=_die_with_me, env=env, cwd=cwd)
     os.close(write_end)
     copier = threading.Thread(target=_copy_capped, args=(read_end, log_limit), daemon=True)
     copier.start()
