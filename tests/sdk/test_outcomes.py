@@ -13,10 +13,10 @@ from pytest_modelarts.errors import JobError
 from pytest_modelarts.pytest_plugin.reporting import format_job_error
 
 
-def run(session: Session, code: Path, boot: str, **kwargs: object) -> Estimator:
+def run(session: Session, code: Path, boot: str) -> Estimator:
     (code / "boot.py").write_text(boot)
     return Estimator(modelarts_session=session, code_dir=code, boot_file="boot.py", train_instance_type="local",
-                     train_instance_count=1, **kwargs)  # type: ignore[arg-type]
+                     train_instance_count=1)
 
 
 def test_a_failed_job_raises_an_error_whose_fields_tell_the_outcome(sdk_session: Session, code_dir: Path) -> None:
