@@ -1,67 +1,22 @@
-"""The ``docker`` backend: each worker is a Docker container that follows the ModelArts container contract.
+"""The ``docker`` backend: each worker is a Docker container that carries out the job's plan.
 
-Used for custom-image jobs (``user_image_url``) and for any local job with ``backend="docker"``. Decisions
-(also in docs/containers.md):
+Used for custom-image jobs (``user_image_url``) and for any local job with ``backend="docker"``. What the job sees
+(argv, variables, user, working directory, host names, mounts, ``/dev/shm``, network, GPUs) is its
+:class:`~pytest_modelarts.core.plan.JobPlan`, as in a sandboxed node; what this backend decides itself, each with
+its reason, is in docs/containers.md:
 
-* **Image.** ``user_image_url``; a boot-file job without one runs in the image named by the session
-  attribute ``docker_image`` or the environment variable :data:`IMAGE_VARIABLE`, and is refused otherwise.
-  The image must be present or pullable; else :class:`~pytest_modelarts.errors.BackendError` names it and
-  how to provide it. The image brings its own interpreter: the Environment is not built for it.
-* **Image environment.** The image's own variables (``Config.Env``) are kept: a custom image's ``PATH`` and
-  ``PYTHONPATH`` are not set at all (the contract only adds its variables), so an image whose python lives in
-  ``/opt/venv/bin`` runs that python; a boot-file job (its image stands in for a preset image) gets ``PATH``
-  and ``PYTHONPATH`` built on the image's: ``PYTHONPATH=${MA_JOB_DIR}:<the image's>``.
-* **Files.** The sandbox's ``home/modelarts`` is bind-mounted at ``MA_MOUNT_PATH`` (code, inputs, outputs and
-  logs, the real paths); each worker gets a scratch directory at ``/cache``. The working directory is
-  ``/home/ma-user`` for a custom image ("the boot command must be executed in the /home/ma-user directory"),
-  ``MA_JOB_DIR`` for a boot-file job. Directories of the mount are made world-writable so that any image
-  user can write.
-* **Command.** A boot file runs as ``python <MA_JOB_DIR>/<code>/<boot file> --data_url=.. --train_url=.. ..``
-  (``python`` of the image). ``user_command`` replaces the image's entrypoint (as the command of a
-  Kubernetes container does). It is split with :func:`shlex.split` and executed directly, not through a
-  shell; ``$VAR``/``${VAR}`` naming a variable of the job (or of the image) are substituted first. A command
-  that uses shell syntax (``|``, ``&&``, ``;``, redirections, ``$(...)``, backquotes) *is* a shell command
-  and runs as ``/bin/sh -c <command>``; so does one that starts with a shell itself, naturally. The
-  platform's arguments (``contract.platform_arguments``: ``--data_url``, ``--train_url``, the
-  hyperparameters, ``--num_gpus``; always both channels, as a local job always has both) are appended to the
-  *last* command: to the argv in exec form, shell-quoted to the last simple command of a shell command (a
-  command whose end cannot take them, ``a &`` or ``(a; b)``, is refused before anything runs).
-* **Init.** Every worker runs under Docker's init (``init=True``, tini): the command is not PID 1, so
-  ``docker stop``'s SIGTERM reaches it and a command that SIGKILLs itself dies (exit 137).
-* **Requirements.** A boot-file job whose code directory holds one of ``contract.REQUIREMENTS_FILES`` (the
-  first found) installs it first, as preset images do: ``python -m pip install --target
-  <the plan's requirements site> -r <file>`` run in the code directory, through ``/bin/sh``, into the job's log, with
-  the container's (the contract's) variables only and ``PIP_INDEX_URL=$MA_PIP_URL``; the site is on
-  ``PYTHONPATH``. A failed install fails the job. Custom images install nothing ("Only training jobs created
-  using a preset image can reference dependency packages").
-* **Plan.** Argv, variables, user, working directory, host names, mounts (moxing, the requirements' site, the local
-  OBS), ``/dev/shm`` and GPUs are the job's :class:`~pytest_modelarts.core.plan.JobPlan`, as in a sandboxed node;
-  for custom-image jobs each hyperparameter is also a variable ``<label>=<value>``, as the
-  seed's Estimator table says, while boot-file jobs get them as ``--label=value``.
-* **Network.** Each job has a bridge network of its own, ``pytest-modelarts-<job id>``, on which worker
-  ``i`` is ``${MA_VJ_NAME}-worker-<i>.${MA_VJ_NAME}`` (also its short name) at a fixed address, which is its
-  ``MA_CURRENT_IP``; the network is ``internal`` and its bridge has no host address (the outside only with
-  ``network_mode="host"``). ``network_mode="none"``: no network at all. A multi-node job's workers share one network
-  namespace with only a loopback interface, held by a *pause* container (as Kubernetes holds a pod's; the
-  image ``pytest-modelarts/pause`` is made locally from a 129-byte static program, x86-64 only; elsewhere
-  worker 0's namespace serves) so that workers may start and end in any order; worker ``i`` is
-  ``127.0.0.<i+1>`` there (as with the process backend), its host names mapped to that address. The workers then
-  share worker 0's host name.
-* **User.** A job runs as the session's ``run_user`` (``ma-user``, uid 1000, group 100, as ModelArts runs
-  custom images) unless ``ContainerOptions(user=...)`` names another (``"root"``, ``"1102"``, ``"uid:gid"``).
-* **Ownership.** After the job, what it wrote under the mount is given to the invoking user's uid:gid (or
-  the ``uid:gid`` in :data:`OWNER_VARIABLE`): directly when we are root, else by a short helper container of
-  the same image run as root (``chown -R``; the image needs ``chown``). Outputs are then copied to
-  ``output_path`` and given to the same owner.
-* **Cleanup.** Every container and network carries the labels ``pytest-modelarts.job``, ``.job-id``,
-  ``.owner`` (host, pid and start time of the process that made it) and ``.created``. They are removed when
-  the job ends (completed, failed, stopped, timed out, Ctrl-C) and at interpreter exit; after a SIGKILL,
-  :func:`cleanup_leftovers` (run at the start of the next ``pytest --modelarts`` and by
-  ``pytest-modelarts clean``) removes those whose owner is dead.
-* **Resources.** ``cpus`` → CPU quota, ``memory`` → memory limit without swap; a worker that Docker reports
-  ``OOMKilled`` failed with exit 137 and "out of memory", as ModelArts reports it. Another exit 137 (a
-  SIGKILL from anyone) is not called out of memory: Docker's flag decides, not the code.
-  ``gpus`` become a device request, refused on a host without GPUs.
+* the image: ``user_image_url``, else the session's ``docker_image`` or :data:`IMAGE_VARIABLE`; present or pulled,
+  else a :class:`~pytest_modelarts.errors.BackendError` that says how to provide it. Its own variables
+  (``Config.Env``) stand: a custom image keeps its ``PATH`` and ``PYTHONPATH``, a boot-file job builds on them;
+* the sandbox's tree bind-mounted at ``MA_MOUNT_PATH``, a ``/cache`` per worker, directories world-writable so that
+  any image user may write; what the job wrote is given to the invoking user afterwards (:mod:`.files`);
+* every worker under Docker's init, so that ``docker stop`` reaches the command; a shell ``user_command`` gets
+  the platform's arguments on its last command (:mod:`pytest_modelarts.core.commands`);
+* the requirements file installed in the container before the boot file (``install_then_run``);
+* a network of the job's own (:meth:`DockerBackend._create_network`), or a loopback-only namespace held by a
+  pause container for ``network_mode="none"`` (:mod:`.pause`);
+* ``cpus``/``memory`` limits, an ``OOMKilled`` worker reported as out of memory (exit 137);
+* labels on everything, removed at the job's end, at exit, and after a SIGKILL by the next run (:mod:`.owners`).
 """
 
 from __future__ import annotations
