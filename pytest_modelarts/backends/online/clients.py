@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -54,19 +55,38 @@ def _is_loopback(url: str) -> bool:
 
 
 class Clients:
-    """The SDK clients of one session, and the call wrappers that retry and translate errors."""
+    """The SDK clients of one session, and the call wrappers that retry and translate errors.
+
+    One set per session (:meth:`of`): every job, lookup and attach of a session shares its connections. It keeps the
+    session's endpoints and credentials, not the session (so that the session's set goes with the session).
+    """
 
     def __init__(self, session: Session, policy: RetryPolicy | None = None) -> None:
-        self.session = session
         self.policy = policy or RetryPolicy.from_env()
         _timeout()  # a bad PYTEST_MODELARTS_HTTP_TIMEOUT fails here, once, not as a transport error that is retried
-        creds = session.require_credentials("an online job")
-        self._scrub = [creds.secret_key.reveal()]
-        if creds.security_token is not None:
-            self._scrub.append(creds.security_token.reveal())
+        self.credentials = session.require_credentials("an online job")
+        self.endpoint = session.endpoint
+        self.obs_endpoint = session.obs_endpoint
+        self.region_name = session.region_name
+        self._scrub = [self.credentials.secret_key.reveal()]
+        if self.credentials.security_token is not None:
+            self._scrub.append(self.credentials.security_token.reveal())
         self._ma: Any = None
         self._obs: Any = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, session: Session) -> Clients:
+        """The clients of ``session``, built on first use and shared by all its online jobs."""
+        with _SETS_LOCK:
+            clients = _SETS.get(session)
+            if clients is None:
+                clients = _SETS[session] = cls(session)
+            return clients
+
+    def __repr__(self) -> str:
+        where = self.endpoint or f"region {self.region_name}"
+        return f"<Clients {where} project={self.credentials.project_id!r}>"
 
     def clean(self, text: str) -> str:
         for secret in self._scrub:
@@ -87,7 +107,7 @@ class Clients:
         from huaweicloudsdkcore.http.http_config import HttpConfig
         from huaweicloudsdkmodelarts.v1 import ModelArtsClient
 
-        creds = self.session.require_credentials("an online job")
+        creds = self.credentials
         basic = BasicCredentials(creds.access_key, creds.secret_key.reveal(), creds.project_id)
         if creds.security_token is not None:
             basic = basic.with_security_token(creds.security_token.reveal())
@@ -95,20 +115,20 @@ class Clients:
         config.retry_times = 0  # we retry, knowing which calls are safe to repeat
         config.timeout = (min(10.0, _timeout()), _timeout())
         builder = ModelArtsClient.new_builder().with_credentials(basic).with_http_config(config)
-        if self.session.endpoint:
-            builder = builder.with_endpoints([self.session.endpoint])
+        if self.endpoint:
+            builder = builder.with_endpoints([self.endpoint])
         else:
             from huaweicloudsdkmodelarts.v1.region.modelarts_region import ModelArtsRegion
 
             try:
-                builder = builder.with_region(ModelArtsRegion.value_of(self.session.region_name))
+                builder = builder.with_region(ModelArtsRegion.value_of(self.region_name))
             except (KeyError, ValueError) as exc:
                 raise ConfigurationError(
-                    f"unknown ModelArts region {self.session.region_name!r} ({exc}); pass Session(endpoint=...) "
+                    f"unknown ModelArts region {self.region_name!r} ({exc}); pass Session(endpoint=...) "
                     "or set MODELARTS_ENDPOINT"
                 ) from None
         client = builder.build()
-        if _is_loopback(self.session.endpoint or ""):
+        if _is_loopback(self.endpoint or ""):
             # the emulator: never through a proxy from the environment
             http = getattr(client.get_http_client(), "_session", None)
             if http is not None:
@@ -121,8 +141,8 @@ class Clients:
             if self._obs is None:
                 from obs import ObsClient
 
-                creds = self.session.require_credentials("an online job")
-                server = self.session.obs_endpoint or f"https://obs.{self.session.region_name}.myhuaweicloud.com"
+                creds = self.credentials
+                server = self.obs_endpoint or f"https://obs.{self.region_name}.myhuaweicloud.com"
                 self._obs = ObsClient(
                     access_key_id=creds.access_key, secret_access_key=creds.secret_key.reveal(),
                     security_token=creds.security_token.reveal() if creds.security_token else None,
@@ -189,9 +209,7 @@ class Clients:
 
         return self._retrying(what, attempt)
 
-    def close(self) -> None:
-        if self._obs is not None:
-            try:
-                self._obs.close()
-            except Exception:
-                pass
+
+#: the clients of each live session (:meth:`Clients.of`)
+_SETS: weakref.WeakKeyDictionary[Session, Clients] = weakref.WeakKeyDictionary()
+_SETS_LOCK = threading.Lock()

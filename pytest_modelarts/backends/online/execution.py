@@ -138,7 +138,7 @@ class OnlineExecution(Execution):
             "failure_reason": self.failure_reason,
             "code_dir": algorithm.code_dir if algorithm else None,
             "boot_file": algorithm.boot_file if algorithm else None,
-            "endpoint": self._clients.session.endpoint,
+            "endpoint": self._clients.endpoint,
         }
         # what the service says wins over the handle's configuration (an attached job's is only a handle)
         if meta is not None:
