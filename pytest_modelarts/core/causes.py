@@ -8,12 +8,23 @@ Logs are read through the job's bounded tail (a failing job's log may be a gigab
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..errors import ModelArtsError
 
-if TYPE_CHECKING:
-    from .training_job import TrainingJob
+
+class TrainingJob(Protocol):
+    """What a cause is read from: a :class:`~pytest_modelarts.core.training_job.TrainingJob` (which calls us, so the
+    type is named here by what it offers, not imported)."""
+
+    @property
+    def failed_worker(self) -> int | None: ...
+    @property
+    def exit_code(self) -> int | None: ...
+    @property
+    def failure_reason(self) -> str | None: ...
+    def get_job_log_file_list(self) -> list[str]: ...
+    def tail(self, n: int = ..., worker: int = ...) -> list[str]: ...
 
 _EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure)|AssertionError|KeyboardInterrupt)(:.*)?$")
 _OURS = "[pytest-modelarts]"
