@@ -11,8 +11,16 @@ requires. Error bodies have the service's shape ``{"error_code": ..., "error_msg
 ``algorithm.environments`` is checked as "Creating a Training Job" documents it (opentelekomcloud-docs/modelarts
 ``api-ref/source/training_management/creating_a_training_job.rst``, Table "JobAlgorithm"): names of letters,
 digits and underscores not starting with a digit, keys of at most 8,192 and values of at most 4,096
-characters, at most 100 pairs, "Variables cannot contain $". A violation is a 400 with the code
+characters, at most 100 pairs, "Variables cannot contain $" (the rules the online backend checks before it sends a
+body: :func:`~pytest_modelarts.backends.online.body.environment_problems`). A violation is a 400 with the code
 ``ModelArts.2802`` (:data:`ENV_ERROR_CODE`): the emulator's choice, the real code is not documented.
+
+A body is also held to the v2 runtime contract the local runs reproduce (:func:`contract_problems`, from
+:mod:`pytest_modelarts.core.contract`): ``algorithm.working_dir`` is ``MA_JOB_DIR`` for a boot file, ``MA_HOME`` for
+a custom image; the boot file lies inside ``code_dir``; input ``i`` is named so that ModelArts downloads it where
+``--data_url`` points (``inputs/data_url_<i>``), output ``i`` so that it is uploaded from where ``--train_url``
+points (``outputs/train_url_<i>``). A body that disagrees is a 400 (``ModelArts.0101``) naming the field and the
+contract's value: a job that ran locally would not run the same online.
 """
 
 from __future__ import annotations
@@ -21,17 +29,17 @@ import json
 import re
 import threading
 import uuid
+from pathlib import PurePosixPath
 from typing import Any
 
+from ..backends.online.body import environment_problems
+from ..core.contract import V2_CONTRACT
 from ..core.location import Location
 from .obs import Response
 from .runner import FINAL, EmulatedJob
 
 JSON = "application/json"
 JOB_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-#: algorithm.environments, as documented
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-ENV_MAX_PAIRS, ENV_MAX_KEY, ENV_MAX_VALUE = 100, 8192, 4096
 #: the error code of a refused algorithm.environments (not documented: the emulator's choice)
 ENV_ERROR_CODE = "ModelArts.2802"
 _PRIMITIVES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "bool": (bool,), "float": (int, float),
@@ -85,27 +93,6 @@ def check_against_model(data: Any, type_name: str, where: str) -> list[str]:
     return problems
 
 
-def check_environments(environments: dict[str, str] | None) -> list[str]:
-    """Problems of ``algorithm.environments`` (already known to be a map of strings) by the documented rules."""
-    if not environments:
-        return []
-    problems = []
-    if len(environments) > ENV_MAX_PAIRS:
-        problems.append(f"algorithm.environments: at most {ENV_MAX_PAIRS} pairs are allowed, got {len(environments)}")
-    for key, value in environments.items():
-        shown = key if len(key) <= 40 else key[:40] + "..."
-        if len(key) > ENV_MAX_KEY:
-            problems.append(f"algorithm.environments: key {shown!r} is longer than {ENV_MAX_KEY} characters")
-        if not ENV_NAME.fullmatch(key):
-            problems.append(f"algorithm.environments: key {shown!r} must contain only letters, digits and underscores "
-                            "and start with a letter or underscore")
-        if len(value) > ENV_MAX_VALUE:
-            problems.append(f"algorithm.environments.{shown}: the value is longer than {ENV_MAX_VALUE} characters")
-        if "$" in value:
-            problems.append(f"algorithm.environments.{shown}: variables cannot contain $")
-    return problems
-
-
 def check_create_body(body: Any) -> list[str]:
     """Problems of a create request the ``Job`` model lets through (the caller checks the model first)."""
     if not isinstance(body, dict):
@@ -127,14 +114,38 @@ def check_create_body(body: Any) -> list[str]:
         value = algorithm.get(field_name)
         if value and Location(value).scheme != "obs" and not value.startswith("/"):  # obs://b/k or the /b/k form
             problems.append(f"algorithm.{field_name}: must be an OBS path")
-    if algorithm.get("code_dir") and algorithm.get("boot_file") and not algorithm["boot_file"].startswith(algorithm["code_dir"].rstrip("/") + "/"):
-        problems.append("algorithm.boot_file: must lie inside algorithm.code_dir")
+    problems += contract_problems(algorithm)
     resource = (body.get("spec") or {}).get("resource") or {}
     if not resource.get("flavor_id") and not resource.get("pool_id"):
         problems.append("spec.resource.flavor_id: is required")
     count = resource.get("node_count", 1)
     if not isinstance(count, int) or count < 1:
         problems.append("spec.resource.node_count: must be an int >= 1")
+    return problems
+
+
+def contract_problems(algorithm: dict[str, Any]) -> list[str]:
+    """Where ``algorithm`` disagrees with the v2 contract: its working directory, its boot file's place, the names
+    of its inputs and outputs (see the module docstring)."""
+    layout = V2_CONTRACT.layout()
+    problems = []
+    custom = bool((algorithm.get("engine") or {}).get("image_url"))
+    working_dir = algorithm.get("working_dir")
+    expected = layout.home if custom else layout.job_dir
+    if working_dir and PurePosixPath(working_dir) != expected:
+        what = "a custom image's command runs in MA_HOME" if custom else "a boot file runs in MA_JOB_DIR"
+        problems.append(f"algorithm.working_dir: {working_dir!r} is not {str(expected)!r} ({what})")
+    code_dir, boot_file = algorithm.get("code_dir"), algorithm.get("boot_file")
+    if code_dir and boot_file and not boot_file.startswith(code_dir.rstrip("/") + "/"):
+        problems.append(f"algorithm.boot_file: must lie inside algorithm.code_dir (it runs from "
+                        f"{layout.job_dir}/<code dir name>/)")
+    for field_name, base, at in (("inputs", layout.inputs_dir, layout.data_url), ("outputs", layout.outputs_dir, layout.train_url)):
+        for i, item in enumerate(algorithm.get(field_name) or []):
+            name = item.get("name")
+            if not name or base / f"{name}_{i}" != at(i):
+                expected_name = at(i).name.rpartition("_")[0]
+                problems.append(f"algorithm.{field_name}[{i}].name: {name!r} is not {expected_name!r} (ModelArts puts it at "
+                                f"{base}/<name>_{i}, and the boot file is given {at(i)})")
     return problems
 
 
@@ -202,7 +213,7 @@ class TrainingService:
             self.create_requests += 1
         problems = check_against_model(data, "Job", "body")
         if not problems and isinstance(data, dict):
-            env_problems = check_environments((data.get("algorithm") or {}).get("environments"))
+            env_problems = environment_problems(((data.get("algorithm") or {}).get("environments") or {}).items())
             if env_problems:
                 return api_error(400, ENV_ERROR_CODE, "invalid training job: " + "; ".join(env_problems))
         problems = problems or check_create_body(data)

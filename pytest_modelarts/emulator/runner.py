@@ -11,8 +11,8 @@ count; afterwards its outputs (and logs, when ``log_export_path`` is set) are "u
 The environment is the emulator's own interpreter: online jobs carry an engine, not an Environment.
 ``algorithm.environments`` become environment variables of the local run (through a
 ``pytest_modelarts_resolve_environment`` wrapper of the job's own plugin manager; they never override the
-variables of the runtime contract). ``algorithm.working_dir`` is kept and shown; the local run's working
-directory is always ``MA_JOB_DIR``, and a job asking for another one gets a note at the top of its log.
+variables of the runtime contract). ``algorithm.working_dir`` is kept and shown: it is the contract's (a create
+request that says otherwise is refused), where the local run works too.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from ..core import contract
 from ..core.hooks import hookimpl
 from ..core.location import Location
 from ..core.phase import JobPhase
@@ -60,7 +59,6 @@ class EmulatedJob:
         self.start_time = 0  # as the API shows it: 0 until the job runs, then epoch ms
         self.end_time: int | None = None
         self.error: str | None = None
-        self.notes: list[str] = []  # the emulator's remarks, at the top of worker-0's log
         self._store = store
         self._work = work_root / self.id
         self._delay = phase_delay
@@ -115,13 +113,12 @@ class EmulatedJob:
         with self._lock:
             job = self._local_job
         index = self.tasks.index(task)
-        notes = "".join(f"[emulator] {n}\n" for n in self.notes) if index == 0 else ""
         if job is None:
-            return notes + (self.error + "\n" if self.error else "")
+            return self.error + "\n" if self.error else ""
         names = job.get_job_log_file_list()
         if index >= len(names):
             return ""
-        text = notes + job.get_job_log(names[index])
+        text = job.get_job_log(names[index])
         if self.error and index == 0:
             text += self.error + "\n"
         return text
@@ -200,7 +197,7 @@ class EmulatedJob:
                 obs_url = (((item.get("remote") or {}).get("obs")) or {}).get("obs_url")
                 if obs_url:
                     try:
-                        inputs = self._store.download(obs_url, self._work / "inputs" / item.get("name", "data_url"))
+                        inputs = self._store.download(obs_url, self._work / "inputs" / item["name"])
                     except FileNotFoundError:
                         raise _JobSetupError(f"input {obs_url} does not exist in OBS") from None
                     break
@@ -212,10 +209,6 @@ class EmulatedJob:
         except _JobSetupError as exc:
             self.error = f"emulator: {exc}"
             return self._finish(JobPhase.FAILED, "Failed")
-        working_dir = algorithm.get("working_dir")
-        job_dir = str(contract.Layout.container().job_dir)
-        if working_dir and working_dir.rstrip("/") != job_dir:
-            self.notes.append(f"algorithm.working_dir {working_dir} is recorded; the local run works in {job_dir} (MA_JOB_DIR)")
         if self._stop.wait(self._delay) or not self._set(JobPhase.RUNNING, "Running"):
             return self._finish(JobPhase.TERMINATED)
         session = Session(local_root=self._work / "runs", stream_logs=False, local_python=self._python or None,

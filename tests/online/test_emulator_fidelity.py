@@ -13,10 +13,10 @@ import pytest
 from pytest_modelarts import Estimator, JobPhase, OnlineError, Session
 from pytest_modelarts.backends.online import backend as online_backend
 from pytest_modelarts.backends.online import create_job
+from pytest_modelarts.backends.online.body import environment_problems
 from pytest_modelarts.backends.online.clients import Clients
 from pytest_modelarts.core.phase import SECONDARY_PHASES, V1_STATUSES
 from pytest_modelarts.emulator import Emulator
-from pytest_modelarts.emulator.modelarts import check_environments
 
 from ..support.waiting import wait_until
 from .conftest import FLAVOR
@@ -57,24 +57,60 @@ def test_environments_and_working_dir_are_kept_shown_and_used(modelarts_emulator
     algorithm = job._execution._refresh().algorithm
     assert (algorithm.environments, algorithm.working_dir) == ([{"GREETING": "hello"}], JOB_DIR)
     assert "greeting hello" in job.logs()
-    assert "[emulator]" not in job.logs()  # working_dir is the local run's own
 
 
-def test_another_working_dir_is_shown_and_noted_in_the_log(modelarts_emulator, online_code, online_data, monkeypatch):
-    _with_algorithm(monkeypatch, working_dir="/home/ma-user/elsewhere")
-    job = _estimator(modelarts_emulator.session(), online_code).fit(inputs=str(online_data), wait=True, job_name="wd")
-    assert modelarts_emulator.jobs()[0]["algorithm"]["working_dir"] == "/home/ma-user/elsewhere"
-    assert f"[emulator] algorithm.working_dir /home/ma-user/elsewhere is recorded; the local run works in {JOB_DIR}" in job.logs()
+def _renamed(monkeypatch, field, name):
+    """Let the online backend name its first input or output ``name`` (as another client of the API could)."""
+    build = online_backend.build_job_body
+
+    def build_with(*args, **kwargs):
+        body = build(*args, **kwargs)
+        getattr(body.algorithm, field)[0].name = name
+        return body
+
+    monkeypatch.setattr(online_backend, "build_job_body", build_with)
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    (lambda mp: _with_algorithm(mp, working_dir="/home/ma-user/elsewhere"),
+     r"algorithm\.working_dir: '/home/ma-user/elsewhere' is not '/home/ma-user/modelarts/user-job-dir' \(a boot file runs in MA_JOB_DIR\)"),
+    (lambda mp: _renamed(mp, "inputs", "data"),
+     r"algorithm\.inputs\[0\]\.name: 'data' is not 'data_url' \(ModelArts puts it at /home/ma-user/modelarts/inputs/<name>_0, "
+     r"and the boot file is given /home/ma-user/modelarts/inputs/data_url_0\)"),
+    (lambda mp: _renamed(mp, "outputs", "model"), r"algorithm\.outputs\[0\]\.name: 'model' is not 'train_url'"),
+])
+def test_a_body_that_disagrees_with_the_contract_is_refused_with_a_400(modelarts_emulator, online_code, online_data,
+                                                                      monkeypatch, change, match):
+    change(monkeypatch)
+    with pytest.raises(OnlineError, match=match) as info:
+        _estimator(modelarts_emulator.session(), online_code).fit(inputs=str(online_data), wait=True, job_name="off-contract")
+    assert (info.value.status, info.value.error_code) == (400, "ModelArts.0101")
+    assert modelarts_emulator.jobs() == []
+
+
+def test_a_custom_image_works_in_ma_home_and_nowhere_else(modelarts_emulator):
+    from huaweicloudsdkmodelarts.v1 import model as m
+
+    def body(working_dir):
+        return m.Job(kind="job", metadata=m.JobMetadata(name="image"), spec=m.Spec(resource=m.SpecResource(flavor_id=FLAVOR)),
+                     algorithm=m.JobAlgorithm(engine=m.JobEngine(image_url="swr.example.com/o/i:1"), command="env",
+                                              working_dir=working_dir))
+
+    clients = Clients.of(modelarts_emulator.session())
+    with pytest.raises(OnlineError, match=r"'/home/ma-user/modelarts/user-job-dir' is not '/home/ma-user' \(a custom "
+                                          r"image's command runs in MA_HOME\)"):
+        create_job(clients, body(JOB_DIR))
+    assert create_job(clients, body("/home/ma-user"))  # accepted (it fails later: the emulator runs no images)
 
 
 @pytest.mark.parametrize(("environments", "match"), [
-    ({"1ST": "x"}, "start with a letter or underscore"),
-    ({"A-B": "x"}, "only letters, digits and underscores"),
-    ({"with.dot": "x"}, "only letters, digits and underscores"),
-    ({"K" * 8193: "x"}, "longer than 8192"),
-    ({"A": "v" * 4097}, "longer than 4096"),
+    ({"1ST": "x"}, "'1ST' is not a variable name: letters, digits and '_', not starting with a digit"),
+    ({"A-B": "x"}, "'A-B' is not a variable name"),
+    ({"with.dot": "x"}, "'with.dot' is not a variable name"),
+    ({"K" * 8193: "x"}, "is not a variable name: .* at most 8192 characters"),
+    ({"A": "v" * 4097}, "the value of 'A' is longer than 4096"),
     ({"A": "$HOME/x"}, "cannot contain \\$"),
-    ({f"V{i}": "x" for i in range(101)}, "at most 100 pairs"),
+    ({f"V{i}": "x" for i in range(101)}, "at most 100 variables are allowed"),
 ])
 def test_forbidden_environments_are_refused_with_a_400(modelarts_emulator, environments, match):
     from huaweicloudsdkmodelarts.v1 import model as m
@@ -82,13 +118,13 @@ def test_forbidden_environments_are_refused_with_a_400(modelarts_emulator, envir
     body = m.Job(kind="job", metadata=m.JobMetadata(name="bad-env"), spec=m.Spec(resource=m.SpecResource(flavor_id=FLAVOR, node_count=1)),
                  algorithm=m.JobAlgorithm(engine=m.JobEngine(image_url="swr.example.com/o/i:1"), command="env", environments=environments))
     with pytest.raises(OnlineError, match=match) as info:
-        create_job(Clients(modelarts_emulator.session()), body)
+        create_job(Clients.of(modelarts_emulator.session()), body)
     assert (info.value.status, info.value.error_code) == (400, "ModelArts.2802")
     assert modelarts_emulator.jobs() == []
 
 
 def test_the_documented_environment_limits_themselves_are_allowed():
-    assert check_environments({"_a1": "", "K" * 8192: "v" * 4096, **{f"V{i}": "x" for i in range(98)}}) == []
+    assert environment_problems({"_a1": "", "K" * 8192: "v" * 4096, **{f"V{i}": "x" for i in range(98)}}.items()) == []
 
 
 def test_phases_start_time_and_duration_as_the_api_shows_them(tmp_path, online_code, online_data):

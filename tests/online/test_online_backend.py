@@ -6,6 +6,8 @@ import pytest
 
 from pytest_modelarts import ConfigurationError, Estimator, JobFailedError, JobPhase, ParameterError, Session
 from pytest_modelarts.backends.online import build_job_body
+from pytest_modelarts.core.plan import plan_job
+from pytest_modelarts.emulator.modelarts import contract_problems
 
 from .conftest import FLAVOR
 
@@ -101,7 +103,7 @@ def test_online_without_credentials_fails_before_any_request(modelarts_emulator,
     assert modelarts_emulator.emulator.requests == {"modelarts": 0, "obs": 0}
 
 
-def test_job_body_mapping_of_a_custom_image_job(online_code):
+def test_job_body_mapping_of_a_custom_image_job(online_code, tmp_path):
     from pytest_modelarts import JobConfig
 
     template = JobConfig.template(
@@ -109,7 +111,9 @@ def test_job_body_mapping_of_a_custom_image_job(online_code):
         log_url="obs://b/l", train_instance_type=FLAVOR, job_description="d",
         user_image_url="swr.example.com/org/img:1", user_command="bash run.sh")
     config = template.fit(inputs="obs://b/in/", job_name="img")
-    body = build_job_body(config, code_url=None, inputs_url=config.inputs).to_dict()
+    body = build_job_body(plan_job(config, Session(local_root=tmp_path), None, "img1"), code_url=None,
+                          inputs_url=config.inputs).to_dict()
+    assert contract_problems(body["algorithm"]) == []  # what the emulator holds it to
     assert (body["kind"], body["metadata"]["name"], body["metadata"]["description"]) == ("job", "img", "d")
     assert body["algorithm"]["engine"]["image_url"] == "swr.example.com/org/img:1"
     assert body["algorithm"]["command"] == "bash run.sh"
@@ -144,14 +148,19 @@ def test_the_environment_travels_online_as_pinned_requirements(modelarts_emulato
     assert not (code / "pip-requirements.txt").exists()  # the user's code dir is not touched
 
 
-def test_job_body_of_a_boot_file_job_works_where_the_local_run_does(online_code):
+def test_job_body_of_a_boot_file_job_works_where_the_local_run_does(online_code, tmp_path):
     from pytest_modelarts import JobConfig
     from pytest_modelarts.core import contract
 
     config = JobConfig.template(code_dir=str(online_code), boot_file="train.py", train_instance_type=FLAVOR, train_instance_count=1,
                                 output_path="obs://b/o/").fit(inputs="obs://b/in/", job_name="boot")
-    body = build_job_body(config, code_url="obs://b/code/", inputs_url=config.inputs).to_dict()
-    assert body["algorithm"]["working_dir"] == str(contract.Layout.container().job_dir) == "/home/ma-user/modelarts/user-job-dir"
+    body = build_job_body(plan_job(config, Session(local_root=tmp_path), None, "boot1"), code_url="obs://b/code/",
+                          inputs_url=config.inputs).to_dict()
+    layout = contract.V2_CONTRACT.layout()
+    assert body["algorithm"]["working_dir"] == str(layout.job_dir) == "/home/ma-user/modelarts/user-job-dir"
+    assert [i["name"] for i in body["algorithm"]["inputs"]] == ["data_url"]  # ModelArts puts it at inputs/data_url_0
+    assert [o["name"] for o in body["algorithm"]["outputs"]] == ["train_url"]
+    assert contract_problems(body["algorithm"]) == []
     assert "environments" not in body["algorithm"] or body["algorithm"]["environments"] is None
 
 

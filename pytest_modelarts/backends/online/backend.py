@@ -1,54 +1,13 @@
-"""The ``online`` backend: ModelArts v2 training jobs through the official SDKs.
+"""The ``online`` backend: ModelArts v2 training jobs through the official SDKs (docs/online.md).
 
-``huaweicloudsdkmodelarts`` creates and follows the job, ``esdk-obs-python`` puts the local code directory
-(and local inputs) into OBS first, under content-addressed prefixes of the output bucket::
+It carries a job's plan out through the API: local code and inputs go to OBS (:mod:`.uploads`, content-addressed),
+the plan becomes the v2 job body (:mod:`.body`, the mapping table is in docs/online.md), the job is created and
+followed (:mod:`.execution`) with the session's one set of clients (:mod:`.clients`: retries, errors, secrets).
 
-    obs://<bucket of output_path>/pytest-modelarts/code/<sha256 of the tree>/<code dir name>/...
-    obs://<bucket of output_path>/pytest-modelarts/data/<sha256 of the tree>/<input name>[/...]
-
-An upload is skipped when its ``.complete`` marker already exists, so unchanged code is uploaded once.
-
-The seed's parameters become the v2 job body (``huaweicloudsdkmodelarts.v1.model.Job``) as follows:
-
-=======================================  =====================================================================
-seed parameter                            v2 job body
-=======================================  =====================================================================
-``fit(job_name)``                         ``metadata.name``
-``job_description``                       ``metadata.description``
-``train_instance_type``                   ``spec.resource.flavor_id``
-``train_instance_count``                  ``spec.resource.node_count``
-``code_dir``                              ``algorithm.code_dir`` (obs:// as given; a local dir is uploaded)
-``boot_file``                             ``algorithm.boot_file`` = code_dir URL + the boot file's path in it
-``hyperparameters``                       ``algorithm.parameters`` ``[{name, value}]``; for a custom image
-                                          ``algorithm.environments`` ``{label: value}`` (container variables)
-(the local run's working directory)       ``algorithm.working_dir``: ``/home/ma-user/modelarts/user-job-dir``
-                                          for a boot file, ``/home/ma-user`` for a custom image
-``fit(inputs)``                           ``algorithm.inputs[0]`` ``{name: "data_url", remote.obs.obs_url}``
-``fit(dataset_id, dataset_version_id)``   ``algorithm.inputs[0]`` ``{name: "data_url", remote.dataset{id, version_id}}``
-``output_path``                           ``algorithm.outputs[0]`` ``{name: "train_url", remote.obs.obs_url}``
-``log_url``                               ``spec.log_export_path.obs_url``
-``framework_type``/``framework_version``  ``algorithm.engine.engine_name`` / ``engine_version``
-``user_image_url``                        ``algorithm.engine.image_url``
-``user_command``                          ``algorithm.command``
-``model_name``                            ``algorithm.id`` (an algorithm from algorithm management)
-``environment``                           its pip packages, pinned from the committed lock when there is one,
-                                          become ``pip-requirements.txt`` in the uploaded code dir (preset
-                                          images install it before the boot file); not when the code dir has a
-                                          requirements file of its own. Conda packages are the engine's or the
-                                          image's business (``framework_type``/``user_image_url``)
-``fit(data_source)``                      not supported online (a ParameterError)
-=======================================  =====================================================================
-
-Resilience: every call is retried with bounded exponential backoff on 5xx, 429, connection errors and
-timeouts; other 4xx fail at once with the service's message (401/403 as
-:class:`~pytest_modelarts.errors.AuthenticationError`). Creating a job is the one call that is not
-idempotent: after an ambiguous failure the job is first looked up by name (and creation time) and adopted
-if it exists, so a retry never creates a second job. Tuning (environment variables):
-``PYTEST_MODELARTS_HTTP_TIMEOUT`` (read timeout, seconds, default 60), ``PYTEST_MODELARTS_RETRIES``
-(attempts per call, default 10).
-
-Secrets: the secret key is revealed only to build the SDK clients; error messages are built from the
-service's answer and scrubbed of the key anyway.
+Creating a job is the one call that is not idempotent: after an ambiguous failure the job is first looked up by name
+and adopted if it exists, so a retry never creates a second job. A job counts as the request's when it was created at
+most :data:`ADOPT_WINDOW_S` before the request (the service's clock may be behind ours): the one window of both this
+retry and promotion's adoption of an interrupted submission (:meth:`OnlineBackend.find_job`).
 """
 
 from __future__ import annotations
@@ -67,10 +26,11 @@ from .execution import OnlineExecution
 from .uploads import code_with_requirements, upload_tree
 
 if TYPE_CHECKING:
-    from ...core.runtime import PythonRuntime
+    from ...core.plan import JobPlan
 
-#: how far back (ms) a job found by name may have been created to count as ours after an ambiguous create
-ADOPT_WINDOW_MS = 10 * 60 * 1000
+#: how long (seconds) before our create request a job found by its name may have been created and still count as the
+#: one that request created (the service's clock may be behind ours)
+ADOPT_WINDOW_S = 10 * 60.0
 
 
 class OnlineBackend(Backend):
@@ -112,8 +72,9 @@ class OnlineBackend(Backend):
                 "or a region (Session(region_name=...))"
             )
 
-    def start(self, config: JobConfig, runtime: PythonRuntime | None = None, *, job_id: str) -> OnlineExecution:
-        clients = Clients(self.session)
+    def start(self, plan: JobPlan) -> OnlineExecution:
+        config = plan.config
+        clients = Clients.of(self.session)
         assert config.output_path is not None
         bucket = config.output_path.bucket
         code_url: str | None = config.code_dir
@@ -123,20 +84,21 @@ class OnlineBackend(Backend):
         inputs_url: str | None = config.inputs
         if config.inputs is not None and config.inputs.is_local:
             inputs_url = upload_tree(clients, CodeTree(config.inputs.path), bucket, "data")
-        body = build_job_body(config, code_url=code_url, inputs_url=inputs_url)
+        body = build_job_body(plan, code_url=code_url, inputs_url=inputs_url)
         online_id = create_job(clients, body)
         return OnlineExecution(clients, online_id, config, body=body)
 
     def attach(self, online_job_id: str, config: JobConfig) -> OnlineExecution:
         """Follow a job created earlier (e.g. by a previous promotion)."""
-        return OnlineExecution(Clients(self.session), online_job_id, config)
+        return OnlineExecution(Clients.of(self.session), online_job_id, config)
 
     def find_job(self, name: str, *, created_after: float = 0.0) -> str | None:
-        """The id of the newest job named ``name`` created after ``created_after`` (seconds since the epoch), or None.
+        """The id of the newest job named ``name`` that a create request sent at ``created_after`` (seconds since the
+        epoch) may have created: created at most :data:`ADOPT_WINDOW_S` before it. None when there is none.
 
         Promotion calls it for a ledger record whose create request never got its answer.
         """
-        return find_job_by_name(Clients(self.session), name, created_after=int(created_after * 1000))
+        return find_job_by_name(Clients.of(self.session), name, sent_at=created_after)
 
 
 def create_job(clients: Clients, body: Any) -> str:
@@ -144,10 +106,10 @@ def create_job(clients: Clients, body: Any) -> str:
     from huaweicloudsdkmodelarts.v1 import model as m
 
     name = body.metadata.name
-    since = int(time.time() * 1000) - ADOPT_WINDOW_MS
+    sent_at = time.time()
 
     def existing() -> str | None:
-        return find_job_by_name(clients, name, created_after=since)
+        return find_job_by_name(clients, name, sent_at=sent_at)
 
     resp = clients.call(f"creating training job {name!r}",
                         lambda: clients.modelarts.create_training_job(m.CreateTrainingJobRequest(body=body)),
@@ -155,10 +117,12 @@ def create_job(clients: Clients, body: Any) -> str:
     return resp if isinstance(resp, str) else resp.metadata.id
 
 
-def find_job_by_name(clients: Clients, name: str, *, created_after: int = 0) -> str | None:
-    """The id of the newest job named ``name`` created after ``created_after`` (ms), or None."""
+def find_job_by_name(clients: Clients, name: str, *, sent_at: float) -> str | None:
+    """The id of the newest job named ``name`` that a create request sent at ``sent_at`` (seconds since the epoch)
+    may have created (:data:`ADOPT_WINDOW_S`), or None."""
     from huaweicloudsdkmodelarts.v1 import model as m
 
+    created_after = int((sent_at - ADOPT_WINDOW_S) * 1000) if sent_at > 0 else 0
     request = m.ListTrainingJobsRequest(body=m.JobSearches(
         offset=0, limit=50, filters=[m.Filter(key="name", operator="like", value=[name])]))
     resp = clients.call(f"looking up training job {name!r}", lambda: clients.modelarts.list_training_jobs(request))

@@ -1,19 +1,25 @@
 """The v2 job body (``huaweicloudsdkmodelarts.v1.model.Job``) of a configuration; the mapping is in docs/online.md.
 
-``algorithm.working_dir`` says where the local run worked: ``MA_JOB_DIR`` (``/home/ma-user/modelarts/user-job-dir``)
-for boot-file jobs, ``MA_HOME`` (``/home/ma-user``) for custom images, so the online job runs where the local
-one did. Custom-image hyperparameters become ``algorithm.environments``, whose documented rules
-(:func:`environment_problems`) the online backend checks before anything is uploaded.
+``algorithm.working_dir`` says where the local run worked (the job plan's working directory in the v2 contract):
+``MA_JOB_DIR`` (``/home/ma-user/modelarts/user-job-dir``) for boot-file jobs, ``MA_HOME`` (``/home/ma-user``) for
+custom images, so the online job runs where the local one did. The input and the output are named after the
+contract's directories: ModelArts downloads input ``<name>`` into ``inputs/<name>_0`` and uploads output ``<name>``
+from ``outputs/<name>_0``, which the contract says are ``data_url_0`` and ``train_url_0``. Custom-image
+hyperparameters become ``algorithm.environments``, whose documented rules (:func:`environment_problems`) the online
+backend checks before anything is uploaded.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 from ...core import contract
-from ...core.job import JobConfig
+
+if TYPE_CHECKING:
+    from ...core.plan import JobPlan
 
 #: ``algorithm.environments`` as "Creating a Training Job" documents it (opentelekomcloud-docs/modelarts
 #: api-ref/source/training_management/creating_a_training_job.rst): names of letters, digits and underscores
@@ -38,20 +44,24 @@ def environment_problems(pairs: Iterable[tuple[str, str]]) -> list[str]:
     return problems
 
 
-def working_dir(config: JobConfig) -> str | None:
-    """The working directory of the local run of ``config``, as ``algorithm.working_dir`` (None: not a boot file or image)."""
-    layout = contract.Layout.container()
-    if config.is_custom_image:
-        return str(layout.home)
-    if config.boot_file is not None:
-        return str(layout.job_dir)
-    return None
+#: the contract online jobs run under (promotion submits new-version jobs only)
+LAYOUT = contract.V2_CONTRACT.layout()
 
 
-def build_job_body(config: JobConfig, *, code_url: str | None, inputs_url: str | None) -> Any:
-    """The ``huaweicloudsdkmodelarts`` ``Job`` for ``config`` (see the module docstring for the mapping)."""
+def channel_name(directory: PurePosixPath) -> str:
+    """The name of the input or output ModelArts puts at ``directory`` (``inputs/<name>_<i>``, ``outputs/<name>_<i>``)."""
+    return directory.name.rpartition("_")[0]
+
+
+#: the names of the job's input and output, those of the contract's ``--data_url`` and ``--train_url`` directories
+INPUT_NAME, OUTPUT_NAME = channel_name(LAYOUT.data_url()), channel_name(LAYOUT.train_url())
+
+
+def build_job_body(plan: JobPlan, *, code_url: str | None, inputs_url: str | None) -> Any:
+    """The ``huaweicloudsdkmodelarts`` ``Job`` of ``plan`` (see the module docstring for the mapping)."""
     from huaweicloudsdkmodelarts.v1 import model as m
 
+    config = plan.config
     algorithm = m.JobAlgorithm()
     if config.model_name is not None:
         algorithm.id = config.model_name
@@ -59,7 +69,8 @@ def build_job_body(config: JobConfig, *, code_url: str | None, inputs_url: str |
         algorithm.code_dir = code_url if code_url.endswith("/") else code_url + "/"
         if config.boot_file is not None:
             algorithm.boot_file = algorithm.code_dir + config.boot_file
-    algorithm.working_dir = working_dir(config)
+    if config.is_custom_image or config.boot_file is not None:
+        algorithm.working_dir = str(plan.working_dir(LAYOUT))
     if config.is_custom_image:
         algorithm.engine = m.JobEngine(image_url=config.user_image_url)
         algorithm.command = config.user_command
@@ -71,13 +82,13 @@ def build_job_body(config: JobConfig, *, code_url: str | None, inputs_url: str |
         if config.hyperparameters:
             algorithm.parameters = [m.Parameters(name=k, value=v) for k, v in config.hyperparameters]
     if inputs_url is not None:
-        algorithm.inputs = [m.Input(name="data_url", remote=m.InputDataInfo(obs=m.InputDataInfoObs(obs_url=inputs_url)))]
+        algorithm.inputs = [m.Input(name=INPUT_NAME, remote=m.InputDataInfo(obs=m.InputDataInfoObs(obs_url=inputs_url)))]
     elif config.dataset_id is not None:
-        algorithm.inputs = [m.Input(name="data_url", remote=m.InputDataInfo(
+        algorithm.inputs = [m.Input(name=INPUT_NAME, remote=m.InputDataInfo(
             dataset=m.InputDataInfoDataset(id=config.dataset_id, version_id=config.dataset_version_id)))]
     if config.output_path is not None:
         out = config.output_path if config.output_path.endswith("/") else config.output_path + "/"
-        algorithm.outputs = [m.Output(name="train_url", remote=m.Remote(obs=m.RemoteObs(obs_url=out)))]
+        algorithm.outputs = [m.Output(name=OUTPUT_NAME, remote=m.Remote(obs=m.RemoteObs(obs_url=out)))]
     spec = m.Spec(resource=m.SpecResource(flavor_id=config.train_instance_type, node_count=config.train_instance_count))
     if config.log_url is not None:
         spec.log_export_path = m.LogExportPath(obs_url=config.log_url if config.log_url.endswith("/") else config.log_url + "/")

@@ -66,7 +66,7 @@ def online_requirements(config: JobConfig) -> str | None:
     env = config.environment
     if env is None or env.conda is None or not env.conda.pip_packages:
         return None
-    from ...envs.lock import read_lock, spec_hash
+    from ...envs.lockfile import read_lock, spec_hash
 
     locked = read_lock(env.default_lock_path())
     if locked is not None and locked.spec_hash == spec_hash(env.conda, locked.python_source, locked.platform):
