@@ -17,10 +17,15 @@ runs (online it would upload a file from outside the code directory, or nothing)
 a local run copies it as a link; an online job gets its target's content at the link's path (a file link as a
 copy of the file, a directory link as a copy of the directory's files). Anything but files, folders and links
 (a FIFO, a socket, a device) is refused too: ModelArts could not download it, and reading it may never end.
+
+Within :func:`digest_once` (one promotion: its ledger key, then its upload under that digest) a tree is read for
+its digest once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import os
 import shutil
@@ -32,6 +37,23 @@ from pathlib import Path
 EXCLUDED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox",
                            ".modelarts"})
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+#: the digests taken within the current :func:`digest_once` block, by tree (None outside one)
+_DIGESTS: contextvars.ContextVar[dict[tuple[Path, tuple[Path, ...]], str] | None] = contextvars.ContextVar(
+    "pytest_modelarts_digests", default=None)
+
+
+@contextlib.contextmanager
+def digest_once() -> Iterator[None]:
+    """Within this block each tree (root and exclusions) is read for its :meth:`CodeTree.digest` once: what a job's
+    code is hashed as, for its ledger key and for its upload, is one reading of it. Blocks nest (the outer wins)."""
+    if _DIGESTS.get() is not None:
+        yield
+        return
+    token = _DIGESTS.set({})
+    try:
+        yield
+    finally:
+        _DIGESTS.reset(token)
 
 
 @dataclass(frozen=True)
@@ -159,7 +181,17 @@ class CodeTree:
                 _place(entry.path, dest, link)
 
     def digest(self) -> str:
-        """sha256 over the relative paths and contents of the tree's files (a symlink counts by its target's content)."""
+        """sha256 over the relative paths and contents of the tree's files (a symlink counts by its target's content);
+        within :func:`digest_once`, the tree's first digest."""
+        memo = _DIGESTS.get()
+        if memo is None:
+            return self._read_digest()
+        key = (self.root.absolute(), self.exclude)
+        if key not in memo:
+            memo[key] = self._read_digest()
+        return memo[key]
+
+    def _read_digest(self) -> str:
         digest = hashlib.sha256()
         for entry in sorted(self.files(), key=lambda e: e.rel):
             h = hashlib.sha256()

@@ -138,22 +138,26 @@ def spec_hash(spec: CondaDependencies, python_source: str, platform: str) -> str
 
 # --- reading -------------------------------------------------------------------------------------------------
 
-_READ_MEMO: dict[tuple[str, int, int], LockedEnvironment] = {}
+#: the last lock read at each path, with the file's identity then (inode, mtime, size): a lock is replaced atomically
+#: (a new inode), so a rewritten lock is never mistaken for the one read
+_READ_MEMO: dict[str, tuple[tuple[int, int, int, int], LockedEnvironment]] = {}
 
 
 def read_lock(path: Path) -> LockedEnvironment | None:
     """Read a lock written by this module; None when the file is missing.
 
-    This is the fast path taken on every run (a YAML load, memoized on the file's mtime and size); the builder
+    This is the fast path taken on every run (a YAML load, once per version of the file: a job's environment, its
+    promotion's parity check and its online requirements read it once between them); the builder
     validates the file with conda-lock's own parser (:func:`parse_with_conda_lock`) before it realises it.
     """
     try:
         st = path.stat()
     except FileNotFoundError:
         return None
-    memo_key = (str(path), st.st_mtime_ns, st.st_size)
-    if memo_key in _READ_MEMO:
-        return _READ_MEMO[memo_key]
+    identity = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+    memo = _READ_MEMO.get(str(path))
+    if memo is not None and memo[0] == identity:
+        return memo[1]
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -201,7 +205,7 @@ def read_lock(path: Path) -> LockedEnvironment | None:
             "delete it or re-lock with lock_mode='update' (pytest --modelarts-lock-mode=update)"
         ) from None
     locked = _with_key(locked)
-    _READ_MEMO[memo_key] = locked
+    _READ_MEMO[str(path)] = (identity, locked)
     return locked
 
 

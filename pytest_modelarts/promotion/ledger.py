@@ -106,12 +106,6 @@ class Ledger:
             raise ConfigurationError(f"the promotion ledger {str(self.path)!r} is unreadable ({exc}); delete it to start afresh") from None
         return dict(data.get("records", {})) if isinstance(data, dict) else {}
 
-    def records(self) -> list[PromotionRecord]:
-        """Every record, oldest first."""
-        with self._lock:
-            items = self._read()
-        return sorted((PromotionRecord.from_dict(v) for v in items.values()), key=lambda r: r.submitted_at)
-
     def lookup(self, key: str) -> PromotionRecord | None:
         """The record of ``key`` (with ``created=False``), or None."""
         with self._lock:

@@ -35,7 +35,7 @@ class SmokeRun:
     def differences(self, online: JobConfig, *, code_hash: str | None, env_hash: str | None) -> list[str]:
         """How the online job of ``online`` would differ from this run, one line each (empty: none)."""
         found = []
-        if self.contract != Version.V2.value:
+        if not Version.parse(self.contract, "SmokeRun").contract.submittable:
             found.append(f"contract: the smoke run reproduced {self.contract} (old-version) jobs, but promotion submits a "
                          "new-version (v2) job (/home/ma-user, no DLS_* variables, local paths as --data_url): "
                          "smoke-test it with contract='v2'")

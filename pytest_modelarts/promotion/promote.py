@@ -13,8 +13,11 @@ Within one submission, the online backend itself never creates a job twice: afte
 (timeout, dropped connection, 5xx) it looks the job up by name before creating it again. Across processes, a
 *pending* record (phase ``Submitting``, no job id) is written before the create request: when the process dies
 while the request is in flight (SIGTERM, SIGKILL), the next run finds the pending record and looks the job up by
-the recorded name (the backend's ``find_job``) before creating one, so an interrupted promotion never leads to
-a second online job.
+the recorded name (the backend's ``find_job``, the record's time as the request's) before creating one, so an
+interrupted promotion never leads to a second online job.
+
+One promotion reads the code tree once (:func:`~pytest_modelarts.core.codetree.digest_once`: the key's digest is the
+upload's) and follows its job through one handle, started or attached once, which :func:`submit` returns.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ import dataclasses
 import hashlib
 import json
 import time
+from typing import NamedTuple
 
-from ..core.codetree import CodeTree
+from ..core.codetree import CodeTree, digest_once
 from ..core.job import JobConfig
 from ..core.runner import attach_job, backend_for, start_job
 from ..core.session import Session
+from ..core.training_job import TrainingJob
 from ..errors import ConfigurationError, JobTimeoutError
 from .ledger import SUBMITTING, Ledger, PromotionRecord
 from .parity import SmokeRun, refusal
@@ -84,82 +89,95 @@ def promote(
     and :class:`~pytest_modelarts.errors.OnlineError` (or its subclass ``AuthenticationError``) when the
     service refuses.
     """
-    if online_config.is_local:
+    return submit(online_config, session, ledger=ledger, lock_hash=lock_hash, smoke=smoke,
+                  online_env_hash=online_env_hash, force=force, wait=wait, timeout=timeout).record
+
+
+class Promotion(NamedTuple):
+    """The ledger's record, and the handle of its job when :func:`submit` started or followed it (else None)."""
+
+    record: PromotionRecord
+    job: TrainingJob | None
+
+
+def submit(
+    config: JobConfig,
+    session: Session,
+    *,
+    ledger: Ledger,
+    lock_hash: str | None,
+    smoke: SmokeRun | None = None,
+    online_env_hash: str | None = None,
+    force: bool = False,
+    wait: bool = False,
+    timeout: float | None = None,
+) -> Promotion:
+    """:func:`promote`, with the job's handle (to ask it more, e.g. why it failed, without attaching again)."""
+    if config.is_local:
         raise ConfigurationError(
-            f"promote() needs an online configuration: train_instance_type is {online_config.train_instance_type!r}; "
+            f"promote() needs an online configuration: train_instance_type is {config.train_instance_type!r}; "
             "give a ModelArts flavor such as 'modelarts.vm.cpu.2u'"
         )
-    config = online_config
-    tree = config.code_tree
-    chash = tree.digest() if tree is not None else hashlib.sha256((config.code_dir or "").encode()).hexdigest()
-    if smoke is not None:
-        differences = smoke.differences(config, code_hash=chash if tree is not None else None, env_hash=online_env_hash)
-        if differences:
-            raise ConfigurationError(refusal(config.job_name, differences))
-    key = promotion_key(config, lock_hash, chash)
-    with ledger.claim(key):
-        previous = ledger.lookup(key)
-        if previous is not None and previous.is_pending:
-            previous = _recover(previous, config, session, ledger)
-        existing = None if force else previous
-        if existing is not None:
-            if not existing.is_final:  # the ledger tells the job's phase as it is now, not as it was at creation
-                phase = _follow(existing.job_id, config, session, timeout) if wait else _current(existing.job_id, config, session)
-                existing = dataclasses.replace(existing, phase=phase)
-                ledger.record(existing)
-            return existing
-        pending = PromotionRecord(
-            key=key, job_id="", job_name=config.job_name, phase=SUBMITTING, created=True, train_instance_type=config.train_instance_type,
-            output_path=config.output_path, submitted_at=time.time(), smoke=smoke.to_dict() if smoke else None,
-        )
-        ledger.record(pending)  # before the create request: a process killed while it is in flight leaves this
-        try:
-            job = start_job(config, session)  # job.job_id is the id ModelArts gave it
-        except Exception:
-            # the service refused, or the backend found nothing after an ambiguous failure: no job was created
-            if previous is not None:
-                ledger.record(previous)
-            else:
-                ledger.forget(key)
-            raise
-        rec = dataclasses.replace(pending, job_id=job.job_id, phase=job.phase.value)
-        ledger.record(rec)  # before waiting: a crash while waiting must not lead to a second submission
+    with digest_once():  # the key's digest is the upload's
+        tree = config.code_tree
+        chash = tree.digest() if tree is not None else hashlib.sha256((config.code_dir or "").encode()).hexdigest()
+        if smoke is not None:
+            differences = smoke.differences(config, code_hash=chash if tree is not None else None, env_hash=online_env_hash)
+            if differences:
+                raise ConfigurationError(refusal(config.job_name, differences))
+        key = promotion_key(config, lock_hash, chash)
+        with ledger.claim(key):
+            previous = ledger.lookup(key)
+            job: TrainingJob | None = None
+            if previous is not None and previous.is_pending:
+                previous, job = _recover(previous, config, session, ledger)
+            existing = None if force else previous
+            if existing is not None:
+                if not existing.is_final:  # the ledger tells the job's phase as it is now, not as it was at creation
+                    fresh = job is not None  # just recovered: its phase was asked for
+                    job = job or attach_job(config, session, existing.job_id)
+                    phase = _follow(job, timeout) if wait else existing.phase if fresh else job.phase.value
+                    existing = dataclasses.replace(existing, phase=phase)
+                    ledger.record(existing)
+                return Promotion(existing, job)
+            pending = PromotionRecord(
+                key=key, job_id="", job_name=config.job_name, phase=SUBMITTING, created=True,
+                train_instance_type=config.train_instance_type, output_path=config.output_path, submitted_at=time.time(),
+                smoke=smoke.to_dict() if smoke else None,
+            )
+            ledger.record(pending)  # before the create request: a process killed while it is in flight leaves this
+            try:
+                job = start_job(config, session)  # job.job_id is the id ModelArts gave it
+            except Exception:
+                # the service refused, or the backend found nothing after an ambiguous failure: no job was created
+                if previous is not None:
+                    ledger.record(previous)
+                else:
+                    ledger.forget(key)
+                raise
+            rec = dataclasses.replace(pending, job_id=job.job_id, phase=job.phase.value)
+            ledger.record(rec)  # before waiting: a crash while waiting must not lead to a second submission
     if wait:
-        try:
-            phase = job.wait(timeout, stop_on_timeout=False)
-        except JobTimeoutError:
-            phase = job.phase
-        rec = dataclasses.replace(rec, phase=phase.value)
+        rec = dataclasses.replace(rec, phase=_follow(job, timeout))
         ledger.record(rec)
-    return rec
+    return Promotion(rec, job)
 
 
-#: how far before a pending record's time a job found by its name still counts as the one it created (clock skew)
-_ADOPT_SLACK_S = 600.0
-
-
-def _recover(pending: PromotionRecord, config: JobConfig, session: Session, ledger: Ledger) -> PromotionRecord | None:
-    """The record of the job an interrupted promotion created, found by name; None (and no record) if there is none."""
-    backend = backend_for(config, session)
-    find = getattr(backend, "find_job", None)
-    job_id = find(pending.job_name, created_after=pending.submitted_at - _ADOPT_SLACK_S) if find is not None else None
+def _recover(pending: PromotionRecord, config: JobConfig, session: Session,
+             ledger: Ledger) -> tuple[PromotionRecord | None, TrainingJob | None]:
+    """The record and handle of the job an interrupted promotion created, found by name; (None, None) if none."""
+    job_id = backend_for(config, session).find_job(pending.job_name, created_after=pending.submitted_at)
     if not job_id:
         ledger.forget(pending.key)
-        return None
-    phase = attach_job(config, session, str(job_id)).phase.value
-    rec = dataclasses.replace(pending, job_id=str(job_id), phase=phase, created=False)
-    ledger.record(rec)
-    return rec
-
-
-def _current(job_id: str, config: JobConfig, session: Session) -> str:
-    """The phase of an already submitted online job, asked once."""
-    return attach_job(config, session, job_id).phase.value
-
-
-def _follow(job_id: str, config: JobConfig, session: Session, timeout: float | None) -> str:
-    """Wait for an already submitted online job; return its phase (a timeout leaves it running)."""
+        return None, None
     job = attach_job(config, session, job_id)
+    rec = dataclasses.replace(pending, job_id=job_id, phase=job.phase.value, created=False)
+    ledger.record(rec)
+    return rec, job
+
+
+def _follow(job: TrainingJob, timeout: float | None) -> str:
+    """Wait for an online job; return its phase (a timeout leaves it running)."""
     try:
         return job.wait(timeout, stop_on_timeout=False).value
     except JobTimeoutError:

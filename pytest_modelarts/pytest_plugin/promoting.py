@@ -16,7 +16,8 @@ from ..core.session import Session
 from ..core.training_job import TrainingJob
 from ..envs.lockfile import read_lock
 from ..errors import JobFailedError, ModelArtsError
-from ..promotion import Ledger, PromotionRecord, SmokeRun, promote
+from ..promotion import Ledger, PromotionRecord, SmokeRun
+from ..promotion.promote import submit
 from .marker import SmokeSpec, job_name_for
 from .options import Settings
 from .stash import PROMOTIONS_KEY
@@ -28,11 +29,24 @@ def promotion_record(rec: PromotionRecord, nodeid: str, reason: str | None = Non
             "created": rec.created, "train_instance_type": rec.train_instance_type, "reason": reason}
 
 
-def online_reason(config: JobConfig, session: Session, job_id: str) -> str | None:
+#: the online configuration of an item, built once (checked at collection, submitted after its smoke test passed)
+ONLINE_CONFIG_KEY = pytest.StashKey[JobConfig]()
+
+
+def online_config_of(item: pytest.Item, spec: SmokeSpec, session: Session, settings: Settings) -> JobConfig:
+    """The configuration promotion submits for ``item``, built on first use and kept on the item."""
+    if ONLINE_CONFIG_KEY not in item.stash:
+        item.stash[ONLINE_CONFIG_KEY] = spec.online_config(session, flavor=settings.instance_type,
+                                                          job_name=job_name_for(item.name))
+    return item.stash[ONLINE_CONFIG_KEY]
+
+
+def online_reason(config: JobConfig, session: Session, job_id: str, job: TrainingJob | None = None) -> str | None:
     """Why the online job ``job_id`` did not complete, in one line (its log's last exception or line, its exit
-    code, the service's reason), asked of the service; None when the service cannot tell."""
+    code, the service's reason), asked of the service through ``job`` (else attached to); None when the service
+    cannot tell."""
     try:
-        return remote_cause(attach_job(config, session, job_id))
+        return remote_cause(job or attach_job(config, session, job_id))
     except ModelArtsError:  # the outcome is known already; a reason that cannot be fetched must not hide it
         return None
 
@@ -46,16 +60,16 @@ def promote_item(item: pytest.Item, *, spec: SmokeSpec | None, jobs: list[Traini
     completed = [j for j in jobs if j.phase is JobPhase.COMPLETED and j.config.is_local]
     if spec is None or not spec.runs_a_job or not completed:
         return
-    online = spec.online_config(session, flavor=settings.instance_type, job_name=job_name_for(item.name))
+    online = online_config_of(item, spec, session, settings)
     smoke_job = completed[-1]
     runtime = smoke_job.runtime
-    record = promote(
+    record, job = submit(
         online, session, ledger=Ledger(settings.ledger), lock_hash=runtime.env_hash if runtime else None,
         smoke=smoke_run(smoke_job, session, code_at_start.get(id(smoke_job))), online_env_hash=_lock_key(online),
         force=settings.promote_force, wait=settings.promote_wait, timeout=settings.timeout,
     )
     hook.pytest_modelarts_job_promoted(record=record, job_config=online)
-    reason = online_reason(online, session, record.job_id) if record.failed else None
+    reason = online_reason(online, session, record.job_id, job) if record.failed else None
     item.stash.setdefault(PROMOTIONS_KEY, []).append(promotion_record(record, item.nodeid, reason))
     if settings.promote_wait and record.failed:
         # waiting was asked for so that CI learns the online outcome: a job that did not complete fails the run
