@@ -129,8 +129,9 @@ class Backend(abc.ABC):
         raise ConfigurationError(f"the {self.name!r} backend cannot follow a job it did not start in this process")
 
     def find_job(self, name: str, *, created_after: float = 0.0) -> str | None:
-        """The id of the newest job named ``name`` created after ``created_after`` (seconds since the epoch); None when
-        there is none or the backend cannot look jobs up by name (only a service that outlives us can: ``online``)."""
+        """The id of the newest job named ``name`` that a create request sent at ``created_after`` (seconds since the
+        epoch) may have created; None when there is none or the backend cannot look jobs up by name (only a service
+        that outlives us can: ``online``). Promotion asks it before submitting a job whose creation was not answered."""
         return None
 
 

@@ -44,7 +44,6 @@ SHM_BYTES = 8 * 1024**3
 #: a v1 job's own bucket in the local OBS: ``<prefix>-<job id>``
 JOB_BUCKET_PREFIX = "modelarts-local"
 CACHE_PATH = PurePosixPath("/cache")
-SHM_PATH = PurePosixPath("/dev/shm")
 
 
 class Network(str, enum.Enum):
