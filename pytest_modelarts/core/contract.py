@@ -173,22 +173,6 @@ def platform_arguments(layout: Layout, hyperparameters: Sequence[tuple[str, str]
 
 
 @dataclass(frozen=True)
-class Node:
-    """One worker of a job: its index and the hosts of all workers."""
-
-    index: int
-    hosts: tuple[str, ...]
-
-    @property
-    def count(self) -> int:
-        return len(self.hosts)
-
-    @property
-    def host(self) -> str:
-        return self.hosts[self.index]
-
-
-@dataclass(frozen=True)
 class ObjectUrls:
     """What a job whose contract gives ``obs://`` URLs (v1) gets: ``DLS_APP_URL``, ``DLS_DATA_URL``, ``DLS_TRAIN_URL``,
     and the arguments."""
@@ -196,6 +180,22 @@ class ObjectUrls:
     app: str
     data: str
     train: str
+
+
+@dataclass(frozen=True)
+class Worker:
+    """One worker, as the contract's variables name it: its job, index and peers, address, GPUs, code, pip mirror,
+    a v1 job's ``obs://`` locations, and the endpoints (OBS, API gateway) where there are any to name."""
+
+    job_id: str
+    index: int
+    hosts: tuple[str, ...]
+    current_ip: str
+    num_gpus: int
+    code: PurePosixPath
+    pip_url: str
+    urls: ObjectUrls | None
+    endpoints: Mapping[str, str]
 
 
 class Contract:
@@ -223,9 +223,8 @@ class Contract:
         """The container's tree under ``root`` on this machine (what a relocated process sees)."""
         return Layout(PurePosixPath(os.fspath(root)) / "home", self.mount_name)
 
-    def variables(self, layout: Layout, *, job_id: str, node: Node, current_ip: str, num_gpus: int, code: PurePosixPath,
-                  inherit: Mapping[str, str], urls: ObjectUrls | None, endpoints: Mapping[str, str]) -> dict[str, str]:
-        """The contract's own variables of one worker (beyond ``PATH``/``PYTHONPATH``, which :func:`job_environment` builds)."""
+    def variables(self, layout: Layout, worker: Worker) -> dict[str, str]:
+        """The contract's own variables of one worker (``PATH`` and ``PYTHONPATH`` are the plan's)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -235,11 +234,10 @@ class Contract:
 class V2Contract(Contract):
     version, home, mount_name, user_name, object_urls, submittable = Version.V2, MA_HOME, MOUNT_DIR, "ma-user", False, True
 
-    def variables(self, layout: Layout, *, job_id: str, node: Node, current_ip: str, num_gpus: int, code: PurePosixPath,
-                  inherit: Mapping[str, str], urls: ObjectUrls | None, endpoints: Mapping[str, str]) -> dict[str, str]:
+    def variables(self, layout: Layout, worker: Worker) -> dict[str, str]:
         """The variables of a v2 container, as the user guide's page on training-container variables lists them."""
-        vj = vj_name(job_id)
-        pip_url = inherit.get("PIP_INDEX_URL") or DEFAULT_PIP_URL
+        vj = vj_name(worker.job_id)
+        count = len(worker.hosts)
         return {
             "HOME": str(layout.home),
             "MA_HOME": str(layout.home),
@@ -247,93 +245,45 @@ class V2Contract(Contract):
             "MA_JOB_DIR": str(layout.job_dir),
             "MA_LOG_DIR": str(layout.log_dir),
             "MA_SCRIPT_INTERPRETER": "",
-            "WORKSPACE": str(code),
-            "MA_CURRENT_IP": current_ip,
-            "MA_NUM_GPUS": str(num_gpus),
+            "WORKSPACE": str(worker.code),
+            "MA_CURRENT_IP": worker.current_ip,
+            "MA_NUM_GPUS": str(worker.num_gpus),
             "MA_TASK_NAME": TASK_NAME,
-            "MA_NUM_HOSTS": str(node.count),
-            "VC_TASK_INDEX": str(node.index),
-            "VC_WORKER_NUM": str(node.count),
-            "VC_WORKER_HOSTS": ",".join(node.hosts),
-            "MA_CURRENT_INSTANCE_NAME": f"{vj}-{TASK_NAME}-{node.index}",
+            "MA_NUM_HOSTS": str(count),
+            "VC_TASK_INDEX": str(worker.index),
+            "VC_WORKER_NUM": str(count),
+            "VC_WORKER_HOSTS": ",".join(worker.hosts),
+            "MA_CURRENT_INSTANCE_NAME": f"{vj}-{TASK_NAME}-{worker.index}",
             "MA_VJ_NAME": vj,  # named by the troubleshooting page's migration recipe, not by the variables page
-            "MA_PIP_URL": pip_url,
-            "MA_PIP_HOST": urlsplit(pip_url).hostname or "",
+            "MA_PIP_URL": worker.pip_url,
+            "MA_PIP_HOST": urlsplit(worker.pip_url).hostname or "",
             "MA_DETECT_TRAIN_INJECT_CODE": "1",
-            **endpoints,
+            **worker.endpoints,
         }
 
 
 class V1Contract(Contract):
     version, home, mount_name, user_name, object_urls, submittable = Version.V1, V1_HOME, "", "work", True, False
 
-    def variables(self, layout: Layout, *, job_id: str, node: Node, current_ip: str, num_gpus: int, code: PurePosixPath,
-                  inherit: Mapping[str, str], urls: ObjectUrls | None, endpoints: Mapping[str, str]) -> dict[str, str]:
+    def variables(self, layout: Layout, worker: Worker) -> dict[str, str]:
         """The variables of an old (v1) container: DLS_* and BATCH_CUSTOM<i>_HOSTS, locations as obs:// URLs."""
+        urls = worker.urls
         assert urls is not None, "a v1 job's locations are obs:// URLs"
         variables = {
             "HOME": str(layout.home),
-            "DLS_TASK_INDEX": str(node.index),
-            "DLS_TASK_NUMBER": str(node.count),
+            "DLS_TASK_INDEX": str(worker.index),
+            "DLS_TASK_NUMBER": str(len(worker.hosts)),
             "DLS_APP_URL": urls.app,
             "DLS_DATA_URL": urls.data,
             "DLS_TRAIN_URL": urls.train,
         }
-        for i, host in enumerate(node.hosts):
+        for i, host in enumerate(worker.hosts):
             variables[f"BATCH_CUSTOM{i}_HOSTS"] = f"{host}:{WORKER_PORT}"
         return variables
 
 
 V2_CONTRACT: Contract = V2Contract()
 V1_CONTRACT: Contract = V1Contract()
-
-
-def job_environment(
-    *,
-    contract: Contract,
-    layout: Layout,
-    job_id: str,
-    code_dir_name: str,
-    node: Node,
-    current_ip: str,
-    num_gpus: int = 0,
-    extra: Mapping[str, str] | None = None,
-    inherit: Mapping[str, str] | None = None,
-    path_prefix: Sequence[str] = (),
-    urls: ObjectUrls | None = None,
-    base_env: Mapping[str, str] | None = None,
-    preset: bool = True,
-    endpoints: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The environment variables of one worker, its contract's and nothing of the other version's (docs/contract.md).
-
-    ``inherit`` is the caller's environment, of which only :data:`PASSTHROUGH` is kept; ``extra`` (the
-    environment's activation, custom-image hyperparameters) is applied last but never overrides the contract.
-    ``base_env`` is the image's own environment: ``PATH`` and ``PYTHONPATH`` build on it. A custom image
-    (``preset=False``) keeps them as the image has them: the contract adds variables, it replaces none of those.
-    ``endpoints`` are the OBS and API gateway variables (``S3_ENDPOINT``...), where there is an endpoint to name.
-    """
-    env: dict[str, str] = {}
-    for name in PASSTHROUGH:
-        if inherit and name in inherit:
-            env[name] = inherit[name]
-    env.setdefault("LANG", "C.UTF-8")
-    env.update(extra or {})
-    base = dict(base_env or {})
-    if preset:
-        path = env.get("PATH", base.get("PATH", BASE_PATH))
-        env["PATH"] = os.pathsep.join([*path_prefix, path]) if path_prefix else path
-    else:
-        env.pop("PATH", None)
-    variables = contract.variables(layout, job_id=job_id, node=node, current_ip=current_ip, num_gpus=num_gpus,
-                                   code=layout.code_dir(code_dir_name), inherit=inherit or {}, urls=urls,
-                                   endpoints=endpoints or {})
-    variables["PYTHONUNBUFFERED"] = "1"
-    if preset:  # preset images put the job dir on PYTHONPATH (the user guide's custom-image page lists it)
-        pythonpath = env.get("PYTHONPATH", base.get("PYTHONPATH"))
-        variables["PYTHONPATH"] = str(layout.job_dir) + (os.pathsep + pythonpath if pythonpath else "")
-    env.update(variables)
-    return env
 
 
 #: what a package installer (uv, pip) may see of the caller's environment besides PASSTHROUGH: where it finds

@@ -195,20 +195,24 @@ class JobPlan:
         contract's passthrough. ``base_env`` is the image's own environment (Docker); ``hosts`` stand in for the
         contract's host names where a worker cannot resolve them (the relocated fallback's loopback addresses)."""
         layout = layout or self.layout
-        base = dict(base_env or {})
-        runtime = self.runtime
-        extra = dict(runtime.env) if runtime is not None else {}
-        if self.custom_image:  # a custom image's hyperparameters are variables too
-            extra.update(self.config.hyperparameters)
-        else:  # what a preset image has on its path: the job's requirements, and moxing
+        base, runtime = dict(base_env or {}), self.runtime
+        env = {name: self.inherit[name] for name in ct.PASSTHROUGH if name in self.inherit}
+        env.setdefault("LANG", "C.UTF-8")
+        env.update(runtime.env if runtime is not None else {})  # the environment's activation
+        if self.custom_image:  # its hyperparameters are variables too; its PATH and PYTHONPATH stand as the image has them
+            env.update(self.config.hyperparameters)
+            env.pop("PATH", None)
+        else:  # a preset image: the interpreter's PATH; the job dir, the requirements' site and moxing on PYTHONPATH
+            prefix = runtime.path_prefix if runtime is not None else ()
+            env["PATH"] = os.pathsep.join([*prefix, env.get("PATH", base.get("PATH", ct.BASE_PATH))])
             site = [str(self.requirements_site)] if self.requirements is not None else []
-            extra["PYTHONPATH"] = os.pathsep.join([*site, str(JOB_SITE), *filter(None, [base.get("PYTHONPATH")])])
-        env = ct.job_environment(
-            contract=self.contract, layout=layout, job_id=self.job_id, code_dir_name=self.code_name,
-            node=ct.Node(index=worker, hosts=tuple(hosts or self.hosts)), current_ip=address, num_gpus=self.num_gpus, extra=extra,
-            inherit=self.inherit, path_prefix=runtime.path_prefix if runtime is not None else (),
-            urls=self.urls(layout), base_env=base, preset=not self.custom_image, endpoints=self.endpoints,
-        )
+            env["PYTHONPATH"] = os.pathsep.join([str(layout.job_dir), *site, str(JOB_SITE), *filter(None, [base.get("PYTHONPATH")])])
+        worker_hosts = tuple(hosts or self.hosts)
+        pip_url = self.inherit.get("PIP_INDEX_URL") or ct.DEFAULT_PIP_URL
+        env.update(self.contract.variables(layout, ct.Worker(
+            job_id=self.job_id, index=worker, hosts=worker_hosts, current_ip=address, num_gpus=self.num_gpus,
+            code=layout.code_dir(self.code_name), pip_url=pip_url, urls=self.urls(layout), endpoints=self.endpoints)))
+        env["PYTHONUNBUFFERED"] = "1"  # logs stream live (the custom-image Dockerfile of the user guide sets it too)
         obs = self.config.local_obs
         bucket = self.job_bucket
         if obs is not None or bucket is not None:
