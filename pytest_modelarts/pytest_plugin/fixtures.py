@@ -35,8 +35,7 @@ def session(modelarts_session: Session) -> Session:
 @pytest.fixture
 def modelarts_estimator(request: pytest.FixtureRequest, modelarts_session: Session) -> SmokeEstimator:
     """An Estimator of the test's ``@pytest.mark.modelarts`` smoke configuration, ``train_instance_type='local'``."""
-    runner = _runner(request)
-    return runner.make_estimator(request.node, runner.spec_for(request.node))
+    return _runner(request).make_estimator(request.node)
 
 
 @pytest.fixture
@@ -51,10 +50,7 @@ def modelarts_job(request: pytest.FixtureRequest, modelarts_estimator: SmokeEsti
 
     A job that did not complete fails the test with the job's report before the test body runs.
     """
-    runner = _runner(request)
-    spec = runner.spec_for(request.node)
-    assert spec is not None
-    return runner.run_smoke(request.node, spec, modelarts_estimator)
+    return _runner(request).run_smoke(request.node, modelarts_estimator)
 
 
 @pytest.fixture

@@ -25,22 +25,19 @@ Every key of a job (and of ``defaults``) is a keyword of the ``modelarts`` marke
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..core.session import Session
-from ..errors import JobError, JobFileError, ModelArtsError, ParameterError, SpecError
-from ..sdk import Estimator
+from ..errors import ConfigurationError, JobError, JobFileError, ModelArtsError, ParameterError
 from .documents import read_document
 from .marker import PARAMETERS, SmokeSpec, build_spec
 from .result import JobResult
-from .stash import get_runner
+from .stash import SPEC_KEY, get_runner
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr, TracebackStyle
@@ -120,7 +117,8 @@ def parse_expectations(where: str, data: Any) -> Expectations:
 
 
 def load_job_file(path: Path) -> list[tuple[str, SmokeSpec]]:
-    """The jobs of a job file as (name, spec) pairs; :class:`JobFileError` names the file, the key and the problem."""
+    """The jobs of a job file as (name, spec) pairs, as written; :class:`JobFileError` names the file, the key and
+    the problem. :func:`build_job_file` builds their job configurations."""
     data = read_document(path)
     if not isinstance(data, Mapping):
         raise JobFileError(f"{path}: must be a table with the keys {', '.join(TOP_KEYS)}")
@@ -157,22 +155,32 @@ def load_job_file(path: Path) -> list[tuple[str, SmokeSpec]]:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise JobFileError(f"{where}: key {unknown[0]!r}: unknown{hint}; the keys are {', '.join(JOB_KEYS)}")
         values = {**defaults, **{k: v for k, v in entry.items() if k not in ("name", "expect")}}
-        timeout = values.get("timeout")
-        if isinstance(timeout, float) and not math.isfinite(timeout):  # TOML's nan and inf
-            raise JobFileError(f"{where}: key 'timeout': must be a finite number of seconds > 0, got {timeout!r}")
         expect = parse_expectations(where, entry.get("expect"))
         try:
             spec = build_spec(values, path.parent, expect=expect)
-            if not spec.runs_a_job:
-                raise SpecError("code_dir", "is required: give code_dir and boot_file (here or in [defaults])")
-            # the Estimator's own rules (directories exist, boot file inside code_dir...) at collection time
-            Estimator(**spec.local_estimator_kwargs(Session(stream_logs=False)))
-        except SpecError as exc:
-            raise JobFileError(f"{where}: key {exc.key!r}: {exc.problem}") from None
-        except ParameterError as exc:
-            raise JobFileError(f"{where}: key {exc.parameter!r}: {exc}") from None
+        except ConfigurationError as exc:
+            raise _key_error(where, exc) from None
+        if not spec.runs_a_job:
+            raise JobFileError(f"{where}: key 'code_dir': is required: give code_dir and boot_file (here or in [defaults])")
         result.append((name, spec))
     return result
+
+
+def build_job_file(path: Path, configure: Callable[[SmokeSpec, str], SmokeSpec]) -> list[tuple[str, SmokeSpec]]:
+    """The jobs of a job file, each with the job configurations ``configure(spec, name)`` builds (the job rules:
+    directories exist, the boot file lies inside code_dir...); :class:`JobFileError` names the key of a bad value."""
+    result = []
+    for name, spec in load_job_file(path):
+        try:
+            result.append((name, configure(spec, name)))
+        except ConfigurationError as exc:
+            raise _key_error(f"{path}: job {name!r}", exc) from None
+    return result
+
+
+def _key_error(where: str, exc: ConfigurationError) -> JobFileError:
+    key = f"key {exc.parameter!r}: " if isinstance(exc, ParameterError) else ""
+    return JobFileError(f"{where}: {key}{exc}")
 
 
 class ModelArtsFile(pytest.File):
@@ -180,25 +188,26 @@ class ModelArtsFile(pytest.File):
 
     def collect(self) -> Iterator[ModelArtsJobItem]:
         try:
-            jobs = load_job_file(self.path)
+            jobs = build_job_file(self.path, get_runner(self.config).configure)
         except JobFileError as exc:
             raise self.CollectError(str(exc)) from None
         for name, spec in jobs:
-            yield ModelArtsJobItem.from_parent(self, name=name, spec=spec)
+            item = ModelArtsJobItem.from_parent(self, name=name)
+            item.stash[SPEC_KEY] = spec
+            yield item
 
 
 class ModelArtsJobItem(pytest.Item):
-    """One job of a job file, run as a smoke test."""
+    """One job of a job file, run as a smoke test; its configuration is in the stash (``SPEC_KEY``)."""
 
-    def __init__(self, *, spec: SmokeSpec, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.spec = spec
         self.add_marker("modelarts")
 
     def runtest(self) -> None:
         plugin = get_runner(self.config)
-        result = plugin.run_smoke(self, self.spec)
-        expect = self.spec.expect or Expectations()
+        result = plugin.run_smoke(self)
+        expect = self.stash[SPEC_KEY].expect or Expectations()
         if expect.exit_code == 0:
             failure = plugin.failure_of(self)
             if failure is not None:
@@ -217,9 +226,3 @@ class ModelArtsJobItem(pytest.Item):
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:
         return self.path, None, f"modelarts job {self.name}"
 
-
-JobFileItem = ModelArtsJobItem
-
-
-def collect_job_file(parent: pytest.Collector, path: Path) -> ModelArtsFile:
-    return ModelArtsFile.from_parent(parent, path=path)

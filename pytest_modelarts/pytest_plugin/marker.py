@@ -1,4 +1,4 @@
-"""``@pytest.mark.modelarts(...)`` and job-file entries: one smoke configuration, validated into a :class:`SmokeSpec`.
+"""``@pytest.mark.modelarts(...)`` and job-file entries: one smoke configuration, a :class:`SmokeSpec`.
 
 A smoke configuration is an Estimator configuration (the *full* one, meant for the online job) plus
 *smoke overrides* used only for the local run. Which values each run uses:
@@ -15,7 +15,8 @@ train_instance_type  ``"local"``                           ``train_instance_type
 ===================  ====================================  ==========================================
 
 Relative paths (``code_dir``, ``inputs``, ``smoke_inputs``, ``output_path``, an environment file) are taken
-relative to the directory of the test file or job file that names them.
+relative to the directory of the test file or job file that names them. :func:`configure` builds the job
+configurations once, at collection, by the job rules (:mod:`~pytest_modelarts.core.rules`).
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ import inspect
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..core.bootfile import undeclared
 from ..core.container import ContainerOptions
 from ..core.environment import Environment
-from ..core.hyperparameters import Hyperparameters, text_of
+from ..core.hyperparameters import Hyperparameters, check_hyperparameters
 from ..core.job import LOCAL_INSTANCE_TYPE, JobConfig
 from ..core.location import Location
 from ..core.objectstore import LocalObs
@@ -39,6 +41,8 @@ from ..errors import ConfigurationError, ParameterError, SpecError, unknown_keyw
 from .documents import environment_from_mapping, load_environment_file, with_default_lock
 
 _JOB_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_-]+")
+#: the owner named by errors of marker keywords and job-file keys: ``modelarts(timeout=-1): ...``
+OWNER = "modelarts"
 
 
 def modelarts(
@@ -87,190 +91,186 @@ PARAMETERS = tuple(_SIG.parameters)
 
 @dataclass(frozen=True)
 class SmokeSpec:
-    """A validated smoke configuration; ``base`` is the directory relative paths were resolved against."""
+    """A smoke configuration as written (paths resolved against ``base``, environment files read) and, once
+    :func:`configure` ran at collection, the job configurations built from it: ``local`` (the smoke run) and
+    ``online`` (what promotion submits; None unless promoting, ``online_error`` says why it could not be built)."""
 
     base: Path
-    code_dir: str | None = None
-    boot_file: str | None = None
+    code_dir: Any = None
+    boot_file: Any = None
     environment: Environment | None = None
     hyperparameters: Hyperparameters = Hyperparameters()
-    inputs: str | None = None
-    output_path: str | None = None
-    train_instance_count: int = 1
+    inputs: Any = None
+    output_path: Any = None
+    train_instance_count: Any = 1
     timeout: float | None = None
     smoke_hyperparameters: Hyperparameters = Hyperparameters()
-    smoke_inputs: str | None = None
-    train_instance_type: str | None = None
-    online_inputs: str | None = None
-    online_output_path: str | None = None
-    job_name: str | None = None
-    backend: str | None = None
-    contract: str | None = None
+    smoke_inputs: Any = None
+    train_instance_type: Any = None
+    online_inputs: Any = None
+    online_output_path: Any = None
+    job_name: Any = None
+    backend: Any = None
+    contract: Any = None
     obs_root: LocalObs | None = None
-    user_image_url: str | None = None
-    user_command: str | None = None
+    user_image_url: Any = None
+    user_command: Any = None
     container: ContainerOptions = ContainerOptions()
     expect: Any = field(default=None, compare=False)  # job files only (see jobfile.Expectations)
+    local: JobConfig | None = field(default=None, compare=False)
+    online: JobConfig | None = field(default=None, compare=False)
+    online_error: ConfigurationError | None = field(default=None, compare=False)
 
     @property
-    def runs_a_job(self) -> bool:
-        return self.code_dir is not None or self.user_image_url is not None
-
-    # -- the two configurations ---------------------------------------------------------------------
-    def local_estimator_kwargs(self, session: Session) -> dict[str, Any]:
-        """The Estimator's keywords of the local smoke run: smoke hyperparameters over the full ones."""
-        self._require_code()
-        return dict(
-            modelarts_session=session, code_dir=self.code_dir, boot_file=self.boot_file,
-            environment=self.environment, hyperparameters=self.hyperparameters.updated(self.smoke_hyperparameters),
-            output_path=self.output_path, train_instance_count=self.train_instance_count,
-            train_instance_type=LOCAL_INSTANCE_TYPE, backend=self.backend, contract=self.contract, obs_root=self.obs_root,
-            user_image_url=self.user_image_url, user_command=self.user_command, container_options=self.container,
-        )
+    def runs_a_job(self) -> bool:  # without any of these, a marker is only a gate
+        return any(getattr(self, k) is not None for k in ("code_dir", "boot_file", "user_image_url", "user_command"))
 
     @property
-    def local_inputs(self) -> str | None:
+    def local_inputs(self) -> Any:
         return self.smoke_inputs if self.smoke_inputs is not None else self.inputs
 
     def online_config(self, session: Session, *, flavor: str | None, job_name: str) -> JobConfig:
-        """The configuration promotion submits: full values, the online flavor, no smoke overrides; named by the
-        spec's ``job_name``, else ``job_name``."""
-        self._require_code()
-        flavor = self.train_instance_type or flavor
-        if not flavor:
-            raise ConfigurationError(
-                "promotion needs an online flavor: give train_instance_type='modelarts.vm.cpu.2u' (marker or job "
-                "file) or --modelarts-instance-type=<flavor>"
-            )
-        template = JobConfig.template(
-            code_dir=self.code_dir, boot_file=self.boot_file, environment=self.environment,
-            hyperparameters=self.hyperparameters, output_path=self.online_output_path or self.output_path,
-            train_instance_count=self.train_instance_count, train_instance_type=flavor,
-            user_image_url=self.user_image_url, user_command=self.user_command, code_excludes=(session.local_root,),
-        )
-        inputs = self.online_inputs if self.online_inputs is not None else self.inputs
-        return template.fit(inputs=inputs, job_name=self.job_name or job_name)
-
-    def _require_code(self) -> None:
-        if not self.runs_a_job:
-            raise SpecError("code_dir", "is required to run a job: give code_dir and boot_file (or user_image_url "
-                                        "and user_command for a custom image)")
+        """The online configuration :func:`configure` built at collection (from ``flavor`` and ``job_name``)."""
+        if self.online is None:
+            raise self.online_error or ConfigurationError("no online configuration: it is built under --modelarts-promote")
+        return self.online
 
 
-# -- building a spec ------------------------------------------------------------------------------------
+# -- the values as written ------------------------------------------------------------------------------
 
 def spec_from_marker(args: tuple[Any, ...], kwargs: Mapping[str, Any], base: Path) -> SmokeSpec:
-    """Validate marker arguments by calling :func:`modelarts`; raise :class:`SpecError` naming the bad one."""
+    """Bind marker arguments by calling :func:`modelarts`; a :class:`ParameterError` names the bad keyword."""
     unknown = set(kwargs) - set(PARAMETERS)
     if unknown:
-        err = unknown_keywords_error("modelarts", unknown, PARAMETERS)
-        raise SpecError(sorted(unknown)[0], err.allowed)
+        err = unknown_keywords_error(OWNER, unknown, PARAMETERS)
+        raise ParameterError(OWNER, err.parameter, kwargs[err.parameter], err.allowed)
     try:
         bound = modelarts(*args, **kwargs)
     except TypeError as exc:
-        raise SpecError("arguments", f"{exc}; the signature is {MARKER_SIGNATURE}") from None
+        raise ConfigurationError(f"{exc}; the signature is {MARKER_SIGNATURE}") from None
     return build_spec(bound, base)
 
 
 def build_spec(values: Mapping[str, Any], base: Path, *, expect: Any = None) -> SmokeSpec:
-    """Check and normalise bound marker values (or a job-file entry with the same keys)."""
-    v = dict(values)
-    out: dict[str, Any] = {"base": base, "expect": expect}
-    code_dir, boot_file = v.get("code_dir"), v.get("boot_file")
-    if boot_file is not None and code_dir is None or code_dir is not None and boot_file is None and v.get("user_image_url") is None:
-        missing = "boot_file" if boot_file is None else "code_dir"
-        raise SpecError(missing, "code_dir and boot_file go together (the boot file lies inside code_dir); a custom "
-                                 "image's job may give code_dir alone, with user_image_url and user_command")
-    out["code_dir"] = _path(base, "code_dir", code_dir)
-    if boot_file is not None and not isinstance(boot_file, (str, Path)):
-        raise SpecError("boot_file", f"must be a str, got {boot_file!r}")
-    out["boot_file"] = str(boot_file) if boot_file is not None else None
-    out["environment"] = _environment(base, v.get("environment"))
-    out["hyperparameters"] = _hyperparameters("hyperparameters", v.get("hyperparameters"))
-    out["smoke_hyperparameters"] = _hyperparameters("smoke_hyperparameters", v.get("smoke_hyperparameters"))
-    for name in ("inputs", "smoke_inputs", "output_path"):
-        out[name] = _path(base, name, v.get(name))
-    try:  # relative folders from the test's (or job file's) directory, as every path of a marker
-        out["obs_root"] = LocalObs.parse(v.get("obs_root"), base=base, owner="modelarts", parameter="obs_root")
-    except ParameterError as exc:
-        raise SpecError("obs_root", exc.allowed) from None
-    try:  # the container's knobs: checked by JobConfig's rules when the job is made
-        out["container"] = ContainerOptions(memory=v.get("memory"), cpus=v.get("cpus"), gpus=v.get("gpus"),
-                                            network_mode=v.get("network_mode"),
-                                            user=str(v["run_user"]) if v.get("run_user") is not None else None)
-    except TypeError as exc:  # pragma: no cover - ContainerOptions takes keywords only
-        raise SpecError("arguments", str(exc)) from None
-    for name in ("online_inputs", "online_output_path", "train_instance_type", "job_name", "backend", "contract",
-                 "user_image_url", "user_command"):
-        value = v.get(name)
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise SpecError(name, f"must be a non-empty str, got {value!r}")
-        out[name] = value
-    count = v.get("train_instance_count", 1)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise SpecError("train_instance_count", f"must be an int >= 1, got {count!r}")
-    out["train_instance_count"] = count
-    timeout = v.get("timeout")
+    """Bound marker values (or a job-file entry with the same keys) in the form :func:`configure` builds from:
+    relative paths resolved, environment files read, hyperparameters converted. Values that are a job's go to the
+    job's rules unchanged; only what the plugin itself means (``timeout``, ``train_instance_type``) is checked here."""
+    v = {name: values.get(name) for name in PARAMETERS}
+    out: dict[str, Any] = {k: v[k] for k in ("boot_file", "train_instance_type", "online_inputs", "online_output_path",
+                                             "job_name", "backend", "contract", "user_image_url", "user_command")}
+    out.update(base=base, expect=expect, train_instance_count=values.get("train_instance_count", 1))
+    for name in ("code_dir", "inputs", "smoke_inputs", "output_path"):
+        out[name] = _path(base, v[name])
+    out["environment"] = _environment(base, v["environment"])
+    for name in ("hyperparameters", "smoke_hyperparameters"):
+        try:
+            out[name] = check_hyperparameters(v[name], owner=OWNER)
+        except ParameterError as exc:
+            raise ParameterError(OWNER, name, exc.value, exc.allowed) from None
+    # relative folders from the test's (or job file's) directory, as every path of a marker
+    out["obs_root"] = LocalObs.parse(v["obs_root"], base=base, owner=OWNER, parameter="obs_root")
+    out["container"] = ContainerOptions(memory=v["memory"], cpus=v["cpus"], gpus=v["gpus"], network_mode=v["network_mode"],
+                                        user=str(v["run_user"]) if v["run_user"] is not None else None)
+    timeout = v["timeout"]
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                 or not 0 < timeout < math.inf):  # nan and inf are numbers too
-        raise SpecError("timeout", f"must be a number of seconds > 0, got {timeout!r}")
+        raise ParameterError(OWNER, "timeout", timeout, "must be a number of seconds > 0")
     out["timeout"] = float(timeout) if timeout is not None else None
     if out["train_instance_type"] == LOCAL_INSTANCE_TYPE:
-        raise SpecError("train_instance_type", "is the online flavor (e.g. 'modelarts.vm.cpu.2u'); the smoke run is always local")
+        raise ParameterError(OWNER, "train_instance_type", LOCAL_INSTANCE_TYPE,
+                             "is the online flavor (e.g. 'modelarts.vm.cpu.2u'); the smoke run is always local")
     return SmokeSpec(**out)
 
 
-def _path(base: Path, name: str, value: Any) -> str | None:
-    """A path relative to the test's (or job file's) directory, or a URL as given."""
-    if value is None:
-        return None
+def _path(base: Path, value: Any) -> Any:
+    """A path relative to the test's (or job file's) directory; a URL, or a value that is no path, as given."""
     if not isinstance(value, (str, Path)) or not str(value).strip():
-        raise SpecError(name, f"must be a path or URL str, got {value!r}")
+        return value  # None, or for the job's rules to refuse
     where = Location(str(value))
-    if where.is_remote:
-        return where
-    return str(where.path if where.path.is_absolute() else base / where.path)
-
-
-def _hyperparameters(name: str, value: Any) -> Hyperparameters:
-    """A dict ``{"epochs": 3}`` or the SDK's ``[{"label": "epochs", "value": "3"}]``; values become str."""
-    if value is None:
-        return Hyperparameters()
-    if isinstance(value, Mapping):
-        items = list(value.items())
-    elif isinstance(value, (list, tuple)):
-        items = []
-        for entry in value:
-            if not isinstance(entry, Mapping) or set(entry) != {"label", "value"}:
-                raise SpecError(name, f'every item must be {{"label": ..., "value": ...}}, got {entry!r}')
-            items.append((entry["label"], entry["value"]))
-    else:
-        raise SpecError(name, f'must be a dict {{"epochs": "3"}} or a list of {{"label", "value"}}, got {value!r}')
-    result: dict[str, str] = {}
-    for label, raw in items:
-        if not isinstance(label, str):
-            raise SpecError(name, f"labels must be str, got {label!r}")
-        text = text_of(raw)
-        if text is None:
-            raise SpecError(name, f"the value of {label!r} must be a str or number, got {raw!r}")
-        result[label] = text
-    return Hyperparameters.from_mapping(result)
+    return where if where.is_remote else str(where.path if where.path.is_absolute() else base / where.path)
 
 
 def _environment(base: Path, value: Any) -> Environment | None:
     if value is None:
         return None
-    if isinstance(value, Environment):
-        env = value
-    elif isinstance(value, Mapping):
-        env = environment_from_mapping(value, where="environment")
-    elif isinstance(value, (str, Path)):
-        path = Path(value).expanduser()
-        env = load_environment_file(path if path.is_absolute() else base / path)
-        base = (path if path.is_absolute() else base / path).parent
-    else:
-        raise SpecError("environment", f"must be an Environment, a path to an environment file or a table, got {value!r}")
+    try:
+        if isinstance(value, Environment):
+            env = value
+        elif isinstance(value, Mapping):
+            env = environment_from_mapping(value, where="environment")
+        elif isinstance(value, (str, Path)):
+            path = Path(value).expanduser()
+            env = load_environment_file(path if path.is_absolute() else base / path)
+            base = (path if path.is_absolute() else base / path).parent
+        else:
+            raise SpecError("environment", "must be an Environment, a path to an environment file or a table")
+    except SpecError as exc:
+        raise ParameterError(OWNER, "environment", value, exc.problem) from None
     return with_default_lock(env, base)  # the lock is committed next to the test or env file
+
+
+# -- the job configurations, built once -----------------------------------------------------------------
+
+def configure(spec: SmokeSpec, session: Session, *, name: str, promote: bool = False, flavor: str | None = None) -> SmokeSpec:
+    """``spec`` with its local configuration (and, when ``promote``, its online one) built by the job rules: a bad
+    value raises :class:`ParameterError` naming its keyword; an online problem is kept as ``online_error``."""
+    if not spec.runs_a_job:
+        return spec
+    job_name = spec.job_name or name
+    renames = {"inputs": "smoke_inputs" if spec.smoke_inputs is not None else "inputs", "user": "run_user"}
+    try:
+        local = JobConfig.template(
+            code_dir=spec.code_dir, boot_file=spec.boot_file, environment=spec.environment,
+            hyperparameters=spec.hyperparameters.updated(spec.smoke_hyperparameters), output_path=spec.output_path,
+            train_instance_count=spec.train_instance_count, train_instance_type=LOCAL_INSTANCE_TYPE,
+            backend=spec.backend, contract=spec.contract, user_image_url=spec.user_image_url,
+            user_command=spec.user_command, container=spec.container, code_excludes=(session.local_root,),
+            local_obs=spec.obs_root or session.obs_root,
+        ).fit(inputs=spec.local_inputs, job_name=job_name)
+    except ParameterError as exc:
+        raise _renamed(exc, renames) from None
+    _check_declared(spec, local)
+    spec = replace(spec, local=local)
+    if promote:
+        try:
+            spec = replace(spec, online=_online(spec, session, flavor=flavor, job_name=job_name))
+        except ConfigurationError as exc:
+            spec = replace(spec, online_error=exc)
+    return spec
+
+
+def _online(spec: SmokeSpec, session: Session, *, flavor: str | None, job_name: str) -> JobConfig:
+    """The configuration promotion submits: full values, the online flavor, no smoke overrides."""
+    flavor = spec.train_instance_type or flavor
+    if not flavor:
+        raise ConfigurationError("promotion needs an online flavor: give train_instance_type='modelarts.vm.cpu.2u' "
+                                 "(marker or job file) or --modelarts-instance-type=<flavor>")
+    renames = {"inputs": "online_inputs" if spec.online_inputs is not None else "inputs",
+               "output_path": "online_output_path" if spec.online_output_path is not None else "output_path"}
+    try:
+        return JobConfig.template(
+            code_dir=spec.code_dir, boot_file=spec.boot_file, environment=spec.environment,
+            hyperparameters=spec.hyperparameters, output_path=spec.online_output_path or spec.output_path,
+            train_instance_count=spec.train_instance_count, train_instance_type=flavor,
+            user_image_url=spec.user_image_url, user_command=spec.user_command, code_excludes=(session.local_root,),
+        ).fit(inputs=spec.online_inputs if spec.online_inputs is not None else spec.inputs, job_name=job_name)
+    except ParameterError as exc:
+        raise _renamed(exc, renames) from None
+
+
+def _renamed(exc: ParameterError, renames: Mapping[str, str]) -> ParameterError:
+    """The rule's error, naming the keyword the value came from where its name differs from the job's field."""
+    keyword = renames.get(exc.parameter, exc.parameter)
+    return exc if keyword == exc.parameter else ParameterError(OWNER, keyword, exc.value, exc.allowed)
+
+
+def _check_declared(spec: SmokeSpec, local: JobConfig) -> None:
+    """A label the boot file never declares would pass unseen (the platform's arguments require parse_known_args)."""
+    smoke = dict(spec.smoke_hyperparameters)
+    for keyword, pairs in (("smoke_hyperparameters", smoke), ("hyperparameters", {k: v for k, v in spec.hyperparameters if k not in smoke})):
+        problems = undeclared(local.code_path / local.boot_file, pairs) if local.code_path and local.boot_file else []
+        if problems:
+            raise ParameterError(OWNER, keyword, pairs, "; ".join(problems))
 
 
 def job_name_for(text: str) -> str:

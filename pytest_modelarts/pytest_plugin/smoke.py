@@ -17,15 +17,14 @@ import pytest
 
 from ..backends.docker import owners
 from ..backends.sandbox import remove as remove_sandbox
-from ..core.bootfile import undeclared
 from ..core.phase import JobPhase
-from ..core.runner import prepare_backend
+from ..core.runner import prepare_backend, start_job
 from ..core.session import Session
 from ..core.training_job import TrainingJob
-from ..errors import ConfigurationError, JobError, ModelArtsError, SpecError
+from ..errors import ConfigurationError, JobError, ModelArtsError, ParameterError
 from ..sdk import Estimator
-from .jobfile import JobFileItem, collect_job_file, is_job_file
-from .marker import SmokeSpec, job_name_for, spec_from_marker
+from .jobfile import ModelArtsFile, is_job_file
+from .marker import SmokeSpec, configure, job_name_for, spec_from_marker
 from .options import Settings
 from .progress import ProgressReporter
 from .promoting import promote_item
@@ -41,7 +40,7 @@ from .reporting import (
 )
 from .result import JobResult
 from .sandboxes import keep_failed
-from .stash import FAILURE_KEY, PASSED_KEY, PROMOTIONS_KEY, SPEC_KEY
+from .stash import FAILURE_KEY, PASSED_KEY, PROBLEM_KEY, PROMOTIONS_KEY, SPEC_KEY
 
 #: the fixtures through which a marked test runs its job (their aliases depend on them)
 JOB_FIXTURES = frozenset({"modelarts_job", "modelarts_estimator"})
@@ -73,26 +72,23 @@ def runs_tests_here(config: pytest.Config) -> bool:
 
 
 class SmokeEstimator(Estimator):
-    """The ``estimator`` fixture: an :class:`Estimator` of the local smoke configuration.
+    """The ``estimator`` fixture: an :class:`Estimator` of the test's local smoke configuration, built at collection.
 
-    ``fit()`` defaults ``inputs`` to the smoke inputs and ``job_name`` to the test's name, and ``wait=True``
-    waits at most the marker's ``timeout`` (else ``--modelarts-timeout``).
+    ``fit()`` without arguments starts that configuration as it is (the smoke inputs, the test's job name); with
+    arguments it is the SDK's ``fit``; ``wait=True`` waits at most the marker's ``timeout`` (else ``--modelarts-timeout``).
     """
 
     _UNSET: Any = object()
-
-    def __init__(self, *, smoke_inputs: str | None, timeout: float | None, default_job_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)  # with_overrides() copies these attributes along
-        self.smoke_inputs = smoke_inputs
-        self.timeout = timeout
-        self.default_job_name = default_job_name
+    timeout: float | None = None  # with_overrides() copies it along
 
     def fit(self, inputs: Any = _UNSET, dataset_id: str | None = None, dataset_version_id: str | None = None,
             data_source: Any = None, wait: bool = False, job_name: str | None = None, **unknown: Any) -> TrainingJob:
-        if inputs is self._UNSET:
-            inputs = self.smoke_inputs
-        job = super().fit(inputs=inputs, dataset_id=dataset_id, dataset_version_id=dataset_version_id,
-                          data_source=data_source, wait=False, job_name=job_name or self.default_job_name, **unknown)
+        if inputs is self._UNSET and not unknown and (dataset_id, dataset_version_id, data_source, job_name) == (None,) * 4:
+            job = start_job(self.config, self.session)
+        else:
+            job = super().fit(inputs=self.config.inputs if inputs is self._UNSET else inputs, dataset_id=dataset_id,
+                              dataset_version_id=dataset_version_id, data_source=data_source, wait=False,
+                              job_name=job_name or self.config.job_name, **unknown)
         if wait:
             job.wait(self.timeout)
             job.raise_for_status()
@@ -128,43 +124,38 @@ class SmokeRunner:
         return self._session
 
     def spec_for(self, item: pytest.Item) -> SmokeSpec | None:
-        """The item's smoke configuration (None without the marker); :class:`SpecError` for misuse."""
-        if SPEC_KEY in item.stash:
-            return item.stash[SPEC_KEY]
-        spec: SmokeSpec | None
-        if isinstance(item, JobFileItem):
-            spec = item.spec
-        else:
-            marker = item.get_closest_marker("modelarts")
-            spec = None if marker is None else spec_from_marker(marker.args, marker.kwargs, item.path.parent)
-        item.stash[SPEC_KEY] = spec
-        return spec
+        """The item's smoke configuration, built at collection (None without the marker)."""
+        return item.stash.get(SPEC_KEY, None)
 
-    def make_estimator(self, item: pytest.Item, spec: SmokeSpec | None) -> SmokeEstimator:
-        if spec is None or not spec.runs_a_job:
+    def configure(self, spec: SmokeSpec, name: str) -> SmokeSpec:
+        """``spec`` with the job configurations its runs use, built once (see marker.configure)."""
+        return configure(spec, self.session(), name=job_name_for(name), promote=self.settings.promote,
+                         flavor=self.settings.instance_type)
+
+    def configure_marked(self, item: pytest.Item) -> str | None:
+        """Build the configurations of ``item``'s marker into its stash; the problem of a bad value, or None."""
+        marker = item.get_closest_marker("modelarts")
+        if marker is None:
+            return None
+        try:
+            item.stash[SPEC_KEY] = self.configure(spec_from_marker(marker.args, marker.kwargs, item.path.parent), item.name)
+        except ConfigurationError as exc:  # test_x.py::test_it: @pytest.mark.modelarts(timeout=-1): ...
+            keyword = isinstance(exc, ParameterError) and exc.owner == "modelarts"
+            return f"{item.nodeid}: @pytest.mark.{exc}" if keyword else f"{item.nodeid}: @pytest.mark.modelarts: {exc}"
+        return None
+
+    def make_estimator(self, item: pytest.Item) -> SmokeEstimator:
+        spec = self.spec_for(item)
+        if spec is None or spec.local is None:
             pytest.fail(f"{item.nodeid}: the estimator and modelarts_job fixtures need "
                         "@pytest.mark.modelarts(code_dir=..., boot_file=...) on the test", pytrace=False)
-        try:
-            estimator = SmokeEstimator(
-                smoke_inputs=spec.local_inputs,
-                timeout=spec.timeout if spec.timeout is not None else self.settings.timeout,
-                default_job_name=spec.job_name or job_name_for(item.name),
-                **spec.local_estimator_kwargs(self.session()),
-            )
-            config = estimator.config
-            # typos would pass: say so before running
-            if config.code_path is not None and config.boot_file is not None:
-                problems = undeclared(config.code_path / config.boot_file, config.hyperparameters.labels())
-                if problems:
-                    raise ConfigurationError("hyperparameters: " + "; ".join(problems))
-            return estimator
-        except ConfigurationError as exc:
-            problem = str(exc)
-        pytest.fail(f"{item.nodeid}: @pytest.mark.modelarts: {problem}", pytrace=False)
+        estimator = SmokeEstimator.from_config(spec.local, self.session())
+        estimator.timeout = spec.timeout if spec.timeout is not None else self.settings.timeout
+        return estimator
 
-    def run_smoke(self, item: pytest.Item, spec: SmokeSpec, estimator: SmokeEstimator | None = None) -> JobResult:
-        """Run the local smoke job of ``spec`` to its end; a failure is remembered for the call phase."""
-        estimator = estimator or self.make_estimator(item, spec)
+    def run_smoke(self, item: pytest.Item, estimator: SmokeEstimator | None = None) -> JobResult:
+        """Run the item's local smoke job to its end; a failure is remembered for the call phase."""
+        estimator = estimator or self.make_estimator(item)
         job = estimator.fit(wait=False)
         try:
             job.wait(estimator.timeout)
@@ -220,7 +211,7 @@ class SmokeRunner:
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
         if self.settings.enabled and is_job_file(file_path):
-            return collect_job_file(parent, file_path)
+            return ModelArtsFile.from_parent(parent, path=file_path)
         return None
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -228,19 +219,15 @@ class SmokeRunner:
         With --modelarts-promote, every selected job's online configuration is checked now, all problems at once:
         not one at a time, each after its smoke run."""
         if self.settings.enabled and runs_tests_here(self.config) and not self.config.option.collectonly and any(
-                isinstance(item, JobFileItem) or item.get_closest_marker("modelarts") for item in session.items):
+                item.get_closest_marker("modelarts") for item in session.items):
             prepare_backend(self.session(), "local")
         if not self.settings.promote or not is_controller(self.config):
             return
         problems = []
         for item in session.items:
-            try:
-                spec = self.spec_for(item)
-                if spec is not None and spec.runs_a_job:
-                    spec.online_config(self.session(), flavor=self.settings.instance_type,
-                                       job_name=job_name_for(item.name))
-            except ConfigurationError as exc:
-                problems.append(f"  {item.nodeid}: {exc}")
+            spec = self.spec_for(item)
+            if spec is not None and spec.online_error is not None:
+                problems.append(f"  {item.nodeid}: {spec.online_error}")
         if problems:
             raise pytest.UsageError("--modelarts-promote: these jobs cannot go online as configured; fix them (marker "
                                     "or job file: online_output_path, online_inputs, train_instance_type) or deselect "
@@ -256,18 +243,24 @@ class SmokeRunner:
             for job in self._jobs.pop(item.nodeid, []):
                 self._code_at_start.pop(id(job), None)
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_pycollect_makeitem(self, collector: pytest.Collector, name: str, obj: object) -> Generator[None, Any, Any]:
+        """A marked test's configurations are built as it is collected: a bad value is a collection error."""
+        result = yield
+        if self.settings.enabled:
+            for item in result if isinstance(result, list) else [result]:
+                problem = self.configure_marked(item) if isinstance(item, pytest.Item) else None
+                if problem is not None:
+                    raise collector.CollectError(problem)
+        return result
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        problem: str | None
-        try:
-            self.spec_for(item)  # a misused marker fails its test here, with what to fix
-        except SpecError as exc:
-            problem = str(exc)
-        else:
-            problem = None
-        if problem is not None:  # outside the except block: no exception chain in the report
-            pytest.fail(f"{item.nodeid}: @pytest.mark.modelarts: {problem}", pytrace=False)
+        problem = item.stash.get(PROBLEM_KEY, None)
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
 
+    @pytest.hookimpl(trylast=True)  # after other plugins added or removed markers
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Without --modelarts, smoke tests are skipped by a marker, so that the skip points at the test."""
         for item in items:
@@ -275,15 +268,17 @@ class SmokeRunner:
                 continue
             if not self.settings.enabled:
                 item.add_marker(pytest.mark.skip(reason=ENABLE_HINT))
-            elif isinstance(item, pytest.Function) and not set(item.fixturenames) & JOB_FIXTURES:
+                continue
+            if SPEC_KEY not in item.stash:  # a marker added after collection
+                problem = self.configure_marked(item)
+                if problem is not None:
+                    item.stash[PROBLEM_KEY] = problem  # fails the test at its setup
+            if isinstance(item, pytest.Function) and not set(item.fixturenames) & JOB_FIXTURES:
                 self._warn_no_job(item)
 
     def _warn_no_job(self, item: pytest.Function) -> None:
         """A marker that describes a job on a test that never asks for it: the test would pass with no job run."""
-        try:
-            spec = self.spec_for(item)
-        except SpecError:
-            return  # reported as the test's setup error
+        spec = self.spec_for(item)
         if spec is not None and spec.runs_a_job:
             item.warn(pytest.PytestWarning(
                 f"{item.nodeid}: @pytest.mark.modelarts describes a job, but the test requests neither the "

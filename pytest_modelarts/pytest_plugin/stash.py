@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 class Runner(Protocol):
     """The part of the smoke runner that a job file's item uses (see smoke.SmokeRunner)."""
 
-    def run_smoke(self, item: pytest.Item, spec: SmokeSpec) -> JobResult: ...
+    def configure(self, spec: SmokeSpec, name: str) -> SmokeSpec: ...
+
+    def run_smoke(self, item: pytest.Item) -> JobResult: ...
 
     def failure_of(self, item: pytest.Item) -> JobError | None: ...
 
@@ -24,7 +26,8 @@ class Runner(Protocol):
 
 
 RUNNER_KEY = pytest.StashKey[Runner]()
-SPEC_KEY = pytest.StashKey["SmokeSpec | None"]()
+SPEC_KEY = pytest.StashKey["SmokeSpec"]()  # with the job configurations built at collection
+PROBLEM_KEY = pytest.StashKey[str]()  # a marker added after collection that cannot be built
 FAILURE_KEY = pytest.StashKey[JobError]()
 PASSED_KEY = pytest.StashKey[bool]()
 PROMOTIONS_KEY = pytest.StashKey[list[dict[str, Any]]]()

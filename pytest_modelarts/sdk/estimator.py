@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 
 from ..core.container import ContainerOptions
 from ..core.environment import Environment
@@ -83,8 +83,8 @@ class Estimator:
         )
 
     @classmethod
-    def from_config(cls, config: JobConfig, session: Session) -> Estimator:
-        """An Estimator of an already checked configuration (its ``fit`` parameters are given to ``fit``)."""
+    def from_config(cls, config: JobConfig, session: Session) -> Self:
+        """An Estimator of a configuration the rules checked already (a template, or a fitted one ``fit`` may change)."""
         estimator = cls.__new__(cls)
         estimator.session = session
         estimator._config = config

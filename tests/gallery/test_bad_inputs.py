@@ -24,8 +24,8 @@ from pytest_modelarts import CondaDependencies, ContainerOptions, Environment, E
 from pytest_modelarts.cli import main as cli_main
 from pytest_modelarts.envs.lock import lock_environment, read_lock
 from pytest_modelarts.pytest_plugin.documents import load_environment_file
-from pytest_modelarts.pytest_plugin.jobfile import load_job_file
-from pytest_modelarts.pytest_plugin.marker import spec_from_marker
+from pytest_modelarts.pytest_plugin.jobfile import build_job_file, load_job_file
+from pytest_modelarts.pytest_plugin.marker import configure, spec_from_marker
 
 LIMIT = 20.0  # seconds a case may take
 
@@ -290,11 +290,16 @@ def started(ctx: Ctx) -> Any:
 
 # --- the marker --------------------------------------------------------------------------------------------
 
-def marker(ctx: Ctx, **kw: Any) -> Any:
+def marker(ctx: Ctx, *, promote: bool = False, **kw: Any) -> Any:
+    """The marker's values built as the plugin builds them at collection; an Estimator of the local configuration."""
     kw.setdefault("code_dir", str(ctx.code))
     kw.setdefault("boot_file", "train.py")
     spec = spec_from_marker((), {k: v for k, v in kw.items() if v is not DROP}, ctx.tmp)
-    return Estimator(**spec.local_estimator_kwargs(ctx.session))
+    spec = configure(spec, ctx.session, name="gallery", promote=promote, flavor="modelarts.vm.cpu.2u")
+    if spec.online_error is not None:
+        raise spec.online_error
+    assert spec.local is not None
+    return Estimator.from_config(spec.local, ctx.session)
 
 
 
@@ -312,8 +317,8 @@ MARKER: list[Case] = [
     Case("marker-timeout-nan", "timeout", lambda c: marker(c, timeout=float("nan"))),
     Case("marker-timeout-inf", "timeout", lambda c: marker(c, timeout=float("inf"))),
     Case("marker-type-local", "train_instance_type", lambda c: marker(c, train_instance_type="local")),
-    Case("marker-type-empty", "train_instance_type", lambda c: marker(c, train_instance_type=" ")),
-    Case("marker-job-name-newline", "job_name", lambda c: marker(c, job_name="abc\n").fit(job_name="abc\n")),
+    Case("marker-type-empty", "train_instance_type", lambda c: marker(c, promote=True, train_instance_type=" ")),
+    Case("marker-job-name-newline", "job_name", lambda c: marker(c, job_name="abc\n")),
     Case("marker-hp-label-newline", "hyperparameters", lambda c: marker(c, hyperparameters={"lr\n": 1})),
     Case("marker-hp-str", "hyperparameters", lambda c: marker(c, hyperparameters="lr=1")),
     Case("marker-smoke-hp-str", "smoke_hyperparameters", lambda c: marker(c, smoke_hyperparameters="lr=1")),
@@ -337,7 +342,7 @@ def job_file(ctx: Ctx, text: str | bytes, name: str = "smoke.modelarts.toml") ->
         path.write_bytes(text)
     else:
         path.write_text(text.replace("CODE", str(ctx.code)))
-    return load_job_file(path)
+    return build_job_file(path, lambda spec, name: configure(spec, ctx.session, name=name))
 
 
 JOB = '[[job]]\nname = "a"\ncode_dir = "CODE"\nboot_file = "train.py"\n'

@@ -109,23 +109,27 @@ def test_the_marker_timeout_stops_the_job_and_fails_the_test(project: pytest.Pyt
 
 @pytest.mark.parametrize(("marker", "message"), [
     ('code_dir="code", boot_file="train.py", epochs=3',
-     "*test_misuse.py::test_it: @pytest.mark.modelarts: epochs: unknown keyword argument 'epochs'; the parameters are: code_dir, boot_file,*"),
+     "test_misuse.py::test_it: @pytest.mark.modelarts(epochs=3): unknown keyword argument 'epochs'; the parameters are: code_dir, boot_file,*"),
     ('code_dir="code", boot_file="train.py", smoke_hyperparamters={"epochs": 1}',
-     "*smoke_hyperparamters: unknown keyword argument 'smoke_hyperparamters' (did you mean 'smoke_hyperparameters'?)*"),
+     "*modelarts(smoke_hyperparamters={'epochs': 1}): unknown keyword argument 'smoke_hyperparamters' (did you mean 'smoke_hyperparameters'?)*"),
     ('"code", "train.py", "extra"',
-     "*@pytest.mark.modelarts: arguments: modelarts() takes from 0 to 2 positional arguments but 3 were given; the signature is modelarts(code_dir*"),
-    ('code_dir="code", boot_file="train.py", timeout=-1',
-     "*@pytest.mark.modelarts: timeout: must be a number of seconds > 0, got -1"),
-    ('code_dir="code"',
-     "*@pytest.mark.modelarts: boot_file: code_dir and boot_file go together*"),
+     "*@pytest.mark.modelarts: modelarts() takes from 0 to 2 positional arguments but 3 were given; the signature is modelarts(code_dir*"),
+    ('code_dir="code", boot_file="train.py", timeout=-1', "*@pytest.mark.modelarts(timeout=-1): must be a number of seconds > 0"),
+    ('code_dir="code"', "*@pytest.mark.modelarts: Estimator(boot_file=None): is required: give code_dir and boot_file*"),
     ('code_dir="code", boot_file="train.py", hyperparameters=[{"name": "epochs"}]',
-     "*@pytest.mark.modelarts: hyperparameters: every item must be {\"label\": ..., \"value\": ...}*"),
+     "*@pytest.mark.modelarts(hyperparameters={'name': 'epochs'}): every item must be a dict with exactly the keys*"),
+    ('code_dir="code", boot_file="train.py", smoke_hyperparameters={"epochs": [1]}',
+     "*@pytest.mark.modelarts(smoke_hyperparameters={'label': 'epochs', 'value': [[]1[]]}): value must be a str*"),
+    ('code_dir="code", boot_file="train.py", smoke_inputs="data/nowhere"',
+     "*@pytest.mark.modelarts(smoke_inputs='/*): does not exist"),
+    ('code_dir="code", boot_file="train.py", run_user="nobody"', "*@pytest.mark.modelarts(run_user='nobody'): must be 'root', a uid*"),
     ('code_dir="code", boot_file="train.py", train_instance_type="local"',
-     "*train_instance_type: is the online flavor*the smoke run is always local"),
+     "*@pytest.mark.modelarts(train_instance_type='local'): is the online flavor*the smoke run is always local"),
     ('code_dir="nowhere", boot_file="train.py"',
      "*@pytest.mark.modelarts: Estimator(code_dir='*nowhere'): must be an existing directory"),
 ])
-def test_marker_misuse_names_the_test_and_the_argument(project: pytest.Pytester, marker: str, message: str) -> None:
+def test_a_bad_marker_value_is_a_collection_error_naming_the_test_and_the_keyword(project: pytest.Pytester, marker: str,
+                                                                                   message: str) -> None:
     project.makepyfile(test_misuse=f"""
         import pytest
 
@@ -135,8 +139,33 @@ def test_marker_misuse_names_the_test_and_the_argument(project: pytest.Pytester,
     """)
     result = project.runpytest("--modelarts")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([message])
+    result.stdout.fnmatch_lines(["*ERROR collecting test_misuse.py*", message])
     assert "Traceback" not in result.stdout.str()
+    assert not (project.path / ".modelarts" / "pytest").exists(), "a job ran"
+    # --collect-only reports it too; without --modelarts the test is skipped and its values are not read
+    project.runpytest("--modelarts", "--collect-only").stdout.fnmatch_lines([message])
+    project.runpytest().assert_outcomes(skipped=1)
+
+
+def test_a_marker_added_by_a_hook_is_built_after_collection_and_its_bad_value_fails_the_test(project: pytest.Pytester) -> None:
+    project.makeconftest("""
+        import pytest
+
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                item.add_marker(pytest.mark.modelarts(code_dir="code", boot_file="train.py", timeout=float(item.name[-2])))
+    """)
+    project.makepyfile("""
+        import pytest
+
+        @pytest.mark.parametrize("n", [0, 1])
+        def test_added(modelarts_job, n):
+            assert modelarts_job.succeeded
+    """)
+    result = project.runpytest("--modelarts", "-v")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*test_added?0? ERROR*", "*test_added?1? PASSED*",
+                                 "*test_added?0?: @pytest.mark.modelarts(timeout=0.0): must be a number of seconds > 0"])
 
 
 def test_the_estimator_fixture_needs_a_marker_with_code(project: pytest.Pytester) -> None:
@@ -197,13 +226,13 @@ def test_environment_file_errors_name_the_key(project: pytest.Pytester) -> None:
     """)
     result = project.runpytest("--modelarts")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*@pytest.mark.modelarts: environment: environment file *env.toml: unknown key 'pip_pkgs'; the keys are name, channels, conda_packages, pip_packages*"])
+    result.stdout.fnmatch_lines(["*@pytest.mark.modelarts(environment='env.toml'): environment file *env.toml: unknown key 'pip_pkgs'; the keys are name, channels, conda_packages, pip_packages*"])
 
 
 @pytest.mark.parametrize(("smoke", "message"), [
-    ('{"epcohs": 3}', "*hyperparameters: label 'epcohs' is not declared by train.py (it declares --data_url, --epochs, --exit,"
+    ('{"epcohs": 3}', "*@pytest.mark.modelarts(smoke_hyperparameters={'epcohs': '3'}): label 'epcohs' is not declared by train.py (it declares --data_url, --epochs, --exit,"
                       " --lr, --sleep, --train_url): with parse_known_args() --epcohs=... would be ignored; did you mean 'epochs'?"),
-    ('{"epoch": 3}', "*hyperparameters: label 'epoch' matches --epochs only by argparse's prefix rule: write 'epochs'"),
+    ('{"epoch": 3}', "*modelarts(smoke_hyperparameters={'epoch': '3'}): label 'epoch' matches --epochs only by argparse's prefix rule: write 'epochs'"),
 ])
 def test_a_hyperparameter_the_boot_file_never_declares_is_reported_before_running(project: pytest.Pytester, smoke: str,
                                                                                   message: str) -> None:
@@ -265,3 +294,54 @@ def test_a_marked_test_that_requests_no_job_fixture_is_warned(project: pytest.Py
     skipped = project.runpytest()
     skipped.assert_outcomes(skipped=3)
     assert "describes a job" not in skipped.stdout.str()
+
+
+def test_the_configuration_built_at_collection_is_the_one_that_runs(project: pytest.Pytester) -> None:
+    """Marker and job-file values become a job configuration once, at collection; the job that starts is that very
+    object (a second build would be an equal but different one), for the job fixture, the estimator and a job file."""
+    project.makeconftest("""
+        from pytest_modelarts.pytest_plugin.stash import SPEC_KEY
+
+        built, current, seen = {}, {}, []
+
+        def pytest_collection_finish(session):
+            for item in session.items:
+                local = item.stash[SPEC_KEY].local
+                built[item.nodeid] = local
+                print(f"built {item.name}: {dict(local.hyperparameters)} inputs={local.inputs.name} job={local.job_name}")
+
+        def pytest_runtest_setup(item):
+            current["config"] = built[item.nodeid]
+
+        def pytest_modelarts_modify_job(job_config, modelarts_session):
+            seen.append("collected" if job_config is current["config"] else "rebuilt")
+
+        def pytest_terminal_summary(terminalreporter):
+            terminalreporter.write_line("started: " + " ".join(seen))
+    """)
+    project.makepyfile("""
+        import pytest
+
+        smoke = pytest.mark.modelarts(code_dir="code", boot_file="train.py", hyperparameters={"epochs": 20, "lr": 0.1},
+                                      smoke_hyperparameters={"epochs": 2}, inputs="data/full", smoke_inputs="data/small")
+
+        @smoke
+        def test_job(modelarts_job):
+            assert modelarts_job.metric("epoch") == [1, 2]
+
+        @smoke
+        def test_estimator(estimator):
+            estimator.fit(wait=True)
+            estimator.fit(wait=True, job_name="renamed")  # fit's arguments make a new configuration, as in the SDK
+    """)
+    (project.path / "smoke.modelarts.toml").write_text(
+        '[[job]]\nname = "from-file"\ncode_dir = "code"\nboot_file = "train.py"\ninputs = "data/full"\n'
+        'smoke_hyperparameters = { epochs = 1 }\n')
+    result = project.runpytest("--modelarts", "-s")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines([
+        "built from-file: {'epochs': '1'} inputs=full job=from-file",
+        "built test_job: {'epochs': '2', 'lr': '0.1'} inputs=small job=test_job",
+        "built test_estimator: {'epochs': '2', 'lr': '0.1'} inputs=small job=test_estimator",
+        "started: collected collected collected rebuilt",
+    ])
