@@ -5,8 +5,9 @@ directory into ``${MA_JOB_DIR}/<code dir name>``, the inputs into ``inputs/data_
 ``outputs/train_url_<i>`` during and after the run, and starts
 ``python ${MA_JOB_DIR}/<code dir name>/<boot file> --data_url=... --train_url=... --<label>=<value> ...`` with the
 ``MA_*`` and ``VC_*`` variables set. An old (v1) container, on request (:class:`Version`), lived in ``/home/work``,
-was given ``obs://`` URLs and set ``DLS_*``. Every backend builds its command line, variables and directories here,
-so that a sandboxed node, the relocated fallback, a Docker container and the emulator agree.
+was given ``obs://`` URLs and set ``DLS_*``: one :class:`Contract` object per version knows what differs. A job's
+:class:`~pytest_modelarts.core.plan.JobPlan` is built from it, so that a sandboxed node, the relocated fallback, a
+Docker container and the emulator agree.
 
 Decisions where the documentation is silent are listed in docs/contract.md: the working directory is
 ``MA_JOB_DIR``; ``--num_gpus=<n>`` follows the hyperparameters; ``PYTHONUNBUFFERED=1``; the caller's environment

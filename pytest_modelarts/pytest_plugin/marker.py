@@ -129,8 +129,8 @@ class SmokeSpec:
     def local_inputs(self) -> Any:
         return self.smoke_inputs if self.smoke_inputs is not None else self.inputs
 
-    def online_config(self, session: Session, *, flavor: str | None, job_name: str) -> JobConfig:
-        """The online configuration :func:`configure` built at collection (from ``flavor`` and ``job_name``)."""
+    def online_config(self) -> JobConfig:
+        """The online configuration :func:`configure` built at collection, or the problem it found there."""
         if self.online is None:
             raise self.online_error or ConfigurationError("no online configuration: it is built under --modelarts-promote")
         return self.online

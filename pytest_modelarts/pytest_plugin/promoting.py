@@ -18,7 +18,7 @@ from ..envs.lockfile import read_lock
 from ..errors import JobFailedError, ModelArtsError
 from ..promotion import Ledger, PromotionRecord, SmokeRun
 from ..promotion.promote import submit
-from .marker import SmokeSpec, job_name_for
+from .marker import SmokeSpec
 from .options import Settings
 from .stash import PROMOTIONS_KEY
 
@@ -27,18 +27,6 @@ def promotion_record(rec: PromotionRecord, nodeid: str, reason: str | None = Non
     """A plain record of a promotion, for reports (xdist carries it to the controller)."""
     return {"nodeid": nodeid, "job_id": rec.job_id, "job_name": rec.job_name, "phase": rec.phase,
             "created": rec.created, "train_instance_type": rec.train_instance_type, "reason": reason}
-
-
-#: the online configuration of an item, built once (checked at collection, submitted after its smoke test passed)
-ONLINE_CONFIG_KEY = pytest.StashKey[JobConfig]()
-
-
-def online_config_of(item: pytest.Item, spec: SmokeSpec, session: Session, settings: Settings) -> JobConfig:
-    """The configuration promotion submits for ``item``, built on first use and kept on the item."""
-    if ONLINE_CONFIG_KEY not in item.stash:
-        item.stash[ONLINE_CONFIG_KEY] = spec.online_config(session, flavor=settings.instance_type,
-                                                          job_name=job_name_for(item.name))
-    return item.stash[ONLINE_CONFIG_KEY]
 
 
 def online_reason(config: JobConfig, session: Session, job_id: str, job: TrainingJob | None = None) -> str | None:
@@ -60,7 +48,7 @@ def promote_item(item: pytest.Item, *, spec: SmokeSpec | None, jobs: list[Traini
     completed = [j for j in jobs if j.phase is JobPhase.COMPLETED and j.config.is_local]
     if spec is None or not spec.runs_a_job or not completed:
         return
-    online = online_config_of(item, spec, session, settings)
+    online = spec.online_config()
     smoke_job = completed[-1]
     runtime = smoke_job.runtime
     record, job = submit(

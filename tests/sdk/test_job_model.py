@@ -152,7 +152,7 @@ def test_a_location_is_parsed_once_and_is_still_the_text_given(text: str, remote
 
 def test_a_location_of_an_object_store_names_its_bucket_key_and_last_segment() -> None:
     where = Location("obs://my-bucket/jobs/code/")
-    assert (where.bucket, where.key, where.name, where.as_dir_url()) == ("my-bucket", "jobs/code/", "code", "obs://my-bucket/jobs/code/")
+    assert (where.bucket, where.key, where.name) == ("my-bucket", "jobs/code/", "code")
     with pytest.raises(ValueError, match="local path"):
         _ = Location("code").bucket
 
