@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pytest_modelarts import Estimator, Session  # noqa: E402
-from pytest_modelarts.backends import docker as dk  # noqa: E402
+from pytest_modelarts.backends.docker import client as dk_client  # noqa: E402
 from tests.support import images  # noqa: E402
 
 LINE = "first-log-line"
@@ -53,11 +53,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    why = dk.docker_available()
+    why = dk_client.docker_available()
     if why:
         print(f"skipped: {why}")
         return 0
-    image = images.python_image(dk.docker_client())
+    image = images.python_image(dk_client.docker_client())
     with tempfile.TemporaryDirectory() as tmp:
         code = Path(tmp) / "code"
         code.mkdir()

@@ -192,7 +192,7 @@ def add_clean_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def _clean(args: argparse.Namespace) -> int:
-    from .backends.docker import cleanup_leftovers
+    from .backends.docker.owners import cleanup_leftovers
 
     report = cleanup_leftovers(everything=args.everything)
     if report.error:

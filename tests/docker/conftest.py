@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from pytest_modelarts import Session
-from pytest_modelarts.backends import docker as dk
+from pytest_modelarts.backends.docker import client as dk_client
+from pytest_modelarts.backends.docker import owners as dk_owners
 
 from ..support import images
 from ..support.requirements import missing
@@ -17,10 +18,10 @@ MULTINODE_CODE = Path(__file__).parent.parent / "multinode" / "code"
 @pytest.fixture(scope="session")
 def docker_client():  # type: ignore[no-untyped-def]
     """A client of the local daemon; the test is skipped without one (failed where CI requires docker)."""
-    why = dk.docker_available()
+    why = dk_client.docker_available()
     if why is not None:
         missing("docker", f"needs a Docker daemon: {why}")
-    client = dk.docker_client()
+    client = dk_client.docker_client()
     yield client
     client.close()
 
@@ -45,7 +46,7 @@ def session(tmp_path: Path) -> Session:
 
 def labelled(client, job_id: str | None = None) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """(containers, networks) carrying our labels, of one job or of all."""
-    label = f"{dk.LABEL_JOB_ID}={job_id}" if job_id else dk.LABEL
+    label = f"{dk_owners.LABEL_JOB_ID}={job_id}" if job_id else dk_owners.LABEL
     return (len(client.containers.list(all=True, filters={"label": label})),
             len(client.networks.list(filters={"label": label})))
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from pytest_modelarts import Estimator, JobPhase, JobTimeoutError, Session
-from pytest_modelarts.backends import docker as dk
 from pytest_modelarts.backends.docker import owners
+from pytest_modelarts.backends.docker import owners as dk_owners
 
 from .conftest import CODE, labelled
 
@@ -109,7 +109,7 @@ def test_sigkill_of_the_parent_leftovers_are_removed_by_the_clean_command(tmp_pa
 
 def test_cleanup_leaves_jobs_of_living_processes_alone(session: Session, python_image: str, docker_client) -> None:
     with sleeper(session, python_image, count=1).fit() as job:
-        report = dk.cleanup_leftovers()
+        report = dk_owners.cleanup_leftovers()
         assert report.error is None
         assert labelled(docker_client, job.job_id) == (1, 1)
         assert job.phase is JobPhase.RUNNING
@@ -118,7 +118,7 @@ def test_cleanup_leaves_jobs_of_living_processes_alone(session: Session, python_
 
 def test_cleanup_without_a_daemon_reports_instead_of_raising(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-daemon.sock")
-    report = dk.cleanup_leftovers()
+    report = dk_owners.cleanup_leftovers()
     assert report.containers == [] and report.error and "no Docker daemon answers" in report.error
     assert "nothing removed" in str(report)
 
@@ -146,7 +146,7 @@ def test_start_up_asks_docker_only_when_a_noted_owner_died(
 ) -> None:
     """Without a note of a dead owner, `pytest --modelarts` neither imports the Docker SDK nor calls Docker."""
     owners = tmp_path / "owners"
-    monkeypatch.setenv(dk.OWNERS_VARIABLE, str(owners))
+    monkeypatch.setenv(dk_owners.OWNERS_VARIABLE, str(owners))
     pytester.makeconftest(REPORT_DOCKER_IMPORT)
     pytester.makepyfile("def test_nothing():\n    pass\n")
     args = ("--modelarts", "-p", "no:cacheprovider", "-s")
@@ -174,7 +174,7 @@ def test_a_process_that_ran_containers_notes_itself_until_it_exits(tmp_path: Pat
         print("notes while running:", len(os.listdir({str(owners)!r})))
     """))
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                            env={**os.environ, dk.OWNERS_VARIABLE: str(owners)})
+                            env={**os.environ, dk_owners.OWNERS_VARIABLE: str(owners)})
     assert result.returncode == 0, result.stderr
     assert "notes while running: 1" in result.stdout
     assert list(owners.iterdir()) == []  # a clean exit forgets the note

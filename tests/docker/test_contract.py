@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pytest_modelarts import BackendError, ConfigurationError, ContainerOptions, Estimator, JobPhase, Session
-from pytest_modelarts.backends import docker as dk
+from pytest_modelarts.backends.docker import backend as dk_backend
+from pytest_modelarts.backends.docker import files as dk_files
 from pytest_modelarts.core.commands import host_gpus
 from pytest_modelarts.core.plan import JOB_SITE
 from tests.support.waiting import wait_until
@@ -24,7 +25,7 @@ MA = "/home/ma-user/modelarts"
 def test_custom_image_job_follows_the_contract_and_outputs_belong_to_the_chosen_user(
     session: Session, tmp_path: Path, ma_user_image: str, docker_client, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(dk.OWNER_VARIABLE, f"{OTHER_UID}:{OTHER_UID}")
+    monkeypatch.setenv(dk_files.OWNER_VARIABLE, f"{OTHER_UID}:{OTHER_UID}")
     data = tmp_path / "data"
     data.mkdir()
     (data / "train.csv").write_text("x,y\n")
@@ -78,7 +79,7 @@ def test_custom_image_job_follows_the_contract_and_outputs_belong_to_the_chosen_
 def test_outputs_of_a_root_job_belong_to_the_invoking_user(
     session: Session, tmp_path: Path, python_image: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv(dk.OWNER_VARIABLE, raising=False)
+    monkeypatch.delenv(dk_files.OWNER_VARIABLE, raising=False)
     job = Estimator(modelarts_session=session, code_dir=CODE, user_image_url=python_image,
                     user_command="python ${MA_JOB_DIR}/code/probe.py", train_instance_type="local",
                     train_instance_count=1, output_path=tmp_path / "out",
@@ -93,7 +94,7 @@ def test_outputs_of_a_root_job_belong_to_the_invoking_user(
 def test_boot_file_job_in_docker_gets_hyperparameters_as_arguments(
     session: Session, tmp_path: Path, python_image: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(dk.IMAGE_VARIABLE, python_image)
+    monkeypatch.setenv(dk_backend.IMAGE_VARIABLE, python_image)
     job = Estimator(modelarts_session=session, code_dir=CODE, boot_file="probe.py", backend="docker",
                     train_instance_type="local", train_instance_count=1, output_path=tmp_path / "out",
                     hyperparameters=[{"label": "lr", "value": "0.1"}]).fit(wait=True)
@@ -147,10 +148,10 @@ def test_absent_image_is_a_clear_error(session: Session, tmp_path: Path, docker_
 
 
 def test_boot_file_job_without_an_image_says_how_to_give_one(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(dk.IMAGE_VARIABLE, raising=False)
+    monkeypatch.delenv(dk_backend.IMAGE_VARIABLE, raising=False)
     est = Estimator(modelarts_session=session, code_dir=CODE, boot_file="probe.py", backend="docker",
                     train_instance_type="local", train_instance_count=1)
-    with pytest.raises(ConfigurationError, match=dk.IMAGE_VARIABLE):
+    with pytest.raises(ConfigurationError, match=dk_backend.IMAGE_VARIABLE):
         est.fit()
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pytest_modelarts import Estimator, JobPhase, Session
-from pytest_modelarts.backends import docker as dk
+from pytest_modelarts.backends.docker import owners as dk_owners
 from pytest_modelarts.backends.local.nodes import unavailable
 from tests.support.requirements import missing
 
@@ -104,7 +104,7 @@ def test_a_docker_job_network_reaches_neither_the_host_nor_the_outside(parity_se
                     train_instance_type="local", train_instance_count=2,
                     hyperparameters=[{"label": "mode", "value": "wait_for_go"}]).fit(inputs=inputs)
     with job:
-        networks = docker_client.networks.list(filters={"label": f"{dk.LABEL_JOB_ID}={job.job_id}"})
+        networks = docker_client.networks.list(filters={"label": f"{dk_owners.LABEL_JOB_ID}={job.job_id}"})
         assert len(networks) == 1
         attrs = networks[0].attrs
         # internal: no route out of Docker; no address of the host's on its bridge: the host is not reached either

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelarts.backends import docker as dk
+from pytest_modelarts.backends.docker import owners as dk_owners
 from tests.docker.conftest import docker_client, python_image  # noqa: F401  (fixtures)
 
 pytest_plugins = ["pytester"]
@@ -20,7 +20,7 @@ def test_docker_jobs_start_beside_the_clean_up_of_a_dead_owner(pytester: pytest.
     owners = tmp_path / "owners"
     owners.mkdir()
     (owners / "dead").write_text(f"{socket.gethostname()}/999999999/1")  # an owner that died: clean-up runs at start
-    monkeypatch.setenv(dk.OWNERS_VARIABLE, str(owners))
+    monkeypatch.setenv(dk_owners.OWNERS_VARIABLE, str(owners))
     pytester.mkdir("code")
     (pytester.path / "code" / "hello.py").write_text("print('hello from the image')\n")
     pytester.makepyfile(f"""

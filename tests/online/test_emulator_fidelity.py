@@ -12,7 +12,7 @@ import pytest
 
 from pytest_modelarts import Estimator, JobPhase, OnlineError, Session
 from pytest_modelarts.backends.online import backend as online_backend
-from pytest_modelarts.backends.online import create_job
+from pytest_modelarts.backends.online.backend import create_job
 from pytest_modelarts.backends.online.body import environment_problems
 from pytest_modelarts.backends.online.clients import Clients
 from pytest_modelarts.core.phase import SECONDARY_PHASES, V1_STATUSES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_modelarts import ConfigurationError, Estimator, JobFailedError, JobPhase, ParameterError, Session
-from pytest_modelarts.backends.online import build_job_body
+from pytest_modelarts.backends.online.body import build_job_body
 from pytest_modelarts.core.plan import plan_job
 from pytest_modelarts.emulator.modelarts import contract_problems
 

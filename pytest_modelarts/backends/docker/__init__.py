@@ -5,11 +5,3 @@ Modules: :mod:`.backend` (the backend and the container spec of each worker, the
 clean-up of dead runs' leftovers), :mod:`.files` (output ownership), :mod:`.pause` (the offline namespace holder),
 :mod:`.client` (the daemon).
 """
-
-from .backend import IMAGE_VARIABLE, DockerBackend
-from .client import docker_available, docker_client
-from .files import OWNER_VARIABLE, output_owner
-from .owners import LABEL, LABEL_JOB_ID, OWNERS_VARIABLE, CleanupReport, cleanup_leftovers, leftovers_possible
-
-__all__ = ["IMAGE_VARIABLE", "LABEL", "LABEL_JOB_ID", "OWNERS_VARIABLE", "OWNER_VARIABLE", "CleanupReport", "DockerBackend",
-           "cleanup_leftovers", "docker_available", "docker_client", "leftovers_possible", "output_owner"]
