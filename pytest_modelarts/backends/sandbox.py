@@ -1,4 +1,5 @@
-"""A job's sandbox on this machine: the ``MA_HOME`` trees a local run works in, shared by local backends.
+"""A job's sandbox on this machine, laid out from its plan: the ``MA_HOME`` trees a local run works in, shared by
+local backends.
 
 ::
 
@@ -9,7 +10,10 @@
                 inputs/data_url_0/          a copy of the inputs (the platform downloads them)
                 outputs/train_url_0/        written by the job, copied to output_path afterwards
                 log/<vj>-worker-<i>.log     stdout+stderr of every worker (collected here, as the platform does)
+            .obs/                           a v1 job's own bucket: links to its code, inputs and outputs
         workers/<i>/home/                   worker i's MA_HOME (multi-node jobs): a node of its own
+        cache/worker-<i>/                   worker i's /cache
+        requirements-site/                  the code directory's requirements file, installed (on PYTHONPATH)
         status/worker-<i>.json              how each worker ended (written by the supervisor)
         output/                             the default output_path of a local run
 

@@ -6,7 +6,7 @@ host name, the working directory and the user; for the job, its mounts (code, in
 ``/dev/shm``, ModelArts' own libraries), its network, GPUs and limits, the requirements step and the log header.
 A backend only carries it out: sandboxed processes (``local``), containers (``docker``), the ModelArts API
 (``online``, which reads the configuration it holds). What may differ between backends is listed, with the reason,
-in docs/contract.md ("Deliberate differences"), and ``tests/sandbox/test_plan_parity.py`` holds them to it.
+in docs/contract.md ("Deliberate differences"), and ``tests/docker/test_plan_parity.py`` holds them to it.
 
 A worker's address is its network's (a node's bridge, a Docker subnet, loopback), so :meth:`JobPlan.environment`
 takes it; everything else is the plan's.
@@ -61,11 +61,10 @@ class Network(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Mount:
-    """A path the job sees (``target``) and what backs it on this machine (``source``)."""
+    """A folder of this machine that the job sees at the same path."""
 
-    target: PurePosixPath
-    source: Path
-    writable: bool = True
+    path: Path
+    writable: bool
 
 
 @dataclass(frozen=True)
@@ -128,16 +127,11 @@ class JobPlan:
 
     def mounts(self) -> list[Mount]:
         """What every backend puts at the same path beside the contract's tree (which it lays out itself): ModelArts'
-        libraries, the requirements' site, and the local OBS's folders (writable, at their own paths)."""
-        found = []
-        if not self.custom_image:
-            found.append(Mount(PurePosixPath(JOB_SITE), JOB_SITE, writable=False))
-            if self.requirements is not None:
-                found.append(Mount(PurePosixPath(self.requirements_site), self.requirements_site))
+        libraries and the requirements' site (read-only), and the local OBS's folders (writable)."""
+        site = [self.requirements_site] if self.requirements is not None else []
+        found = [] if self.custom_image else [Mount(path, writable=False) for path in (JOB_SITE, *site)]
         obs = self.config.local_obs
-        for folder in obs.folders() if obs is not None else ():
-            found.append(Mount(PurePosixPath(folder), folder))
-        return found
+        return found + [Mount(folder, writable=True) for folder in (obs.folders() if obs is not None else ())]
 
     def header(self, where: str) -> str:
         """The first line of every worker's log: the job, what runs it, where, and the contract."""

@@ -182,8 +182,8 @@ class DockerBackend(Backend):
         step("network")
         layout = plan.layout
         # the plan's mounts, at the same paths; the requirements' site is written by the install that runs in the container
-        extra_mounts = [docker.types.Mount(str(m.target), str(m.source), type="bind",
-                                           read_only=not m.writable and m.source != plan.requirements_site)
+        extra_mounts = [docker.types.Mount(str(m.path), str(m.path), type="bind",
+                                           read_only=not m.writable and m.path != plan.requirements_site)
                         for m in plan.mounts()]
         specs: list[dict[str, Any]] = []
         commands: list[list[str]] = []

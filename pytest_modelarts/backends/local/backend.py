@@ -119,8 +119,8 @@ class LocalBackend(Backend):
         python = Path(runtime.python)
         mounts = plan.mounts()
         visible = (python.parent.parent, Path(os.path.realpath(python)).parent.parent,
-                   *([runtime.prefix] if runtime.prefix else []), *(m.source for m in mounts if not m.writable))
-        writable = tuple(m.source for m in mounts if m.writable)
+                   *([runtime.prefix] if runtime.prefix else []), *(m.path for m in mounts if not m.writable))
+        writable = tuple(m.path for m in mounts if m.writable)
         for folder in writable:  # a bucket that does not exist yet is an empty folder, as a new OBS bucket is empty
             folder.mkdir(parents=True, exist_ok=True)
         uid, gid = plan.user
