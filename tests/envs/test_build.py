@@ -15,7 +15,7 @@ import pytest
 from pytest_modelarts import CondaDependencies, Environment
 from pytest_modelarts.cli import main as cli_main
 from pytest_modelarts.envs.build import build_environment, ensure_environment
-from pytest_modelarts.envs.cache import EnvCache, gc
+from pytest_modelarts.envs.cache import MARKER, EnvCache, gc
 from pytest_modelarts.envs.lock import LockClaims, lock_environment, read_lock
 from pytest_modelarts.errors import BuildError, LockError
 from tests.support.conda_channel import LocalChannel
@@ -110,9 +110,9 @@ def test_sigkill_halfway_leaves_nothing_usable(conda_channel: LocalChannel, tmp_
     cache = EnvCache(cache_dir)
     staged = list(cache.staging.iterdir())
     assert staged and (staged[0] / "bin" / "python").exists()  # the half env exists, but only in staging
-    assert not cache.env_dir(locked.key).exists() and not cache.is_built(locked.key)
+    assert not cache.env_dir(locked.key).exists()
     built = build_environment(locked, cache_dir=cache_dir)
-    assert built.built and cache.is_built(locked.key)
+    assert built.built and (cache.env_dir(locked.key) / MARKER).is_file()  # finished: its marker is written last
     assert not any(cache.staging.iterdir())  # the leftover was removed
     assert run(built.python, "import six, minipy", {}).returncode == 0
     assert len(cache.builds()) == 1  # only the finished build counts

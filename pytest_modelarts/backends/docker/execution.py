@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 import weakref
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,21 +138,7 @@ class DockerExecution(WorkerJob):
                 for i, spec in enumerate(specs):
                     self._start_worker(i, spec)
             else:
-                errors: list[BaseException] = []
-
-                def start_one(i: int, spec: dict[str, Any]) -> None:
-                    try:
-                        self._start_worker(i, spec)
-                    except BaseException as exc:
-                        errors.append(exc)
-
-                threads = [threading.Thread(target=start_one, args=(i, spec), daemon=True) for i, spec in enumerate(specs)]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
-                if errors:
-                    raise errors[0]
+                _each_at_once(self._start_worker, range(len(specs)), specs)
         except BaseException:
             self._workers = [w for w in self._workers if w is not None]
             self._stop_requested = True
@@ -195,11 +182,7 @@ class DockerExecution(WorkerJob):
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 worker.container.stop(timeout=grace)
 
-        threads = [threading.Thread(target=stop, args=(w,), daemon=True) for w in chosen if not w.done]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _each_at_once(stop, [w for w in chosen if not w.done])
         for worker in chosen:
             worker.thread.join(timeout=grace + 30)
 
@@ -298,6 +281,18 @@ class DockerExecution(WorkerJob):
         return {**super().info(), "image": self.image, "containers": [w.container.name for w in self._workers],
                 "network": self._network.name if self._network is not None else None, "notes": list(self._notes),
                 "timings": dict(self.timings)}
+
+
+def _each_at_once(call: Callable[..., object], *arguments: Iterable[Any]) -> None:
+    """``call`` on each set of ``arguments``, each in a thread of its own; returns once every call ended, raising the
+    first error (so that what the others made is known before it is cleaned up)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls = list(zip(*arguments, strict=True))
+    if calls:
+        with ThreadPoolExecutor(len(calls)) as pool:
+            for future in [pool.submit(call, *args) for args in calls]:
+                future.result()
 
 
 def _signal_name(exit_code: int | None) -> str | None:
