@@ -81,10 +81,10 @@ def main() -> int:
             for sandbox in (False, True):
                 where = "sandbox" if sandbox else "no sandbox"
                 build_mod._compile_bytecode = lambda prefix, progress: None  # type: ignore[assignment]
-                results.setdefault(f"{where}, no bytecode step (before)", []).append(
+                results.setdefault(f"{where}, no bytecode step (the baseline)", []).append(
                     first_and_second(work / f"off{i}{sandbox}", env, lock, code, sandbox))
                 build_mod._compile_bytecode = compile_bytecode
-                results.setdefault(f"{where}, bytecode at build (now)", []).append(
+                results.setdefault(f"{where}, bytecode at build", []).append(
                     first_and_second(work / f"on{i}{sandbox}", env, lock, code, sandbox))
     finally:
         shutil.rmtree(work, ignore_errors=True)

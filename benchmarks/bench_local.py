@@ -5,7 +5,7 @@ medians in milliseconds (and their ratio), with the sandbox on and off. The boot
 first and last line, which splits the overhead into the part before the file runs (sandbox directory, node,
 supervisor, launchers) and the part after (the chain's exits, the status, the delivery). Jobs of a process after
 its first take a supervisor and a namespace holder started beforehand (backends/local/standby.py); the warm-up
-fit of each estimator is the first. Goal (issue 14): +25 ms with the sandbox on.
+fit of each estimator is the first. Goal: +25 ms with the sandbox on.
 
     python benchmarks/bench_local.py [--runs 41]
 """

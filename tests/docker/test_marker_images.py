@@ -1,5 +1,5 @@
 """Custom images are declared where jobs are declared: the marker and job files take user_image_url and the container's
-knobs (issue 13)."""
+knobs."""
 
 from __future__ import annotations
 

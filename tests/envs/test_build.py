@@ -147,7 +147,7 @@ def test_gc_removes_unused_envs_and_reports_bytes(conda_channel: LocalChannel, t
 
 
 def test_two_environments_with_one_name_are_refused(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two live Environments named alike lock to one file and would re-lock each other on every fit (issue 12)."""
+    """Two live Environments named alike lock to one file and would re-lock each other on every fit."""
     import gc as garbage
 
     monkeypatch.chdir(tmp_path)  # the default lock path is <cwd>/<name>.conda-lock.yml

@@ -1,5 +1,5 @@
 """The environment CLI a CI needs: `env lock SPEC` (no build; `--mode=check` fails on a stale lock), `env build`
-of an environment file or a lock, `env list` with name, python, size and last use (issue 13, item 8)."""
+of an environment file or a lock, `env list` with name, python, size and last use."""
 
 from __future__ import annotations
 

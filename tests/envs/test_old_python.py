@@ -1,4 +1,4 @@
-"""python=3.6 locks and runs over a local interpreter where pyenv (or uv, or the usual prefixes) has one (issue 13)."""
+"""python=3.6 locks and runs over a local interpreter where pyenv (or uv, or the usual prefixes) has one."""
 
 from __future__ import annotations
 

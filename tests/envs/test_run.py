@@ -92,7 +92,7 @@ def test_four_xdist_workers_build_once(conda_channel: LocalChannel, pytester: py
 
 
 def test_one_session_refuses_two_environments_of_one_name(tmp_path: Path, cache_dir: Path) -> None:
-    """Through fit(): the second Environment named alike is refused before locking, naming the fix (issue 12)."""
+    """Through fit(): the second Environment named alike is refused before locking, naming the fix."""
     import sys
 
     from pytest_modelarts import CondaDependencies, Environment

@@ -1,5 +1,4 @@
-"""A failing job with a huge log: the report and the live echo in O(tail) memory, the echo to the log's last line
-(issue 12, item 6)."""
+"""A failing job with a huge log: the report and the live echo in O(tail) memory, the echo to the log's last line."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Outputs that cannot be delivered fail the job, leave no truncated file, say where the intact ones are
-(issue 12, items 7 and 11)."""
+"""Outputs that cannot be delivered fail the job, leave no truncated file, say where the intact ones are."""
 
 from __future__ import annotations
 

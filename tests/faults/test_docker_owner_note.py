@@ -1,5 +1,4 @@
-"""Docker jobs run while the clean-up of a dead run's leftovers runs beside them: no half-imported Docker SDK
-(issue 12, item 1: 'partially initialized module docker.types')."""
+"""Docker jobs run while the clean-up of a dead run's leftovers runs beside them: no half-imported Docker SDK."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A promotion whose process dies while its create request is in flight: the rerun creates no second job (issue 12, item 4)."""
+"""A promotion whose process dies while its create request is in flight: the rerun creates no second job."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """pytest killed (SIGKILL) while it builds a locked environment: no process left, the half-built environment is never
-used, and the rerun builds it and passes (issue 12, faults)."""
+used, and the rerun builds it and passes."""
 
 from __future__ import annotations
 

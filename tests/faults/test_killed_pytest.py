@@ -1,5 +1,5 @@
 """pytest killed (SIGKILL) or told to stop (SIGTERM, SIGINT) while a smoke job runs: no process of the job is left,
-and the next run passes (issue 12, faults)."""
+and the next run passes."""
 
 from __future__ import annotations
 

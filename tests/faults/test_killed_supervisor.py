@@ -1,4 +1,4 @@
-"""A killed supervisor takes its boot file with it (PR_SET_PDEATHSIG), with and without the sandbox (issue 12, item 11)."""
+"""A killed supervisor takes its boot file with it (PR_SET_PDEATHSIG), with and without the sandbox."""
 
 from __future__ import annotations
 

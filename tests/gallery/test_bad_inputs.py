@@ -1,4 +1,4 @@
-"""A gallery of bad inputs (issue 12): the SDK, the marker, job files, environment files, lock files, the CLI.
+"""A gallery of bad inputs: the SDK, the marker, job files, environment files, lock files, the CLI.
 
 Every case must end in an error of the project's own types (a ``ModelArtsError``: ``ParameterError``,
 ``ConfigurationError``, ``SpecError``, ``JobFileError``, ``LockError``; for the CLI an ``error:`` line and a

@@ -1,4 +1,4 @@
-"""Links and special files in a code directory or inputs (issue 12, items 5 and 10)."""
+"""Links and special files in a code directory or inputs."""
 
 from __future__ import annotations
 

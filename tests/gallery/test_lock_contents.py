@@ -1,4 +1,4 @@
-"""A lock's contents are checked against its spec, not only its recorded spec hash (issue 12, item 8)."""
+"""A lock's contents are checked against its spec, not only its recorded spec hash."""
 
 from __future__ import annotations
 

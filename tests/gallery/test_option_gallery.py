@@ -1,4 +1,4 @@
-"""The gallery's pytest options and ini values (issue 12): each a usage error naming the option, before any job runs."""
+"""The gallery's pytest options and ini values: each a usage error naming the option, before any job runs."""
 
 from __future__ import annotations
 

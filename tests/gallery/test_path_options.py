@@ -1,4 +1,4 @@
-"""Path options in the space-separated form move pytest's rootdir: warned, with the '=' form (issue 12, item 9);
+"""Path options in the space-separated form move pytest's rootdir: warned, with the '=' form;
 paths of the wrong kind and non-finite timeouts are usage errors (item 10)."""
 
 from __future__ import annotations

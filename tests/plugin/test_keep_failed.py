@@ -1,4 +1,4 @@
-"""Sandboxes of failed jobs are kept up to a limit per worker, the oldest removed (issue 13, item 8)."""
+"""Sandboxes of failed jobs are kept up to a limit per worker, the oldest removed."""
 
 from __future__ import annotations
 

@@ -265,7 +265,7 @@ def test_declarations_are_read_only_where_they_can_be(tmp_path) -> None:
 
 
 def test_a_marked_test_that_requests_no_job_fixture_is_warned(project: pytest.Pytester) -> None:
-    """A marker describing a job on a test that never asks for it would pass with no job run (issue 12, item 12)."""
+    """A marker describing a job on a test that never asks for it would pass with no job run."""
     project.makepyfile("""
         import pytest
 

@@ -1,5 +1,4 @@
-"""Locking, building and job start are told through pytest's terminal reporter, and kept in the test's report
-(issue 13, item 1: a cold run printed nothing between ``collected`` and the result)."""
+"""Locking, building and job start are told through pytest's terminal reporter, and kept in the test's report."""
 
 from __future__ import annotations
 

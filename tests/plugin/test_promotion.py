@@ -124,7 +124,7 @@ def test_promote_reports_every_incomplete_job_before_any_run(project: pytest.Pyt
 
 def test_a_promoted_job_that_fails_online_fails_the_run_under_promote_wait(project: pytest.Pytester, online) -> None:
     """The smoke run passes, the online job (its full hyperparameters) fails: with --modelarts-promote-wait the
-    run's exit status says so (issue 12, item 12); without waiting, nothing is known yet and the run passes."""
+    run's exit status says so; without waiting, nothing is known yet and the run passes."""
     project.makepyfile(f"""
         import pytest
 

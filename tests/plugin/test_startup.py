@@ -1,5 +1,5 @@
 """What every ``pytest`` run with the plugin pays before its first test: the plugin's imports, and what the first
-job would wait for (issue 14)."""
+job would wait for."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""v2 exact by default, v1 on request, moxing and a local OBS (issue 11; docs/contract.md).
+"""v2 exact by default, v1 on request, moxing and a local OBS (docs/contract.md).
 
 The jobs run in sandboxed nodes, where /cache exists, as on ModelArts.
 """

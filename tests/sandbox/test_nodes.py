@@ -1,4 +1,4 @@
-"""Each local worker is a ModelArts node: its own paths, user, /cache and network, in a sandbox (issue 10).
+"""Each local worker is a ModelArts node: its own paths, user, /cache and network, in a sandbox.
 
 Every test runs a real job in real bubblewrap sandboxes; the boot file (code/node.py) shows the property.
 """

@@ -1,4 +1,4 @@
-"""A job's supervisor and namespace holder come from a standby started after the previous job (issue 14): the
+"""A job's supervisor and namespace holder come from a standby started after the previous job: the
 job's start does not wait for theirs, and a waiting process never outlives the process that started it."""
 
 from __future__ import annotations

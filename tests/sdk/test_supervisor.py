@@ -42,7 +42,7 @@ def test_the_status_file_is_json_of_the_jobs_end(tmp_path: Path, script: str, ex
 
 
 def test_the_supervisor_does_not_load_json(tmp_path: Path) -> None:
-    """Every job pays for the supervisor's imports (issue 14): json was 1-3 ms of them, for one line."""
+    """Every job pays for the supervisor's imports: json was 1-3 ms of them, for one line."""
     _, importtime = _supervise(tmp_path, "exit 0")
     loaded = {line.rsplit("|", 1)[-1].strip() for line in importtime.splitlines() if line.startswith("import time:")}
     assert "signal" in loaded  # the -X importtime listing was read
