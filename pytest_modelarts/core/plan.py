@@ -85,6 +85,9 @@ class JobPlan:
     #: the caller's environment, of which the contract keeps only :data:`~.contract.PASSTHROUGH`
     inherit: Mapping[str, str] = field(repr=False)
     shm_bytes: int = SHM_BYTES
+    #: a worker's CPUs and memory (``"512m"``), where the job limits them (``ContainerOptions``)
+    cpus: float | None = None
+    memory: str | None = None
 
     # -- the job ------------------------------------------------------------------------------------
     @property
@@ -235,6 +238,7 @@ def plan_job(config: JobConfig, session: Session, runtime: PythonRuntime | None,
         user=user, network=Network.of(config.container.network_mode), num_gpus=_gpus(config.container.gpus),
         requirements=requirements, endpoints=MappingProxyType(endpoint_variables(session.obs_endpoint, session.endpoint)),
         inherit=MappingProxyType(dict(environ if environ is not None else os.environ)),
+        cpus=config.container.cpus, memory=config.container.memory,
     )
 
 

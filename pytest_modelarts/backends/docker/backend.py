@@ -219,12 +219,11 @@ class DockerBackend(Backend):
             else:  # no pause program for this machine: worker 0's namespace (it must outlive the others' start)
                 spec["network_mode"] = f"container:{specs[0]['name']}"
                 del spec["hostname"], spec["domainname"]
-            options = config.container
-            if options.cpus is not None:
-                spec["nano_cpus"] = int(options.cpus * 1e9)
-            if options.memory is not None:
-                spec["mem_limit"] = options.memory
-                spec["memswap_limit"] = options.memory  # no swap: an overrun is an OOM kill, as on ModelArts
+            if plan.cpus is not None:
+                spec["nano_cpus"] = int(plan.cpus * 1e9)
+            if plan.memory is not None:
+                spec["mem_limit"] = plan.memory
+                spec["memswap_limit"] = plan.memory  # no swap: an overrun is an OOM kill, as on ModelArts
             if plan.num_gpus:
                 spec["device_requests"] = [docker.types.DeviceRequest(count=plan.num_gpus, capabilities=[["gpu"]])]
             specs.append(spec)
