@@ -11,11 +11,13 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
 from pytest_modelarts import JobPhase, Session
+from pytest_modelarts.backends.local import nodes
 from pytest_modelarts.backends.local.execution import SUPERVISORS, start_supervisor
 from pytest_modelarts.backends.local.holder import ONE_WORKER_HOLDERS, network_lines, start_holder
 from pytest_modelarts.backends.local.standby import Standby, dismiss
@@ -173,8 +175,31 @@ def test_a_waiting_holder_that_fails_does_not_fail_the_next_job(session: Session
         (shell,) = wait_until(lambda: psutil.Process(holder).children(), what="the holder's shell")  # noqa: B023
         with open(f"/proc/{shell.pid}/fd/0", "wb") as stdin:  # the same pipe the job will write to
             stdin.write(b"read line; exit 3\n")  # it reads a line at a time: exits at the job's first
+            stdin.flush()
+            # the shell must have taken our line before the job writes: read together with the job's lines, they would
+            # sit in its buffer while `read` waits on the pipe for a line that never comes
+            wait_until(lambda: _unread(stdin) == 0, what="the holder's shell to read the injected line")  # noqa: B023
     job = estimator(session, output_path=tmp_path / "out", hyper={"mode": "plain"}).fit(wait=True)
     assert job.phase is JobPhase.COMPLETED and (tmp_path / "out" / "worker-0.json").is_file()
+
+
+def test_a_waiting_holder_that_never_answers_is_given_up_for_a_fresh_one(session: Session, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A holder stuck before saying "ready" (here: made to sleep before it reads the job's lines) is killed after
+    READY_TIMEOUT and the job runs on a fresh holder: its start never hangs."""
+    monkeypatch.setattr(nodes, "READY_TIMEOUT", 3.0)
+    estimator(session, hyper={"mode": "plain"}).fit(wait=True)
+    stuck = []
+    for holder in ONE_WORKER_HOLDERS.waiting():
+        (shell,) = wait_until(lambda: psutil.Process(holder).children(), what="the holder's shell")  # noqa: B023
+        stuck.append(shell)
+        with open(f"/proc/{shell.pid}/fd/0", "wb") as stdin:
+            stdin.write(b"sleep 600\n")
+            stdin.flush()
+            wait_until(lambda: _unread(stdin) == 0, what="the holder's shell to read the injected line")  # noqa: B023
+    job = estimator(session, output_path=tmp_path / "out", hyper={"mode": "plain"}).fit(wait=True)
+    assert job.phase is JobPhase.COMPLETED and (tmp_path / "out" / "worker-0.json").is_file()
+    assert any(_gone(shell.pid) for shell in stuck), "the stuck holder the job took was killed"
 
 
 def test_starting_ahead_from_a_thread_while_the_environment_changes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,3 +232,14 @@ def test_starting_ahead_from_a_thread_while_the_environment_changes(monkeypatch:
     stop.set()
     thread.join()
     assert started > 10 and errors == []
+
+
+def _unread(pipe: Any) -> int:
+    """Bytes written to a pipe and not read yet (FIONREAD)."""
+    import array
+    import fcntl
+    import termios
+
+    count = array.array("i", [0])
+    fcntl.ioctl(pipe.fileno(), termios.FIONREAD, count, True)
+    return count[0]

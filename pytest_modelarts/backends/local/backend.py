@@ -21,7 +21,7 @@ from ...core.backend import Backend, BackendRegistry, Execution
 from ...core.codetree import CodeTree
 from ...core.hooks import hookimpl
 from ...core.job import JobConfig
-from ...core.plan import JobPlan, Network
+from ...core.plan import JobPlan
 from ...errors import BackendError, ConfigurationError
 from .. import sandbox as sb
 from .execution import SUPERVISORS, LocalExecution
@@ -103,8 +103,7 @@ class LocalBackend(Backend):
         return f"no sandbox: {why}; the job runs as you, at relocated paths, in the host's network"
 
     def _nodes(self, plan: JobPlan, box: sb.Sandbox, overlays: bool) -> JobNodes:
-        config, runtime = plan.config, plan.runtime
-        assert runtime is not None
+        config = plan.config
         base = box.root / "node" / "overlay"
         code_view = box.root / "node" / "code"  # the code dir through the code-tree policy: every worker's lower layer
         if overlays and config.code_path is not None:
@@ -116,17 +115,7 @@ class LocalBackend(Backend):
             code = Overlay(code_view, base / f"worker-{i}" / "code") if overlays else None
             data = Overlay(inputs, base / f"worker-{i}" / "data") if inputs is not None else None
             nodes.append(Node(i, Path(box.layout_of(i).home), box.cache(i), code, data))
-        python = Path(runtime.python)
-        mounts = plan.mounts()
-        visible = (python.parent.parent, Path(os.path.realpath(python)).parent.parent,
-                   *([runtime.prefix] if runtime.prefix else []), *(m.path for m in mounts if not m.writable))
-        writable = tuple(m.path for m in mounts if m.writable)
-        for folder in writable:  # a bucket that does not exist yet is an empty folder, as a new OBS bucket is empty
-            folder.mkdir(parents=True, exist_ok=True)
-        uid, gid = plan.user
-        job_nodes = JobNodes(plan.job_id, box.root, nodes, box.code_name, uid=uid, gid=gid,
-                             network="host" if plan.network is Network.OUTSIDE else "private",
-                             ro_binds=visible, rw_binds=writable, contract=plan.contract, shm_bytes=plan.shm_bytes)
+        job_nodes = JobNodes(plan, box.root, nodes)
         job_nodes.start()
         return job_nodes
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import select
 import shlex
 import shutil
 import stat
@@ -37,8 +38,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ...core import contract
 from ...core.oskit import children
+from ...core.plan import JobPlan, Network
 from ...errors import BackendError
 from ..sandbox import walk
 from .holder import ONE_WORKER_HOLDERS, network_lines, node_address, start_holder, worker_netns, worker_sysfs
@@ -50,6 +51,8 @@ DEFAULT_UID, DEFAULT_GID = 1000, 100
 NEVER_BIND = frozenset({"proc", "dev", "tmp", "home", "run", "cache", "lost+found", "mnt", "media"})
 TOOLS = ("bwrap", "unshare", "nsenter", "ip")
 REQUIRE_VARIABLE = "PYTEST_MODELARTS_REQUIRE_SANDBOX"
+#: seconds a holder may take to mount a job's overlays and say "ready" (milliseconds, usually) before it is given up
+READY_TIMEOUT = 30.0
 
 
 @functools.cache
@@ -125,26 +128,19 @@ class Node:
 class JobNodes:
     """The nodes of one job: the namespace holder, and the command that runs a worker inside its node."""
 
-    job_id: str
+    plan: JobPlan
     root: Path  # the job's sandbox directory: generated files go to <root>/node/
     nodes: list[Node]
-    code_name: str
-    uid: int = DEFAULT_UID
-    gid: int = DEFAULT_GID
-    network: str = "private"  # or "host": the host's network stack, for jobs that need the outside
-    ro_binds: tuple[Path, ...] = ()  # host paths the job must see where the host's top level is not bound
-    rw_binds: tuple[Path, ...] = ()  # host folders the job may write, at their own paths (the local OBS)
-    contract: contract.Contract = contract.V2_CONTRACT
-    shm_bytes: int = 64 * 1024**2  # the size of /dev/shm (JobPlan.shm_bytes)
     _holder: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _holder_pid: int | None = field(default=None, init=False, repr=False)
 
     @property
-    def hosts(self) -> list[str]:
-        return contract.worker_hostnames(self.job_id, len(self.nodes))
+    def _outside(self) -> bool:
+        """The host's network stack, for jobs that ask for the outside; else a network private to the job."""
+        return self.plan.network is Network.OUTSIDE
 
     def address(self, index: int) -> str:
-        return "127.0.0.1" if self.network == "host" else node_address(index)
+        return "127.0.0.1" if self._outside else node_address(index)
 
     # -- the holder -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -164,7 +160,7 @@ class JobNodes:
                   if overlay is not None]
 
         def fresh() -> subprocess.Popen[bytes]:
-            return start_holder(network_lines(len(self.nodes)) if self.network != "host" else None)
+            return start_holder(network_lines(len(self.nodes)) if not self._outside else None)
 
         # the usual smoke test takes a holder whose network is made already; should that one have died meanwhile
         # (killed from outside, say), a fresh one is asked before the job fails
@@ -175,7 +171,7 @@ class JobNodes:
         self._holder_pid = next(iter(children(holder.pid)), None)
         if self._holder_pid is None:
             self.close()
-            raise BackendError(f"the nodes of job {self.job_id} vanished while being set up")
+            raise BackendError(f"the nodes of job {self.plan.job_id} vanished while being set up")
 
     def _ready(self, holder: subprocess.Popen[bytes], mounts: list[str], *, last: bool) -> subprocess.Popen[bytes] | None:
         """``holder`` once it has mounted the overlays and said "ready"; None if it could not and this is not
@@ -185,16 +181,20 @@ class JobNodes:
         with contextlib.suppress(BrokenPipeError):  # it failed already: its stderr says why
             holder.stdin.write("".join(f"{line}\n" for line in [*mounts, "echo ready"]).encode())
             holder.stdin.flush()
-        line = holder.stdout.readline().decode(errors="replace").strip()
+        answered = select.select([holder.stdout], [], [], READY_TIMEOUT)[0]
+        line = holder.stdout.readline().decode(errors="replace").strip() if answered else ""
         if line == "ready":
             return holder
+        if not answered:  # stuck: what it would print is lost with it
+            dismiss(holder, kill=True)
         self.end()
-        error = holder.stderr.read().decode(errors="replace").strip() if holder.stderr else ""  # up to its exit
+        error = (holder.stderr.read().decode(errors="replace").strip() if holder.stderr and not holder.stderr.closed
+                 else f"no answer in {READY_TIMEOUT:g} s")  # up to its exit
         self.close()
         self._holder = None
         if not last:
             return None
-        raise BackendError(f"the nodes of job {self.job_id} could not be set up: {error or line or 'no answer'}")
+        raise BackendError(f"the nodes of job {self.plan.job_id} could not be set up: {error or line or 'no answer'}")
 
     def end(self) -> None:
         """Tell the holder to end (EOF on its stdin) without waiting: :meth:`close` waits."""
@@ -217,23 +217,23 @@ class JobNodes:
 
     @property
     def _standard(self) -> bool:
-        return self.network != "host" and len(self.nodes) == 1
+        return not self._outside and len(self.nodes) == 1
 
     def _hosts_file(self) -> str:
         lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
-        for i, host in enumerate(self.hosts):
+        for i, host in enumerate(self.plan.hosts):
             lines.append(f"{self.address(i)} {host} {host.split('.')[0]}")
         return "\n".join(lines) + "\n"
 
     def _users(self) -> tuple[str, str]:
         """/etc/passwd and /etc/group of a node: root, ``ma-user`` (unless the job runs as root), nobody."""
         passwd = ["root:x:0:0:root:/root:/bin/sh"]
-        name = self.contract.user_name
-        group = ["root:x:0:", f"users:x:{DEFAULT_GID}:" + (name if self.uid else "")]
-        if self.uid:  # v2 runs as ma-user in /home/ma-user; v1 ran as work in /home/work
-            passwd.append(f"{name}:x:{self.uid}:{self.gid}:{name}:{self.contract.layout().home}:/bin/bash")
-            if self.gid not in (0, DEFAULT_GID):
-                group.append(f"ma-group:x:{self.gid}:{name}")
+        name, (uid, gid) = self.plan.contract.user_name, self.plan.user
+        group = ["root:x:0:", f"users:x:{DEFAULT_GID}:" + (name if uid else "")]
+        if uid:  # v2 runs as ma-user in /home/ma-user; v1 ran as work in /home/work
+            passwd.append(f"{name}:x:{uid}:{gid}:{name}:{self.plan.layout.home}:/bin/bash")
+            if gid not in (0, DEFAULT_GID):
+                group.append(f"ma-group:x:{gid}:{name}")
         passwd.append("nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin")
         group.append("nogroup:x:65534:")
         return "\n".join(passwd) + "\n", "\n".join(group) + "\n"
@@ -243,19 +243,19 @@ class JobNodes:
         """The command that runs ``command`` as worker ``index``, inside its node, with exactly ``env``."""
         assert self._holder_pid is not None, "start() the nodes first"
         node = self.nodes[index]
-        layout = self.contract.layout()
+        layout, (uid, gid) = self.plan.layout, self.plan.user
         etc = self.root / "node" / "etc"
-        argv = ["bwrap", "--unshare-user", "--uid", str(self.uid), "--gid", str(self.gid),
+        argv = ["bwrap", "--unshare-user", "--uid", str(uid), "--gid", str(gid),
                 "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                "--hostname", self.hosts[index].split(".")[0], "--die-with-parent",
+                "--hostname", self.plan.hosts[index].split(".")[0], "--die-with-parent",
                 "--tmpfs", "/", *self._host_view(index),
-                "--dev", "/dev", "--perms", "1777", "--size", str(self.shm_bytes), "--tmpfs", "/dev/shm",
+                "--dev", "/dev", "--perms", "1777", "--size", str(self.plan.shm_bytes), "--tmpfs", "/dev/shm",
                 "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run", *self._extra_binds(),
                 "--ro-bind", str(etc / "hosts"), "/etc/hosts", "--ro-bind", str(etc / "passwd"), "/etc/passwd",
                 "--ro-bind", str(etc / "group"), "/etc/group",
                 "--dir", "/home", "--bind", str(node.home), str(layout.home), "--bind", str(node.cache), "/cache"]
         if node.code is not None:
-            argv += ["--bind", str(node.code.merged), str(layout.code_dir(self.code_name))]
+            argv += ["--bind", str(node.code.merged), str(layout.code_dir(self.plan.code_name))]
         if node.data is not None:
             argv += ["--bind", str(node.data.merged), str(layout.data_url())]
         argv += ["--remount-ro", "/", "--chdir", str(cwd), "--clearenv"]
@@ -265,7 +265,7 @@ class JobNodes:
         pid = self._holder_pid
         # bwrap cannot join a network namespace: nsenter does, by the worker's namespace file as the holder sees it
         # (it lies in the holder's /run, which only its mount namespace has), where `ip netns exec` cost a process
-        net = f"--net=/proc/{pid}/root{worker_netns(index)}" if self.network != "host" else "-n"
+        net = f"--net=/proc/{pid}/root{worker_netns(index)}" if not self._outside else "-n"
         return ["nsenter", "-t", str(pid), "-U", "-m", net, "-p", "--", *argv]
 
     def _host_view(self, index: int) -> list[str]:
@@ -273,20 +273,25 @@ class JobNodes:
         holder mounted it from inside the worker's network namespace), so that /sys/class/net lists its own
         interfaces (what NCCL and gloo look at), not the host's."""
         view = list(_host_top_level())
-        if self.network != "host" and "/sys" in view:
+        if not self._outside and "/sys" in view:
             at = view.index("/sys")  # "--ro-bind", "/sys", "/sys"
             view[at:at + 2] = [worker_sysfs(index), "/sys"]
         return view
 
     def _extra_binds(self) -> list[str]:
+        """The plan's mounts and the runtime's interpreter and prefix, at their own paths: bound where the host's top
+        level is not (under /home, /tmp...), the writable ones (the local OBS) wherever they lie."""
+        runtime, mounts = self.plan.runtime, self.plan.mounts()
+        python = [Path(runtime.python).parent.parent, Path(os.path.realpath(runtime.python)).parent.parent,
+                  *([runtime.prefix] if runtime.prefix else [])] if runtime is not None else []
         args: list[str] = []
-        for path in self.ro_binds:
-            parts = path.parts
-            if len(parts) > 1 and parts[1] in NEVER_BIND and path.exists():
+        for path in [*python, *(m.path for m in mounts if not m.writable)]:
+            if len(path.parts) > 1 and path.parts[1] in NEVER_BIND and path.exists():
                 args += ["--ro-bind", str(path), str(path)]
-        for path in self.rw_binds:  # writable wherever they lie: over the read-only view of the host
-            if path.exists():
-                args += ["--bind", str(path), str(path)]
+        for mount in mounts:
+            if mount.writable:
+                mount.path.mkdir(parents=True, exist_ok=True)  # a bucket not made yet is empty, as a new OBS bucket is
+                args += ["--bind", str(mount.path), str(mount.path)]
         return args
 
     # -- after the job ----------------------------------------------------------------------------------
@@ -294,8 +299,8 @@ class JobNodes:
         """What the job created, changed or deleted outside ``kept`` (train_url, log), /cache and /tmp: online it
         is lost. One entry each: the path as the job saw it (relative to ``MA_MOUNT_PATH`` where it lies there),
         what happened, and the worker when there are several (``user-job-dir/model.pkl (created, worker 1)``)."""
-        layout = self.contract.layout()
-        mounts = (layout.code_dir(self.code_name), layout.data_url())
+        layout = self.plan.layout
+        mounts = (layout.code_dir(self.plan.code_name), layout.data_url())
         covered = (*mounts, *kept)
         found: list[str] = []
         for node in self.nodes:
