@@ -341,11 +341,27 @@ def _host_top_level() -> tuple[str, ...]:
     """``--ro-bind`` every top-level host directory and file, ``--symlink`` each top-level link (/lib -> usr/lib)."""
     args: list[str] = []
     for name in sorted(os.listdir("/")):
-        path = "/" + name
-        if name in NEVER_BIND:
-            continue
-        if os.path.islink(path):
-            args += ["--symlink", os.readlink(path), path]
-        elif os.path.isdir(path) or os.path.isfile(path):
-            args += ["--ro-bind", path, path]
+        if name not in NEVER_BIND:
+            args += _view_of("/" + name)
     return tuple(args)
+
+
+def _view_of(path: str) -> list[str]:
+    """The bwrap arguments that show host ``path`` read-only: one recursive bind, except above a tree of
+    :data:`VOLATILE`, whose siblings are bound one by one and which is left out."""
+    if os.path.islink(path):
+        return ["--symlink", os.readlink(path), path]
+    if not (os.path.isdir(path) or os.path.isfile(path)):
+        return []
+    if not any(volatile.startswith(path + "/") for volatile in VOLATILE):
+        return ["--ro-bind", path, path]
+    args = ["--dir", path]
+    for name in sorted(os.listdir(path)):
+        if f"{path}/{name}" not in VOLATILE:
+            args += _view_of(f"{path}/{name}")
+    return args
+
+
+#: host trees whose mounts come and go (a container runtime's layers): a recursive bind fails when one of them
+#: vanishes between bwrap's listing and its remount ("Unable to apply mount flags"), so a node does not see them
+VOLATILE = frozenset({"/var/lib/docker", "/var/lib/containerd"})
