@@ -70,6 +70,7 @@ Estimator(modelarts_session=session, code_dir=sys.argv[2], boot_file="node.py", 
           train_instance_count=1, hyperparameters=[{"label": "mode", "value": "plain"}]).fit(wait=True)
 print(*SUPERVISORS.waiting(), *ONE_WORKER_HOLDERS.waiting(), flush=True)
 if sys.argv[3] == "exit":
+    sys.stdin.readline()  # until the test has seen the waiting processes alive
     sys.exit(0)
 time.sleep(600)
 """
@@ -79,7 +80,7 @@ def _waiting_of_a_parent(tmp_path: Path, how: str) -> tuple[subprocess.Popen[str
     from .conftest import CODE
 
     parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path / "root"), str(CODE), how],
-                              stdout=subprocess.PIPE, text=True)
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
     waiting = [int(pid) for pid in parent.stdout.readline().split()]
     assert len(waiting) == 4, waiting  # two supervisors, two holders
@@ -98,7 +99,8 @@ def test_the_waiting_processes_end_with_a_killed_parent(tmp_path: Path) -> None:
 
 def test_the_waiting_processes_end_when_their_parent_exits(tmp_path: Path) -> None:
     parent, waiting = _waiting_of_a_parent(tmp_path, "exit")
-    assert parent.wait(30) == 0
+    parent.communicate("exit now\n", timeout=30)
+    assert parent.returncode == 0
     wait_until(lambda: all(_gone(pid) for pid in waiting), what="the standby to end at its parent's exit")
 
 
