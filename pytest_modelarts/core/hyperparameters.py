@@ -26,10 +26,6 @@ class Hyperparameters(tuple[tuple[str, str], ...]):
     def __new__(cls, pairs: Iterable[tuple[str, str]] = ()) -> Hyperparameters:
         return super().__new__(cls, tuple((label, value) for label, value in pairs))
 
-    @classmethod
-    def from_mapping(cls, table: Mapping[str, str]) -> Hyperparameters:
-        return cls(table.items())
-
     def updated(self, other: Iterable[tuple[str, str]]) -> Hyperparameters:
         """These pairs with ``other``'s values taking precedence (new labels at the end)."""
         merged = dict(self)
