@@ -59,69 +59,82 @@ def _text(value: str) -> str | None:
 
 @dataclass(frozen=True)
 class Option:
-    """One setting: a command-line flag and its ini twin.
+    """One setting: a command-line flag and its ini twin (the flag's name in snake case), filling ``Settings.<name>``.
 
-    ``ini_type`` is what ``addini`` parses the ini value as; ``convert`` turns either source's value into the
-    setting (and raises ``argparse.ArgumentTypeError`` for a value out of range); ``choices`` limit the flag.
+    ``ini_type`` is what ``addini`` parses the ini value as (a ``"bool"`` setting is a flag on the command line);
+    ``convert`` turns either source's value into the setting (and raises ``argparse.ArgumentTypeError`` for a value
+    out of range); ``choices`` limit the flag.
     """
 
+    name: str
     flag: str
-    ini: str
     help: str
-    ini_type: Any
-    default: Any
+    ini_type: Any = "bool"
+    default: Any = False
     convert: Callable[[Any], Any] = lambda value: value
-    is_flag: bool = False
     metavar: str | None = None
     choices: tuple[str, ...] | None = None
 
     @property
-    def dest(self) -> str:
+    def ini(self) -> str:  # also the argparse dest
         return self.flag.lstrip("-").replace("-", "_")
+
+    @property
+    def is_flag(self) -> bool:
+        return bool(self.ini_type == "bool")
+
+    def value(self, config: pytest.Config) -> Any:
+        """The setting from the command line, else from the ini file; a bad value is a :class:`pytest.UsageError`."""
+        cli = config.getoption(self.ini)
+        if cli is not None:  # a flag, a choice argparse checked, or a value for ``convert`` to check
+            try:
+                return self.convert(cli)
+            except argparse.ArgumentTypeError as exc:
+                raise pytest.UsageError(f"{self.flag}={cli}: {exc}") from None
+        try:
+            return self.convert(config.getini(self.ini))
+        except pytest.UsageError as exc:
+            if repr(self.ini) in str(exc):  # pytest's own message names the file and the option already
+                raise
+            raise pytest.UsageError(f"ini {self.ini}: {exc}") from None
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            raise pytest.UsageError(f"ini {self.ini}: {exc}") from None
 
 
 OPTIONS = (
-    Option("--modelarts", "modelarts", "run ModelArts smoke tests (marked tests and job files); without it they are skipped",
-           "bool", False, is_flag=True),
-    Option("--modelarts-root", "modelarts_root", "directory for run sandboxes (default: <rootdir>/.modelarts)",
-           "string", "", _text, metavar="DIR"),
-    Option("--modelarts-cache-dir", "modelarts_cache_dir", "where locked environments are built and shared (default: the user cache dir)",
-           "string", "", _text, metavar="DIR"),
-    Option("--modelarts-lock-mode", "modelarts_lock_mode", "environment locks: create (default), check (CI: stale locks fail) or update",
-           Literal["create", "check", "update"], "create", LockMode, metavar="MODE", choices=tuple(m.value for m in LockMode)),
-    Option("--modelarts-python-source", "modelarts_python_source",
+    Option("enabled", "--modelarts", "run ModelArts smoke tests (marked tests and job files); without it they are skipped"),
+    Option("root", "--modelarts-root", "directory for run sandboxes (default: <rootdir>/.modelarts)", "string", "", _text, "DIR"),
+    Option("cache_dir", "--modelarts-cache-dir", "where locked environments are built and shared (default: the user cache dir)",
+           "string", "", _text, "DIR"),
+    Option("lock_mode", "--modelarts-lock-mode", "environment locks: create (default), check (CI: stale locks fail) or update",
+           Literal["create", "check", "update"], "create", LockMode, "MODE", tuple(m.value for m in LockMode)),
+    Option("python_source", "--modelarts-python-source",
            "where a locked environment's python comes from: conda (default) or local (a local interpreter that "
            "satisfies the spec, through a uv venv; only when conda_packages pin just python)",
-           Literal["conda", "local", ""], "", lambda v: PythonSource(v) if v else None, metavar="SOURCE",
-           choices=tuple(m.value for m in PythonSource)),
-    Option("--modelarts-contract", "modelarts_contract",
+           Literal["conda", "local", ""], "", lambda v: PythonSource(v) if v else None, "SOURCE", tuple(m.value for m in PythonSource)),
+    Option("contract", "--modelarts-contract",
            "which ModelArts training local jobs reproduce: v2 (new-version, the default) or v1 (old jobs: /home/work, "
-           "DLS_* variables, obs:// data_url and train_url)", Literal["v2", "v1"], "v2", Version, metavar="VERSION",
-           choices=tuple(v.value for v in Version)),
-    Option("--modelarts-obs-root", "modelarts_obs_root",
+           "DLS_* variables, obs:// data_url and train_url)", Literal["v2", "v1"], "v2", Version, "VERSION", tuple(v.value for v in Version)),
+    Option("obs_root", "--modelarts-obs-root",
            "a local OBS: a folder whose sub-folders are buckets (obs://bucket/... of local jobs, moxing, the emulator)",
-           "string", "", _text, metavar="DIR"),
-    Option("--modelarts-timeout", "modelarts_timeout", f"default seconds a smoke job may run ('none': no limit; default {DEFAULT_TIMEOUT:g})",
-           float | Literal["none"], DEFAULT_TIMEOUT, _timeout, metavar="SECONDS"),
-    Option("--modelarts-keep-sandboxes", "modelarts_keep_sandboxes", "keep the sandboxes of passing tests too (failed runs always keep theirs)",
-           "bool", False, is_flag=True),
-    Option("--modelarts-keep-failed", "modelarts_keep_failed",
+           "string", "", _text, "DIR"),
+    Option("timeout", "--modelarts-timeout", f"default seconds a smoke job may run ('none': no limit; default {DEFAULT_TIMEOUT:g})",
+           float | Literal["none"], DEFAULT_TIMEOUT, _timeout, "SECONDS"),
+    Option("keep_sandboxes", "--modelarts-keep-sandboxes", "keep the sandboxes of passing tests too (failed runs always keep theirs)"),
+    Option("keep_failed", "--modelarts-keep-failed",
            f"sandboxes of failed jobs kept per worker; the oldest beyond N are removed (default {DEFAULT_KEEP_FAILED})",
-           "int", DEFAULT_KEEP_FAILED, _count, metavar="N"),
-    Option("--modelarts-log-lines", "modelarts_log_lines", f"log lines shown for a failed job (default {DEFAULT_LOG_LINES})",
-           "int", DEFAULT_LOG_LINES, _count, metavar="N"),
-    Option("--modelarts-promote", "modelarts_promote",
-           "after a smoke test passes, submit its online configuration as a ModelArts training job (once, see the ledger)",
-           "bool", False, is_flag=True),
-    Option("--modelarts-promote-wait", "modelarts_promote_wait",
-           "wait for promoted jobs to finish (at most --modelarts-timeout); one that does not complete online fails the run",
-           "bool", False, is_flag=True),
-    Option("--modelarts-promote-force", "modelarts_promote_force", "promote even when the ledger says the configuration was promoted already",
-           "bool", False, is_flag=True),
-    Option("--modelarts-instance-type", "modelarts_instance_type", "default online flavor for promotion, e.g. modelarts.vm.cpu.2u",
-           "string", "", _text, metavar="FLAVOR"),
-    Option("--modelarts-promote-ledger", "modelarts_promote_ledger", "the promotion ledger (default: <rootdir>/.modelarts/promotions.json)",
-           "string", "", _text, metavar="FILE"),
+           "int", DEFAULT_KEEP_FAILED, _count, "N"),
+    Option("log_lines", "--modelarts-log-lines", f"log lines shown for a failed job (default {DEFAULT_LOG_LINES})",
+           "int", DEFAULT_LOG_LINES, _count, "N"),
+    Option("promote", "--modelarts-promote",
+           "after a smoke test passes, submit its online configuration as a ModelArts training job (once, see the ledger)"),
+    Option("promote_wait", "--modelarts-promote-wait",
+           "wait for promoted jobs to finish (at most --modelarts-timeout); one that does not complete online fails the run"),
+    Option("promote_force", "--modelarts-promote-force", "promote even when the ledger says the configuration was promoted already"),
+    Option("instance_type", "--modelarts-instance-type", "default online flavor for promotion, e.g. modelarts.vm.cpu.2u",
+           "string", "", _text, "FLAVOR"),
+    Option("ledger", "--modelarts-promote-ledger", "the promotion ledger (default: <rootdir>/.modelarts/promotions.json)",
+           "string", "", _text, "FILE"),
 )
 
 
@@ -129,10 +142,10 @@ def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("modelarts", "ModelArts smoke tests")
     for opt in OPTIONS:
         if opt.is_flag:
-            group.addoption(opt.flag, action="store_true", default=None, dest=opt.dest, help=f"{opt.help} (ini: {opt.ini})")
+            group.addoption(opt.flag, action="store_true", default=None, dest=opt.ini, help=f"{opt.help} (ini: {opt.ini})")
         else:
             equals = _EQUALS_HELP.format(flag=opt.flag, metavar=opt.metavar) if opt.flag in PATH_OPTIONS else ""
-            group.addoption(opt.flag, action="store", default=None, dest=opt.dest, metavar=opt.metavar, choices=opt.choices,
+            group.addoption(opt.flag, action="store", default=None, dest=opt.ini, metavar=opt.metavar, choices=opt.choices,
                             help=f"{opt.help} (ini: {opt.ini}).{equals}")
         parser.addini(opt.ini, f"{opt.help} (command line: {opt.flag})", type=opt.ini_type, default=opt.default)
 
@@ -148,14 +161,6 @@ def space_separated_paths(args: Any) -> list[tuple[str, str]]:
     when it chose its rootdir and ini file, before it knew the option (so the project's ini may be ignored)."""
     args = [str(a) for a in args]
     return [(a, args[i + 1]) for i, a in enumerate(args[:-1]) if a in PATH_OPTIONS and Path(args[i + 1]).expanduser().exists()]
-
-
-def path_problem(flag: str, path: Path) -> str | None:
-    """What is wrong with the path given to ``flag``, or None."""
-    want_dir = PATH_OPTIONS[flag]
-    if path.exists() and path.is_dir() != want_dir:
-        return f"{flag}={path}: is {'a file' if want_dir else 'a directory'}; give {'a directory' if want_dir else 'a file path'}"
-    return None
 
 
 @dataclass(frozen=True)
@@ -179,47 +184,23 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
-        values: dict[str, Any] = {}
-        for opt in OPTIONS:
-            cli = config.getoption(opt.dest)
-            if cli is not None:  # a flag, a choice argparse checked, or a value for ``convert`` to check
-                try:
-                    values[opt.dest] = opt.convert(cli)
-                except argparse.ArgumentTypeError as exc:
-                    raise pytest.UsageError(f"{opt.flag}={cli}: {exc}") from None
-                continue
-            try:
-                values[opt.dest] = opt.convert(config.getini(opt.ini))
-            except pytest.UsageError as exc:
-                if repr(opt.ini) in str(exc):  # pytest's own message names the file and the option already
-                    raise
-                raise pytest.UsageError(f"ini {opt.ini}: {exc}") from None
-            except (argparse.ArgumentTypeError, ValueError) as exc:
-                raise pytest.UsageError(f"ini {opt.ini}: {exc}") from None
-        base = config.rootpath
-        root = _absolute(base, values["modelarts_root"]) or base / ".modelarts"
-        settings = cls(
-            enabled=values["modelarts"], root=root,
-            cache_dir=_absolute(base, values["modelarts_cache_dir"]),
-            lock_mode=values["modelarts_lock_mode"], python_source=values["modelarts_python_source"],
-            contract=values["modelarts_contract"], obs_root=_absolute(base, values["modelarts_obs_root"]),
-            timeout=values["modelarts_timeout"], keep_sandboxes=values["modelarts_keep_sandboxes"],
-            keep_failed=values["modelarts_keep_failed"],
-            log_lines=values["modelarts_log_lines"], promote=values["modelarts_promote"],
-            promote_wait=values["modelarts_promote_wait"], promote_force=values["modelarts_promote_force"],
-            instance_type=values["modelarts_instance_type"],
-            ledger=_absolute(base, values["modelarts_promote_ledger"]) or root / "promotions.json",
-        )
-        for flag, path in (("--modelarts-root", settings.root), ("--modelarts-cache-dir", settings.cache_dir),
-                           ("--modelarts-obs-root", settings.obs_root), ("--modelarts-promote-ledger", settings.ledger)):
-            problem = path_problem(flag, path) if path is not None else None
-            if problem:
-                raise pytest.UsageError(problem)
+        values = {opt.name: opt.value(config) for opt in OPTIONS}
+        paths = [opt for opt in OPTIONS if opt.flag in PATH_OPTIONS]
+        for opt in paths:  # relative to the rootdir
+            values[opt.name] = _absolute(config.rootpath, values[opt.name])
+        values["root"] = values["root"] or config.rootpath / ".modelarts"
+        values["ledger"] = values["ledger"] or values["root"] / "promotions.json"
+        for opt in paths:
+            path, want_dir = values[opt.name], PATH_OPTIONS[opt.flag]
+            if path is not None and path.exists() and path.is_dir() != want_dir:
+                raise pytest.UsageError(
+                    f"{opt.flag}={path}: is {'a file' if want_dir else 'a directory'}; give {'a directory' if want_dir else 'a file path'}")
         for flag, value in space_separated_paths(config.invocation_params.args):
             config.issue_config_time_warning(pytest.PytestConfigWarning(
                 f"{flag} {value}: pytest read {value!r} as a test path when it chose its rootdir ({config.rootpath}) and "
                 f"ini file, before this option was known, so the project's ini may be ignored; write {flag}={value}"
             ), stacklevel=2)
+        settings = cls(**values)
         if settings.promote and not settings.enabled:
             raise pytest.UsageError("--modelarts-promote promotes passing smoke tests: add --modelarts to run them")
         if (settings.promote_wait or settings.promote_force) and not settings.promote:
