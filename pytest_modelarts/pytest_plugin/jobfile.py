@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..errors import ConfigurationError, JobError, JobFileError, ModelArtsError, ParameterError
+from ..errors import ConfigurationError, JobError, JobFileError, ParameterError
 from .documents import read_document
 from .marker import PARAMETERS, SmokeSpec, build_spec
 from .result import JobResult
-from .stash import SPEC_KEY, get_runner
+from .stash import FAILURE_KEY, RUNNER_KEY, SPEC_KEY
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr, TracebackStyle
@@ -188,7 +188,7 @@ class ModelArtsFile(pytest.File):
 
     def collect(self) -> Iterator[ModelArtsJobItem]:
         try:
-            jobs = build_job_file(self.path, get_runner(self.config).configure)
+            jobs = build_job_file(self.path, self.config.stash[RUNNER_KEY].configure)
         except JobFileError as exc:
             raise self.CollectError(str(exc)) from None
         for name, spec in jobs:
@@ -205,22 +205,17 @@ class ModelArtsJobItem(pytest.Item):
         self.add_marker("modelarts")
 
     def runtest(self) -> None:
-        plugin = get_runner(self.config)
-        result = plugin.run_smoke(self)
+        result = self.config.stash[RUNNER_KEY].run_smoke(self)
         expect = self.stash[SPEC_KEY].expect or Expectations()
-        if expect.exit_code == 0:
-            failure = plugin.failure_of(self)
-            if failure is not None:
-                raise failure
+        if expect.exit_code == 0 and FAILURE_KEY in self.stash:
+            raise self.stash[FAILURE_KEY]
         expect.check(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: TracebackStyle | None = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, JobError):
-            return get_runner(self.config).format_failure(excinfo.value)
+            return self.config.stash[RUNNER_KEY].format_failure(excinfo.value)
         if isinstance(excinfo.value, AssertionError):
             return f"{self.path.name}::{self.name}: {excinfo.value}"
-        if isinstance(excinfo.value, ModelArtsError):
-            return f"{self.path.name}::{self.name}: {type(excinfo.value).__name__}: {excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[os.PathLike[str] | str, int | None, str]:

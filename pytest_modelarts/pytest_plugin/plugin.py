@@ -41,8 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    runner = config.stash.get(RUNNER_KEY, None)
-    if runner is not None:
+    if RUNNER_KEY in config.stash:
         config.pluginmanager.unregister(name=RUNNER_NAME)
         config.pluginmanager.unregister(name=PROGRESS_NAME)
         del config.stash[RUNNER_KEY]

@@ -123,10 +123,6 @@ class SmokeRunner:
             )
         return self._session
 
-    def spec_for(self, item: pytest.Item) -> SmokeSpec | None:
-        """The item's smoke configuration, built at collection (None without the marker)."""
-        return item.stash.get(SPEC_KEY, None)
-
     def configure(self, spec: SmokeSpec, name: str) -> SmokeSpec:
         """``spec`` with the job configurations its runs use, built once (see marker.configure)."""
         return configure(spec, self.session(), name=job_name_for(name), promote=self.settings.promote,
@@ -145,7 +141,7 @@ class SmokeRunner:
         return None
 
     def make_estimator(self, item: pytest.Item) -> SmokeEstimator:
-        spec = self.spec_for(item)
+        spec = item.stash.get(SPEC_KEY, None)
         if spec is None or spec.local is None:
             pytest.fail(f"{item.nodeid}: the estimator and modelarts_job fixtures need "
                         "@pytest.mark.modelarts(code_dir=..., boot_file=...) on the test", pytrace=False)
@@ -163,9 +159,6 @@ class SmokeRunner:
         except JobError as exc:
             item.stash[FAILURE_KEY] = exc
         return JobResult(job)
-
-    def failure_of(self, item: pytest.Item) -> JobError | None:
-        return item.stash.get(FAILURE_KEY, None)
 
     def format_failure(self, exc: JobError) -> str:
         return format_job_error(exc, self.settings.log_lines)
@@ -225,7 +218,7 @@ class SmokeRunner:
             return
         problems = []
         for item in session.items:
-            spec = self.spec_for(item)
+            spec = item.stash.get(SPEC_KEY, None)
             if spec is not None and spec.online_error is not None:
                 problems.append(f"  {item.nodeid}: {spec.online_error}")
         if problems:
@@ -278,7 +271,7 @@ class SmokeRunner:
 
     def _warn_no_job(self, item: pytest.Function) -> None:
         """A marker that describes a job on a test that never asks for it: the test would pass with no job run."""
-        spec = self.spec_for(item)
+        spec = item.stash.get(SPEC_KEY, None)
         if spec is not None and spec.runs_a_job:
             item.warn(pytest.PytestWarning(
                 f"{item.nodeid}: @pytest.mark.modelarts describes a job, but the test requests neither the "
@@ -289,9 +282,8 @@ class SmokeRunner:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
         # the modelarts_job fixture ran a job that failed: the test fails with the job's report, before its body
-        failure = self.failure_of(item)
-        if failure is not None and isinstance(item, pytest.Function):
-            raise failure
+        if FAILURE_KEY in item.stash and isinstance(item, pytest.Function):
+            raise item.stash[FAILURE_KEY]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
@@ -302,17 +294,12 @@ class SmokeRunner:
                 with contextlib.suppress(Exception):
                     job.stop()  # a job a test left running must not outlive it
             if self.settings.promote and item.stash.get(PASSED_KEY, False):
-                problem: str | None
                 try:
-                    promote_item(item, spec=self.spec_for(item), jobs=self._jobs.get(item.nodeid, []),
+                    promote_item(item, spec=item.stash.get(SPEC_KEY, None), jobs=self._jobs.get(item.nodeid, []),
                                  code_at_start=self._code_at_start, session=self.session(), settings=self.settings,
                                  hook=self.config.pluginmanager.hook)
-                except ModelArtsError as exc:
-                    problem = f"{type(exc).__name__}: {exc}"
-                else:
-                    problem = None
-                if problem is not None:  # the smoke test passed; its promotion is reported as a teardown error
-                    pytest.fail(f"{item.nodeid}: promotion failed: {problem}", pytrace=False)
+                except ModelArtsError as exc:  # the smoke test passed; its promotion is reported as a teardown error
+                    pytest.fail(f"{item.nodeid}: promotion failed: {type(exc).__name__}: {exc}", pytrace=False)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:

@@ -20,8 +20,6 @@ class Runner(Protocol):
 
     def run_smoke(self, item: pytest.Item) -> JobResult: ...
 
-    def failure_of(self, item: pytest.Item) -> JobError | None: ...
-
     def format_failure(self, exc: JobError) -> str: ...
 
 
@@ -32,6 +30,3 @@ FAILURE_KEY = pytest.StashKey[JobError]()
 PASSED_KEY = pytest.StashKey[bool]()
 PROMOTIONS_KEY = pytest.StashKey[list[dict[str, Any]]]()
 
-
-def get_runner(config: pytest.Config) -> Runner:
-    return config.stash[RUNNER_KEY]
