@@ -42,7 +42,7 @@ class ProgressReporter:
         self._steps: list[str] = []  # the steps under way, innermost last
         self._live = False  # a live line (no newline after it) is on the terminal
         self._wrote = False  # lines of ours follow the test's path on the terminal
-        self._nodeid: str | None = None
+        self.nodeid: str | None = None  # the test under way, from its logstart to its logfinish (also the runner's)
         self._lines: dict[str, list[str]] = {}
 
     # -- the sink ---------------------------------------------------------------------------------------
@@ -62,8 +62,8 @@ class ProgressReporter:
     def line(self, message: str, *, show: bool = True) -> None:
         """A finished line: in the test's report section, and on the terminal when ``show``."""
         with self._lock:
-            if self._nodeid is not None:
-                self._lines.setdefault(self._nodeid, []).append(message)
+            if self.nodeid is not None:
+                self._lines.setdefault(self.nodeid, []).append(message)
             terminal = self._terminal() if show else None
             if terminal is None:
                 return
@@ -110,11 +110,11 @@ class ProgressReporter:
     # -- pytest hooks -----------------------------------------------------------------------------------
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         with self._lock:
-            self._nodeid = nodeid
+            self.nodeid = nodeid
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
         with self._lock:
-            self._nodeid = None
+            self.nodeid = None
             self._lines.pop(nodeid, None)
 
     @pytest.hookimpl(tryfirst=True)

@@ -103,7 +103,6 @@ class SmokeRunner:
         self.settings = settings
         self.progress = ProgressReporter(config)  # registered by the entry point, as a plugin of its own
         self._session: Session | None = None
-        self._current: pytest.Item | None = None
         self._jobs: dict[str, list[TrainingJob]] = {}
         self._code_at_start: dict[int, str | None] = {}  # id(job) -> its code tree's digest at its start
         self.records: list[JobRecord] = []
@@ -167,8 +166,9 @@ class SmokeRunner:
     @pytest.hookimpl
     def pytest_modelarts_job_started(self, job: TrainingJob) -> None:
         # a test's local jobs; a promoted online job is reported in its own table, not again as a smoke job
-        if self._current is not None and job.config.is_local:
-            self._jobs.setdefault(self._current.nodeid, []).append(job)
+        nodeid = self.progress.nodeid
+        if nodeid is not None and job.config.is_local:
+            self._jobs.setdefault(nodeid, []).append(job)
             if self.settings.promote:
                 # what the job started from: promotion refuses code edited since (hashed at promotion, in teardown,
                 # both sides would be the tree as it is then, and an edit made during the test would pass unseen)
@@ -225,16 +225,6 @@ class SmokeRunner:
             raise pytest.UsageError("--modelarts-promote: these jobs cannot go online as configured; fix them (marker "
                                     "or job file: online_output_path, online_inputs, train_instance_type) or deselect "
                                     "them:\n" + "\n".join(problems))
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
-        self._current = item
-        try:
-            return (yield)
-        finally:
-            self._current = None
-            for job in self._jobs.pop(item.nodeid, []):
-                self._code_at_start.pop(id(job), None)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_pycollect_makeitem(self, collector: pytest.Collector, name: str, obj: object) -> Generator[None, Any, Any]:
@@ -320,10 +310,11 @@ class SmokeRunner:
         return report
 
     def _finish_item(self, item: pytest.Item, report: pytest.TestReport) -> None:
-        jobs = self._jobs.get(item.nodeid, [])
+        """The test's jobs, now that it ended: their sandboxes removed or kept, their records on the report."""
         passed = item.stash.get(PASSED_KEY, False) and report.passed
         records = []
-        for job in jobs:
+        for job in self._jobs.pop(item.nodeid, []):
+            self._code_at_start.pop(id(job), None)
             kept = True
             if passed and job.phase is JobPhase.COMPLETED and not self.settings.keep_sandboxes and job.sandbox:
                 remove_sandbox(job.sandbox)
