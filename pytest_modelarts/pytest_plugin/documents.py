@@ -27,10 +27,8 @@ def read_document(path: Path) -> Any:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise JobFileError(f"{path}: invalid TOML: {exc}") from None
-    try:
-        import yaml
-    except ImportError:  # pragma: no cover - PyYAML is a dependency
-        raise JobFileError(f"{path}: reading YAML needs PyYAML (pip install pyyaml), or write the file as TOML") from None
+    import yaml  # a dependency; imported only by the runs that read YAML
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

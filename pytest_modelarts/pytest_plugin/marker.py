@@ -199,9 +199,9 @@ def _environment(base: Path, value: Any) -> Environment | None:
         elif isinstance(value, Mapping):
             env = environment_from_mapping(value, where="environment")
         elif isinstance(value, (str, Path)):
-            path = Path(value).expanduser()
-            env = load_environment_file(path if path.is_absolute() else base / path)
-            base = (path if path.is_absolute() else base / path).parent
+            path = base / Path(value).expanduser()  # an absolute path stays itself
+            env = load_environment_file(path)
+            base = path.parent
         else:
             raise SpecError("environment", "must be an Environment, a path to an environment file or a table")
     except SpecError as exc:
@@ -217,18 +217,13 @@ def configure(spec: SmokeSpec, session: Session, *, name: str, promote: bool = F
     if not spec.runs_a_job:
         return spec
     job_name = spec.job_name or name
-    renames = {"inputs": "smoke_inputs" if spec.smoke_inputs is not None else "inputs", "user": "run_user"}
-    try:
-        local = JobConfig.template(
-            code_dir=spec.code_dir, boot_file=spec.boot_file, environment=spec.environment,
-            hyperparameters=spec.hyperparameters.updated(spec.smoke_hyperparameters), output_path=spec.output_path,
-            train_instance_count=spec.train_instance_count, train_instance_type=LOCAL_INSTANCE_TYPE,
-            backend=spec.backend, contract=spec.contract, user_image_url=spec.user_image_url,
-            user_command=spec.user_command, container=spec.container, code_excludes=(session.local_root,),
-            local_obs=spec.obs_root or session.obs_root,
-        ).fit(inputs=spec.local_inputs, job_name=job_name)
-    except ParameterError as exc:
-        raise _renamed(exc, renames) from None
+    local = _job_config(
+        spec, session, job_name, inputs=spec.local_inputs,
+        renames={"inputs": "smoke_inputs" if spec.smoke_inputs is not None else "inputs", "user": "run_user"},
+        hyperparameters=spec.hyperparameters.updated(spec.smoke_hyperparameters), output_path=spec.output_path,
+        train_instance_type=LOCAL_INSTANCE_TYPE, backend=spec.backend, contract=spec.contract, container=spec.container,
+        local_obs=spec.obs_root or session.obs_root,
+    )
     _check_declared(spec, local)
     spec = replace(spec, local=local)
     if promote:
@@ -245,23 +240,26 @@ def _online(spec: SmokeSpec, session: Session, *, flavor: str | None, job_name: 
     if not flavor:
         raise ConfigurationError("promotion needs an online flavor: give train_instance_type='modelarts.vm.cpu.2u' "
                                  "(marker or job file) or --modelarts-instance-type=<flavor>")
-    renames = {"inputs": "online_inputs" if spec.online_inputs is not None else "inputs",
-               "output_path": "online_output_path" if spec.online_output_path is not None else "output_path"}
+    return _job_config(
+        spec, session, job_name, inputs=spec.online_inputs if spec.online_inputs is not None else spec.inputs,
+        renames={"inputs": "online_inputs" if spec.online_inputs is not None else "inputs",
+                 "output_path": "online_output_path" if spec.online_output_path is not None else "output_path"},
+        hyperparameters=spec.hyperparameters, output_path=spec.online_output_path or spec.output_path, train_instance_type=flavor,
+    )
+
+
+def _job_config(spec: SmokeSpec, session: Session, job_name: str, *, inputs: Any, renames: Mapping[str, str], **fields: Any) -> JobConfig:
+    """A job configuration of ``spec`` by the job rules: what the local and the online one share, plus ``fields``. A
+    rule's error names the keyword the value came from where its name differs from the job's field (``renames``)."""
     try:
         return JobConfig.template(
             code_dir=spec.code_dir, boot_file=spec.boot_file, environment=spec.environment,
-            hyperparameters=spec.hyperparameters, output_path=spec.online_output_path or spec.output_path,
-            train_instance_count=spec.train_instance_count, train_instance_type=flavor,
-            user_image_url=spec.user_image_url, user_command=spec.user_command, code_excludes=(session.local_root,),
-        ).fit(inputs=spec.online_inputs if spec.online_inputs is not None else spec.inputs, job_name=job_name)
+            train_instance_count=spec.train_instance_count, user_image_url=spec.user_image_url,
+            user_command=spec.user_command, code_excludes=(session.local_root,), **fields,
+        ).fit(inputs=inputs, job_name=job_name)
     except ParameterError as exc:
-        raise _renamed(exc, renames) from None
-
-
-def _renamed(exc: ParameterError, renames: Mapping[str, str]) -> ParameterError:
-    """The rule's error, naming the keyword the value came from where its name differs from the job's field."""
-    keyword = renames.get(exc.parameter, exc.parameter)
-    return exc if keyword == exc.parameter else ParameterError(OWNER, keyword, exc.value, exc.allowed)
+        keyword = renames.get(exc.parameter, exc.parameter)
+        raise (exc if keyword == exc.parameter else ParameterError(OWNER, keyword, exc.value, exc.allowed)) from None
 
 
 def _check_declared(spec: SmokeSpec, local: JobConfig) -> None:
