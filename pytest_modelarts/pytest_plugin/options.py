@@ -79,10 +79,6 @@ class Option:
     def ini(self) -> str:  # also the argparse dest
         return self.flag.lstrip("-").replace("-", "_")
 
-    @property
-    def is_flag(self) -> bool:
-        return bool(self.ini_type == "bool")
-
     def value(self, config: pytest.Config) -> Any:
         """The setting from the command line, else from the ini file; a bad value is a :class:`pytest.UsageError`."""
         cli = config.getoption(self.ini)
@@ -93,11 +89,9 @@ class Option:
                 raise pytest.UsageError(f"{self.flag}={cli}: {exc}") from None
         try:
             return self.convert(config.getini(self.ini))
-        except pytest.UsageError as exc:
-            if repr(self.ini) in str(exc):  # pytest's own message names the file and the option already
+        except (pytest.UsageError, argparse.ArgumentTypeError, ValueError) as exc:
+            if isinstance(exc, pytest.UsageError) and repr(self.ini) in str(exc):  # pytest's message names the file and option
                 raise
-            raise pytest.UsageError(f"ini {self.ini}: {exc}") from None
-        except (argparse.ArgumentTypeError, ValueError) as exc:
             raise pytest.UsageError(f"ini {self.ini}: {exc}") from None
 
 
@@ -141,7 +135,7 @@ OPTIONS = (
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("modelarts", "ModelArts smoke tests")
     for opt in OPTIONS:
-        if opt.is_flag:
+        if opt.ini_type == "bool":
             group.addoption(opt.flag, action="store_true", default=None, dest=opt.ini, help=f"{opt.help} (ini: {opt.ini})")
         else:
             equals = _EQUALS_HELP.format(flag=opt.flag, metavar=opt.metavar) if opt.flag in PATH_OPTIONS else ""
