@@ -50,9 +50,7 @@ def load_environment_file(path: Path) -> Environment:
     data = read_document(path)
     if not isinstance(data, Mapping):
         raise SpecError("environment", f"{path}: must be a table of {', '.join(ENV_KEYS)}")
-    data = dict(data)
-    data.setdefault("name", path.name.split(".")[0])
-    env = environment_from_mapping(data, where=f"environment file {path}")
+    env = environment_from_mapping({"name": path.name.split(".")[0], **data}, where=f"environment file {path}")
     if env.lock_file is not None and not env.lock_file.is_absolute():
         env = dataclasses.replace(env, lock_file=path.parent / env.lock_file)
     return env

@@ -48,10 +48,6 @@ JOB_KEYS = ("name", "expect", *PARAMETERS)
 EXPECT_KEYS = ("files", "decreasing", "increasing", "log_contains", "metrics", "exit_code")
 
 
-def is_job_file(path: Path) -> bool:
-    return path.name.endswith(SUFFIXES)
-
-
 @dataclass(frozen=True)
 class Expectations:
     files: tuple[str, ...] = ()
@@ -91,8 +87,7 @@ def parse_expectations(where: str, data: Any) -> Expectations:
         return Expectations()
     if not isinstance(data, Mapping):
         raise JobFileError(f"{where}: key 'expect': must be a table of {', '.join(EXPECT_KEYS)}")
-    unknown = sorted(set(data) - set(EXPECT_KEYS))
-    if unknown:
+    if unknown := sorted(set(data) - set(EXPECT_KEYS)):
         raise JobFileError(f"{where}: key 'expect.{unknown[0]}': unknown; the keys of expect are {', '.join(EXPECT_KEYS)}")
     kwargs: dict[str, Any] = {}
     for key in ("files", "decreasing", "increasing", "log_contains"):
@@ -122,8 +117,7 @@ def load_job_file(path: Path) -> list[tuple[str, SmokeSpec]]:
     data = read_document(path)
     if not isinstance(data, Mapping):
         raise JobFileError(f"{path}: must be a table with the keys {', '.join(TOP_KEYS)}")
-    unknown = sorted(set(data) - set(TOP_KEYS))
-    if unknown:
+    if unknown := sorted(set(data) - set(TOP_KEYS)):
         raise JobFileError(f"{path}: key {unknown[0]!r}: unknown top-level key; the keys are {', '.join(TOP_KEYS)} ([defaults] and [[job]])")
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, Mapping):
@@ -131,8 +125,7 @@ def load_job_file(path: Path) -> list[tuple[str, SmokeSpec]]:
     jobs = data.get("job")
     if not isinstance(jobs, list) or not jobs:
         raise JobFileError(f"{path}: key 'job': at least one job is required ([[job]] with a name)")
-    bad = sorted(set(defaults) - set(PARAMETERS))
-    if bad:
+    if bad := sorted(set(defaults) - set(PARAMETERS)):
         raise JobFileError(f"{path}: key 'defaults.{bad[0]}': unknown; the keys are {', '.join(PARAMETERS)}")
     result: list[tuple[str, SmokeSpec]] = []
     seen: set[str] = set()
@@ -147,8 +140,7 @@ def load_job_file(path: Path) -> list[tuple[str, SmokeSpec]]:
         if name in seen:
             raise JobFileError(f"{where}: key 'name': {name!r} is used twice")
         seen.add(name)
-        unknown = sorted(set(entry) - set(JOB_KEYS))
-        if unknown:
+        if unknown := sorted(set(entry) - set(JOB_KEYS)):
             from difflib import get_close_matches
 
             close = get_close_matches(unknown[0], JOB_KEYS, n=1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import pluggy
 import pytest
@@ -16,17 +15,11 @@ from ..core.session import Session
 from ..core.training_job import TrainingJob
 from ..envs.lockfile import read_lock
 from ..errors import JobFailedError, ModelArtsError
-from ..promotion import Ledger, PromotionRecord, SmokeRun
+from ..promotion import Ledger, SmokeRun
 from ..promotion.promote import submit
 from .marker import SmokeSpec
 from .options import Settings
 from .stash import PROMOTIONS_KEY
-
-
-def promotion_record(rec: PromotionRecord, nodeid: str, reason: str | None = None) -> dict[str, Any]:
-    """A plain record of a promotion, for reports (xdist carries it to the controller)."""
-    return {"nodeid": nodeid, "job_id": rec.job_id, "job_name": rec.job_name, "phase": rec.phase,
-            "created": rec.created, "train_instance_type": rec.train_instance_type, "reason": reason}
 
 
 def online_reason(config: JobConfig, session: Session, job_id: str, job: TrainingJob | None = None) -> str | None:
@@ -58,7 +51,9 @@ def promote_item(item: pytest.Item, *, spec: SmokeSpec | None, jobs: list[Traini
     )
     hook.pytest_modelarts_job_promoted(record=record, job_config=online)
     reason = online_reason(online, session, record.job_id, job) if record.failed else None
-    item.stash.setdefault(PROMOTIONS_KEY, []).append(promotion_record(record, item.nodeid, reason))
+    item.stash.setdefault(PROMOTIONS_KEY, []).append({  # plain data for the reports: xdist carries it to the controller
+        "nodeid": item.nodeid, "job_id": record.job_id, "job_name": record.job_name, "phase": record.phase,
+        "created": record.created, "train_instance_type": record.train_instance_type, "reason": reason})
     if settings.promote_wait and record.failed:
         # waiting was asked for so that CI learns the online outcome: a job that did not complete fails the run
         # (a teardown error of the smoke test that passed), and the ledger keeps it so a rerun says the same

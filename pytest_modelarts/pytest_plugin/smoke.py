@@ -23,7 +23,7 @@ from ..core.session import Session
 from ..core.training_job import TrainingJob
 from ..errors import ConfigurationError, JobError, ModelArtsError, ParameterError
 from ..sdk import Estimator
-from .jobfile import ModelArtsFile, is_job_file
+from .jobfile import SUFFIXES, ModelArtsFile
 from .marker import SmokeSpec, configure, job_name_for, spec_from_marker
 from .options import Settings
 from .progress import ProgressReporter
@@ -203,7 +203,7 @@ class SmokeRunner:
             cleanup.join(timeout=60)  # never leave it half done
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-        if self.settings.enabled and is_job_file(file_path):
+        if self.settings.enabled and file_path.name.endswith(SUFFIXES):
             return ModelArtsFile.from_parent(parent, path=file_path)
         return None
 
@@ -256,18 +256,14 @@ class SmokeRunner:
                 problem = self.configure_marked(item)
                 if problem is not None:
                     item.stash[PROBLEM_KEY] = problem  # fails the test at its setup
-            if isinstance(item, pytest.Function) and not set(item.fixturenames) & JOB_FIXTURES:
-                self._warn_no_job(item)
-
-    def _warn_no_job(self, item: pytest.Function) -> None:
-        """A marker that describes a job on a test that never asks for it: the test would pass with no job run."""
-        spec = item.stash.get(SPEC_KEY, None)
-        if spec is not None and spec.runs_a_job:
-            item.warn(pytest.PytestWarning(
-                f"{item.nodeid}: @pytest.mark.modelarts describes a job, but the test requests neither the "
-                "modelarts_job nor the modelarts_estimator fixture, so no job runs and the test passes on its own: "
-                "add the modelarts_job argument (or call modelarts_estimator.fit())"
-            ))
+            # a marker that describes a job on a test that never asks for it: the test would pass with no job run
+            spec = item.stash.get(SPEC_KEY, None)
+            if spec is not None and spec.runs_a_job and isinstance(item, pytest.Function) and not set(item.fixturenames) & JOB_FIXTURES:
+                item.warn(pytest.PytestWarning(
+                    f"{item.nodeid}: @pytest.mark.modelarts describes a job, but the test requests neither the "
+                    "modelarts_job nor the modelarts_estimator fixture, so no job runs and the test passes on its own: "
+                    "add the modelarts_job argument (or call modelarts_estimator.fit())"
+                ))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
