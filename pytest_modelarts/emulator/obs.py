@@ -66,23 +66,13 @@ class ObsStore:
 
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
         base = self.root / bucket
-        if not base.is_dir():
-            return []
-        found = []
-        for dirpath, _dirs, files in os.walk(base):
-            for name in files:
-                if name.startswith(".obs-tmp-"):
-                    continue
-                key = (Path(dirpath) / name).relative_to(base).as_posix()
-                if key.startswith(prefix):
-                    found.append(key)
-        return sorted(found)
+        found = (p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file() and not p.name.startswith(".obs-tmp-"))
+        return sorted(key for key in found if key.startswith(prefix))
 
     def download(self, url: str, dest: Path) -> Path:
         """Copy ``obs://bucket/prefix`` (an object, or every object under the prefix) to ``dest``."""
         where = Location(url)
-        bucket, key = where.bucket, where.key
-        src = self.path(bucket, key)
+        src = self.path(where.bucket, where.key)
         if src.is_file() and not url.endswith("/"):
             dest.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / src.name)
@@ -95,10 +85,9 @@ class ObsStore:
     def upload(self, src: Path, url: str) -> None:
         """Copy a local file or directory to ``obs://bucket/prefix``."""
         where = Location(url)
-        bucket, key = where.bucket, where.key
-        if not self.has_bucket(bucket):
-            raise FileNotFoundError(f"no bucket {bucket!r}")
-        target = self.path(bucket, key)
+        if not self.has_bucket(where.bucket):
+            raise FileNotFoundError(f"no bucket {where.bucket!r}")
+        target = self.path(where.bucket, where.key)
         if src.is_dir():
             shutil.copytree(src, target, dirs_exist_ok=True)
         elif src.is_file():
@@ -107,9 +96,7 @@ class ObsStore:
 
     # -- HTTP -----------------------------------------------------------------------------------------
     def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Response:
-        raw_parts = path.lstrip("/").split("/", 1)
-        bucket = unquote(raw_parts[0])
-        key = unquote(raw_parts[1]) if len(raw_parts) > 1 else ""
+        bucket, _, key = map(unquote, path.lstrip("/").partition("/"))
         resource = f"/{bucket}/{key}" if key else f"/{bucket}"
         if not bucket:
             return obs_error(400, "InvalidRequest", "listing buckets is not supported by the emulator", resource)
@@ -117,19 +104,17 @@ class ObsStore:
             target = self.path(bucket, key) if key else self.root / bucket
         except ValueError as exc:
             return obs_error(400, "InvalidObjectName", str(exc), resource)
+        if not key and method == "PUT":
+            self.create_bucket(bucket)
+            return Response(200, headers={"Location": f"/{bucket}"})
+        if not key and method == "HEAD":
+            return Response(200 if self.has_bucket(bucket) else 404)
+        if not self.has_bucket(bucket):
+            return obs_error(404, "NoSuchBucket", "The specified bucket does not exist", resource)
         if not key:
-            if method == "PUT":
-                self.create_bucket(bucket)
-                return Response(200, headers={"Location": f"/{bucket}"})
-            if method == "HEAD":
-                return Response(200 if self.has_bucket(bucket) else 404)
-            if not self.has_bucket(bucket):
-                return obs_error(404, "NoSuchBucket", "The specified bucket does not exist", resource)
             if method == "GET":
                 return self._list(bucket, parse_qs(query, keep_blank_values=True))
             return obs_error(405, "MethodNotAllowed", f"{method} on a bucket is not supported by the emulator", resource)
-        if not self.has_bucket(bucket):
-            return obs_error(404, "NoSuchBucket", "The specified bucket does not exist", resource)
         if method == "PUT":
             if key.endswith("/"):  # a "folder" object
                 target.mkdir(parents=True, exist_ok=True)
@@ -144,11 +129,8 @@ class ObsStore:
                 return obs_error(404, "NoSuchKey", "The specified key does not exist.", resource) if method == "GET" else Response(404)
             data = target.read_bytes()
             hdrs = {"Content-Type": "binary/octet-stream", "ETag": f'"{hashlib.md5(data).hexdigest()}"',
-                    "Last-Modified": formatdate(target.stat().st_mtime, usegmt=True)}
-            if method == "HEAD":
-                hdrs["Content-Length"] = str(len(data))
-                return Response(200, b"", hdrs)
-            return Response(200, data, hdrs)
+                    "Last-Modified": formatdate(target.stat().st_mtime, usegmt=True), "Content-Length": str(len(data))}
+            return Response(200, data if method == "GET" else b"", hdrs)
         if method == "DELETE":
             if target.is_file():
                 target.unlink()
@@ -167,21 +149,18 @@ class ObsStore:
         for key in self.keys(bucket, prefix):
             if marker and key <= marker:
                 continue
-            if delimiter:
-                rest = key[len(prefix):]
-                if delimiter in rest:
-                    common = prefix + rest.split(delimiter, 1)[0] + delimiter
-                    if common not in prefixes:
-                        if len(contents) + len(prefixes) >= max_keys:
-                            truncated = True
-                            break
-                        prefixes.append(common)
-                        last = key
-                    continue
+            rest = key[len(prefix):]
+            # keys below a delimiter after the prefix are rolled up into one common prefix, counted once
+            common = prefix + rest.split(delimiter, 1)[0] + delimiter if delimiter and delimiter in rest else None
+            if common is not None and common in prefixes:
+                continue
             if len(contents) + len(prefixes) >= max_keys:
                 truncated = True
                 break
-            contents.append(key)
+            if common is None:
+                contents.append(key)
+            else:
+                prefixes.append(common)
             last = key
         items = []
         for key in contents:
