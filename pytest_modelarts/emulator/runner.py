@@ -18,15 +18,12 @@ request that says otherwise is refused), where the local run works too.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import threading
 import time
 import traceback
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import pluggy
 
 from ..core.hooks import hookimpl
 from ..core.location import Location
@@ -52,9 +49,8 @@ class EmulatedJob:
         self.project_id = project_id
         self.name: str = body["metadata"]["name"]
         self.create_time = int(time.time() * 1000)
-        self.phase = JobPhase.CREATING.value
-        self.secondary_phase = "Creating"
-        self.phases: list[tuple[str, str]] = [(self.phase, self.secondary_phase)]  # every (phase, secondary), in order
+        self.phases: list[tuple[str, str]] = []  # every (phase, secondary), in order
+        self._enter(JobPhase.CREATING)
         self.task_statuses: list[dict[str, Any]] = []
         self.start_time = 0  # as the API shows it: 0 until the job runs, then epoch ms
         self.end_time: int | None = None
@@ -131,8 +127,7 @@ class EmulatedJob:
         with self._lock:
             if self.phase in FINAL:
                 return
-            self.phase, self.secondary_phase = JobPhase.TERMINATING.value, "Terminating"
-            self._record()
+            self._enter(JobPhase.TERMINATING)
             self._stop.set()
             job = self._local_job
         if job is not None:
@@ -141,28 +136,28 @@ class EmulatedJob:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
-    def _record(self) -> None:
+    def _enter(self, phase: JobPhase, secondary: str | None = None) -> None:
+        """Show ``phase`` (the secondary phase is the same name unless given) and record it (with the lock held)."""
+        self.phase = phase.value
+        self.secondary_phase = secondary or phase.value
         self.phases.append((self.phase, self.secondary_phase))
 
-    def _set(self, phase: JobPhase, secondary: str | None = None) -> bool:
-        """Move to ``phase`` unless a stop came first; False when stopped. Running sets ``start_time`` with it."""
+    def _advance(self, phase: JobPhase, secondary: str | None = None) -> bool:
+        """After the phase delay, move to ``phase`` unless a stop came first; when one did, the job ends Terminated
+        and this is False. Running sets ``start_time`` with it."""
+        self._stop.wait(self._delay)
         with self._lock:
             if self._stop.is_set():
+                self._finish(JobPhase.TERMINATED)
                 return False
-            self.phase = phase.value
-            self.secondary_phase = secondary or phase.value
             if phase is JobPhase.RUNNING:
                 self.start_time = int(time.time() * 1000)
-            self._record()
+            self._enter(phase, secondary)
             return True
 
-    def _finish(self, phase: JobPhase, secondary: str | None = None) -> None:
+    def _finish(self, phase: JobPhase) -> None:
         with self._lock:
-            if self._stop.is_set():
-                phase, secondary = JobPhase.TERMINATED, "Terminated"
-            self.phase = phase.value
-            self.secondary_phase = secondary or phase.value
-            self._record()
+            self._enter(JobPhase.TERMINATED if self._stop.is_set() else phase)
             self.end_time = int(time.time() * 1000)
 
     def _run(self) -> None:
@@ -170,14 +165,15 @@ class EmulatedJob:
             self._run_inner()
         except Exception as exc:  # the emulator must report, never die
             self.error = f"emulator: {type(exc).__name__}: {exc}"
-            self._finish(JobPhase.FAILED, "Failed")
+            self._finish(JobPhase.FAILED)
             traceback.print_exc()
 
     def _run_inner(self) -> None:
+        from ..core.runner import new_plugin_manager
         from ..sdk import Estimator, Session  # the public SDK, as a user would run the job locally
 
-        if self._stop.wait(self._delay) or not self._set(JobPhase.PENDING, "Queuing"):
-            return self._finish(JobPhase.TERMINATED)
+        if not self._advance(JobPhase.PENDING, "Queuing"):
+            return
         algorithm = self.body.get("algorithm") or {}
         self._work.mkdir(parents=True, exist_ok=True)
         try:
@@ -185,21 +181,13 @@ class EmulatedJob:
             boot_url = algorithm.get("boot_file")
             if algorithm.get("id") or not code_url or not boot_url:
                 raise _JobSetupError("the emulator runs code_dir + boot_file jobs only (no built-in algorithms or images)")
-            name = Location(code_url).name
-            code = self._work / "code" / name
-            try:
-                self._store.download(code_url.rstrip("/") + "/", code)
-            except FileNotFoundError:
-                raise _JobSetupError(f"code_dir {code_url} does not exist in OBS") from None
+            code = self._download("code_dir", code_url.rstrip("/") + "/", self._work / "code" / Location(code_url).name)
             boot_rel = boot_url.removeprefix(code_url.rstrip("/") + "/")
             inputs = None
             for item in algorithm.get("inputs") or []:
                 obs_url = (((item.get("remote") or {}).get("obs")) or {}).get("obs_url")
                 if obs_url:
-                    try:
-                        inputs = self._store.download(obs_url, self._work / "inputs" / item["name"])
-                    except FileNotFoundError:
-                        raise _JobSetupError(f"input {obs_url} does not exist in OBS") from None
+                    inputs = self._download("input", obs_url, self._work / "inputs" / item["name"])
                     break
                 raise _JobSetupError("the emulator supports OBS inputs only (no datasets)")
             outputs = [((o.get("remote") or {}).get("obs") or {}).get("obs_url") for o in algorithm.get("outputs") or []]
@@ -208,11 +196,12 @@ class EmulatedJob:
                     raise _JobSetupError(f"output bucket of {url} does not exist")
         except _JobSetupError as exc:
             self.error = f"emulator: {exc}"
-            return self._finish(JobPhase.FAILED, "Failed")
-        if self._stop.wait(self._delay) or not self._set(JobPhase.RUNNING, "Running"):
-            return self._finish(JobPhase.TERMINATED)
-        session = Session(local_root=self._work / "runs", stream_logs=False, local_python=self._python or None,
-                          plugin_manager=_plugin_manager(self.environments))
+            return self._finish(JobPhase.FAILED)
+        if not self._advance(JobPhase.RUNNING):
+            return
+        # the SDK's plugin manager (hooks, built-in plugins, entry points) plus the job's environment variables
+        plugins = new_plugin_manager({"pytest_modelarts.emulator.environments": _Environments(self.environments)})
+        session = Session(local_root=self._work / "runs", stream_logs=False, local_python=self._python or None, plugin_manager=plugins)
         out_dir = self._work / "output"
         estimator = Estimator(
             modelarts_session=session, train_instance_type="local", train_instance_count=self.node_count,
@@ -240,13 +229,13 @@ class EmulatedJob:
             for t, text in logs.items():
                 (tmp / f"modelarts-job-{self.id}-{t}.log").write_text(text)
             self._store.upload(tmp, log_url)
-        if phase is JobPhase.COMPLETED:
-            self._finish(JobPhase.COMPLETED, "Completed")
-        else:
-            self._finish(JobPhase.FAILED if phase is not JobPhase.TERMINATED else JobPhase.TERMINATED)
+        self._finish(phase if phase in (JobPhase.COMPLETED, JobPhase.TERMINATED) else JobPhase.FAILED)
 
-    def cleanup(self) -> None:
-        shutil.rmtree(self._work, ignore_errors=True)
+    def _download(self, what: str, url: str, dest: Path) -> Path:
+        try:
+            return self._store.download(url, dest)
+        except FileNotFoundError:
+            raise _JobSetupError(f"{what} {url} does not exist in OBS") from None
 
 
 class _JobSetupError(Exception):
@@ -265,10 +254,3 @@ class _Environments:
         if runtime is None or not self.variables:
             return runtime
         return dataclasses.replace(runtime, env={**runtime.env, **self.variables})
-
-
-def _plugin_manager(variables: dict[str, str]) -> pluggy.PluginManager:
-    """The SDK's plugin manager (hooks, built-in plugins, entry points) plus the job's environment variables."""
-    from ..core.runner import new_plugin_manager
-
-    return new_plugin_manager({"pytest_modelarts.emulator.environments": _Environments(variables)})
