@@ -62,13 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     # before anything is announced: a caller may stop us as soon as it has read the endpoints
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     emulator.start()
-    print(f"export MODELARTS_ENDPOINT={emulator.endpoint}")
-    print(f"export MODELARTS_OBS_ENDPOINT={emulator.obs_endpoint}")
-    print(f"export HUAWEICLOUD_SDK_PROJECT_ID={shlex.quote(args.project_id)}")
-    if printed_keys:
-        print(f"export HUAWEICLOUD_SDK_AK={shlex.quote(args.access_key)}")
-        print(f"export HUAWEICLOUD_SDK_SK={shlex.quote(args.secret_key)}")
-    else:
+    for name, value in emulator.env().items():
+        if printed_keys or name not in ("HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK"):
+            print(f"export {name}={shlex.quote(value)}")
+    if not printed_keys:
         print("# HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK: this environment's, not printed")
     print(f"# buckets: {', '.join(emulator.buckets)}; state in {emulator.root}", flush=True)
     try:

@@ -59,9 +59,7 @@ class EmulatorHandle:
 
     def env(self) -> dict[str, str]:
         """Environment variables that point the SDK (and ``Session()``) at this emulator."""
-        return {"HUAWEICLOUD_SDK_AK": self.access_key, "HUAWEICLOUD_SDK_SK": self.secret_key,
-                "HUAWEICLOUD_SDK_PROJECT_ID": self.project_id, "MODELARTS_ENDPOINT": self.endpoint,
-                "MODELARTS_OBS_ENDPOINT": self.obs_endpoint}
+        return self._emulator.env()
 
     def inject(self, rate: float = 1.0, kinds: str | tuple[str, ...] = ("500",), **options: Any) -> None:
         """Make requests fail; see :class:`~pytest_modelarts.emulator.faults.FaultInjector`."""
@@ -95,15 +93,9 @@ class EmulatorHandle:
 def running_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
     """Start an emulator for one test and stop it afterwards (the body of the ``modelarts_emulator`` fixture)."""
     root = tmp_path_factory.mktemp("modelarts-emulator")
-    emulator = Emulator(
-        "EMU" + secrets.token_hex(8).upper(), secrets.token_urlsafe(24), "emu" + secrets.token_hex(8),
-        root=root / "state", buckets=(DEFAULT_BUCKET,), phase_delay=0.05,
-    )
-    emulator.start()
-    try:
+    with Emulator("EMU" + secrets.token_hex(8).upper(), secrets.token_urlsafe(24), "emu" + secrets.token_hex(8),
+                  root=root / "state", buckets=(DEFAULT_BUCKET,), phase_delay=0.05) as emulator:
         yield EmulatorHandle(emulator, root / "local")
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from ..backends.online.body import environment_problems
 from ..core.contract import V2_CONTRACT
 from ..core.location import Location
 from .obs import Response
-from .runner import FINAL, EmulatedJob
+from .runner import EmulatedJob
 
 JSON = "application/json"
 JOB_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -46,14 +46,12 @@ _PRIMITIVES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "bool"
                                             "object": (object,), "date": (str,), "datetime": (str,)}
 
 
-def api_error(status: int, code: str, message: str) -> Response:
-    rid = uuid.uuid4().hex
-    return Response(status, json.dumps({"error_code": code, "error_msg": message}).encode(),
-                    {"Content-Type": JSON, "X-Request-Id": rid})
-
-
 def ok(data: Any, status: int = 200) -> Response:
     return Response(status, json.dumps(data).encode(), {"Content-Type": JSON, "X-Request-Id": uuid.uuid4().hex})
+
+
+def api_error(status: int, code: str, message: str) -> Response:
+    return ok({"error_code": code, "error_msg": message}, status)
 
 
 def check_against_model(data: Any, type_name: str, where: str) -> list[str]:
@@ -246,6 +244,3 @@ class TrainingService:
         page = jobs[offset: offset + limit]
         return ok({"total": len(jobs), "count": len(page), "limit": limit, "offset": offset,
                    "sort_by": "create_time", "order": "desc", "items": [j.document() for j in page]})
-
-    def running(self) -> list[EmulatedJob]:
-        return [j for j in list(self.jobs.values()) if j.phase not in FINAL]

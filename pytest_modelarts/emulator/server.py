@@ -134,7 +134,6 @@ class Emulator:
                                         phase_delay=phase_delay, python=python)
         self._host, self._port, self._obs_port = host, port, obs_port
         self._servers: list[_Server] = []
-        self._threads: list[threading.Thread] = []
 
     def __repr__(self) -> str:
         state = f"endpoint={self.endpoint!r}" if self._servers else "stopped"
@@ -153,6 +152,12 @@ class Emulator:
     def obs_endpoint(self) -> str:
         return f"http://{self._host}:{self._servers[1].server_address[1]}"
 
+    def env(self) -> dict[str, str]:
+        """Environment variables that point the SDK (and ``Session()``) at this emulator, its keys included."""
+        return {"MODELARTS_ENDPOINT": self.endpoint, "MODELARTS_OBS_ENDPOINT": self.obs_endpoint,
+                "HUAWEICLOUD_SDK_PROJECT_ID": self.project_id, "HUAWEICLOUD_SDK_AK": self.access_key,
+                "HUAWEICLOUD_SDK_SK": self._secret_key}
+
     def start(self) -> Emulator:
         for service, port in (("modelarts", self._port), ("obs", self._obs_port)):
             server = _Server((self._host, port), self, service)
@@ -160,13 +165,13 @@ class Emulator:
                                       name=f"emulator-{service}", daemon=True)
             thread.start()
             self._servers.append(server)
-            self._threads.append(thread)
         return self
 
     def stop(self) -> None:
-        for job in self.training.running():
+        jobs = list(self.training.jobs.values())
+        for job in jobs:  # a finished job ignores the stop
             job.stop()
-        for job in list(self.training.jobs.values()):
+        for job in jobs:
             job.join(30)
         for server in self._servers:
             server.shutdown()
