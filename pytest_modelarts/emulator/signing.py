@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -42,28 +43,21 @@ class SignatureError(Exception):
         super().__init__(message)
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
-
-
-def _sdk_quote(text: str) -> str:
-    return quote(text, safe="~")
+_sdk_quote = functools.partial(quote, safe="~")
 
 
 def verify_apig(method: str, path: str, query: str, headers: Mapping[str, str], body: bytes,
                 access_key: str, secret_key: str, *, now: datetime | None = None) -> None:
     """Raise :class:`SignatureError` unless the request carries a valid SDK-HMAC-SHA256 signature."""
-    auth = _header(headers, "authorization")
+    headers = {key.lower(): value for key, value in headers.items()}
+    auth = headers.get("authorization")
     match = _APIG.match(auth.strip()) if auth else None
     if match is None:
         raise SignatureError("missing or malformed SDK-HMAC-SHA256 Authorization header")
     ak, signed, signature = match.groups()
     if not hmac.compare_digest(ak, access_key):
         raise SignatureError("unknown access key", unknown_key=True)
-    date = _header(headers, "x-sdk-date")
+    date = headers.get("x-sdk-date")
     if date is None:
         raise SignatureError("missing X-Sdk-Date")
     try:
@@ -75,7 +69,7 @@ def verify_apig(method: str, path: str, query: str, headers: Mapping[str, str], 
     names = signed.split(";")
     lines = []
     for name in names:
-        value = _header(headers, name)
+        value = headers.get(name)
         if value is None:
             raise SignatureError(f"signed header {name!r} is missing")
         # the client sends UTF-8 bytes that the HTTP layer read as latin-1
@@ -85,7 +79,7 @@ def verify_apig(method: str, path: str, query: str, headers: Mapping[str, str], 
         uri += "/"
     params = sorted(parse_qsl(query, keep_blank_values=True))
     canonical_query = "&".join(f"{_sdk_quote(k)}={_sdk_quote(v)}" for k, v in params)
-    payload = _header(headers, "x-sdk-content-sha256") if "x-sdk-content-sha256" in names else None
+    payload = headers.get("x-sdk-content-sha256") if "x-sdk-content-sha256" in names else None
     if payload is None:
         payload = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
     canonical = "\n".join([method.upper(), uri, canonical_query, "\n".join(lines) + "\n", signed, payload])
@@ -98,7 +92,8 @@ def verify_apig(method: str, path: str, query: str, headers: Mapping[str, str], 
 def verify_obs(method: str, path: str, query: str, headers: Mapping[str, str],
                access_key: str, secret_key: str) -> None:
     """Raise :class:`SignatureError` unless the request carries a valid OBS V2 signature (path style)."""
-    auth = _header(headers, "authorization")
+    headers = {key.lower(): value for key, value in headers.items()}
+    auth = headers.get("authorization")
     match = _OBS.match(auth.strip()) if auth else None
     if match is None:
         raise SignatureError("missing or malformed V2 Authorization header")
@@ -107,8 +102,7 @@ def verify_obs(method: str, path: str, query: str, headers: Mapping[str, str],
         raise SignatureError("unknown access key", unknown_key=True)
     prefix = "x-amz-" if scheme == "AWS" else "x-obs-"
     interesting: dict[str, str] = {"content-md5": "", "content-type": ""}
-    for key, value in headers.items():
-        lk = key.lower()
+    for lk, value in headers.items():
         if lk in ("content-md5", "content-type", "date") or lk.startswith(prefix):
             interesting[lk] = value
     if prefix + "date" in interesting:
