@@ -25,17 +25,18 @@ contract's value: a job that ran locally would not run the same online.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
 import uuid
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..backends.online.body import environment_problems
 from ..core.contract import V2_CONTRACT
 from ..core.location import Location
-from .obs import Response
+from .obs import ObsStore, Response
 from .runner import EmulatedJob
 
 JSON = "application/json"
@@ -150,12 +151,10 @@ def contract_problems(algorithm: dict[str, Any]) -> list[str]:
 class TrainingService:
     """State and handlers of the emulated v2 training-job API."""
 
-    def __init__(self, *, project_id: str, store, work_root, phase_delay: float, python: str | None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *, project_id: str, store: ObsStore, work_root: Path, phase_delay: float, python: str | None) -> None:
         self.project_id = project_id
-        self._store = store
-        self._work_root = work_root
-        self._phase_delay = phase_delay
-        self._python = python
+        # the settings every job of the service is made with
+        self._new_job = functools.partial(EmulatedJob, store=store, work_root=work_root, phase_delay=phase_delay, python=python)
         self.jobs: dict[str, EmulatedJob] = {}
         self.create_requests = 0
         self._lock = threading.Lock()
@@ -217,8 +216,7 @@ class TrainingService:
         problems = problems or check_create_body(data)
         if problems:
             return api_error(400, "ModelArts.0101", "invalid training job: " + "; ".join(problems))
-        job = EmulatedJob(data, project_id=self.project_id, store=self._store, work_root=self._work_root,
-                          phase_delay=self._phase_delay, python=self._python)
+        job = self._new_job(data)
         with self._lock:
             self.jobs[job.id] = job
         job.start()

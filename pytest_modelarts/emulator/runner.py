@@ -42,11 +42,9 @@ FINAL = {"Completed", "Failed", "Terminated", "Abnormal"}
 class EmulatedJob:
     """One training job of the emulator: its v2 document and the thread that runs it."""
 
-    def __init__(self, body: dict[str, Any], *, project_id: str, store: ObsStore, work_root: Path,
-                 phase_delay: float, python: str | None) -> None:
+    def __init__(self, body: dict[str, Any], *, store: ObsStore, work_root: Path, phase_delay: float, python: str | None) -> None:
         self.id = str(uuid.uuid4())
         self.body = body
-        self.project_id = project_id
         self.name: str = body["metadata"]["name"]
         self.create_time = int(time.time() * 1000)
         self.phases: list[tuple[str, str]] = []  # every (phase, secondary), in order
@@ -222,13 +220,11 @@ class EmulatedJob:
                 self._store.upload(out_dir, url)
         log_url = (((self.body.get("spec") or {}).get("log_export_path")) or {}).get("obs_url")
         if log_url:
-            with self._lock:
-                logs = {t: self.log(t) for t in self.tasks}
-            tmp = self._work / "exported-logs"
-            tmp.mkdir(exist_ok=True)
-            for t, text in logs.items():
-                (tmp / f"modelarts-job-{self.id}-{t}.log").write_text(text)
-            self._store.upload(tmp, log_url)
+            exported = self._work / "exported-logs"
+            exported.mkdir(exist_ok=True)
+            for t in self.tasks:
+                (exported / f"modelarts-job-{self.id}-{t}.log").write_text(self.log(t))
+            self._store.upload(exported, log_url)
         self._finish(phase if phase in (JobPhase.COMPLETED, JobPhase.TERMINATED) else JobPhase.FAILED)
 
     def _download(self, what: str, url: str, dest: Path) -> Path:
