@@ -14,6 +14,7 @@ environment that set them has them); else fresh random test keys, printed. For C
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shlex
@@ -61,19 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     done = threading.Event()
     # before anything is announced: a caller may stop us as soon as it has read the endpoints
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    emulator.start()
-    for name, value in emulator.env().items():
-        if printed_keys or name not in ("HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK"):
-            print(f"export {name}={shlex.quote(value)}")
-    if not printed_keys:
-        print("# HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK: this environment's, not printed")
-    print(f"# buckets: {', '.join(emulator.buckets)}; state in {emulator.root}", flush=True)
-    try:
+    with emulator, contextlib.suppress(KeyboardInterrupt):
+        for name, value in emulator.env().items():
+            if printed_keys or name not in ("HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK"):
+                print(f"export {name}={shlex.quote(value)}")
+        if not printed_keys:
+            print("# HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK: this environment's, not printed")
+        print(f"# buckets: {', '.join(emulator.buckets)}; state in {emulator.root}", flush=True)
         done.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
     return 0
 
 

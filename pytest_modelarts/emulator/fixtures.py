@@ -29,7 +29,7 @@ class EmulatorHandle:
     """What the fixture yields: the emulator's endpoints and keys, and helpers for tests."""
 
     def __init__(self, emulator: Emulator, local_root: Path) -> None:
-        self._emulator = emulator
+        self.emulator = emulator
         self._local_root = local_root
         self.endpoint = emulator.endpoint
         self.obs_endpoint = emulator.obs_endpoint
@@ -43,11 +43,7 @@ class EmulatorHandle:
 
     @property
     def secret_key(self) -> str:
-        return self._emulator.secret_key
-
-    @property
-    def emulator(self) -> Emulator:
-        return self._emulator
+        return self.emulator.secret_key
 
     def session(self, **overrides: Any) -> Session:
         """A Session that talks to this emulator (keyword arguments override, e.g. ``secret_key="wrong"``)."""
@@ -59,35 +55,35 @@ class EmulatorHandle:
 
     def env(self) -> dict[str, str]:
         """Environment variables that point the SDK (and ``Session()``) at this emulator."""
-        return self._emulator.env()
+        return self.emulator.env()
 
     def inject(self, rate: float = 1.0, kinds: str | tuple[str, ...] = ("500",), **options: Any) -> None:
         """Make requests fail; see :class:`~pytest_modelarts.emulator.faults.FaultInjector`."""
-        self._emulator.faults.inject(rate, kinds, **options)
+        self.emulator.faults.inject(rate, kinds, **options)
 
     def clear_faults(self) -> None:
-        self._emulator.faults.clear()
+        self.emulator.faults.clear()
 
     @property
     def injected(self) -> list[tuple[str, str, str, str]]:
         """The faults injected so far: (service, method, path, kind)."""
-        return list(self._emulator.faults.injected)
+        return list(self.emulator.faults.injected)
 
     @property
     def create_requests(self) -> int:
         """How many create-job requests reached the service (including refused ones)."""
-        return self._emulator.training.create_requests
+        return self.emulator.training.create_requests
 
     def jobs(self) -> list[dict[str, Any]]:
         """Every job's v2 document, oldest first."""
-        return self._emulator.jobs()
+        return self.emulator.jobs()
 
     def wait_idle(self, timeout: float = 60) -> None:
-        self._emulator.wait_idle(timeout)
+        self.emulator.wait_idle(timeout)
 
     def objects(self, prefix: str = "", bucket: str | None = None) -> list[str]:
         """Keys in a bucket (default: the fixture's bucket)."""
-        return self._emulator.store.keys(bucket or self.bucket, prefix)
+        return self.emulator.store.keys(bucket or self.bucket, prefix)
 
 
 def running_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:

@@ -68,13 +68,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for key, value in response.headers.items():
             if key.lower() != "content-length":
                 self.send_header(key, value)
-        if self.command == "HEAD":
-            self.send_header("Content-Length", response.headers.get("Content-Length", "0"))
-            self.end_headers()
-            return
-        self.send_header("Content-Length", str(len(response.body)))
+        head = self.command == "HEAD"  # the length of what a GET would answer, and no body
+        self.send_header("Content-Length", response.headers.get("Content-Length", "0") if head else str(len(response.body)))
         self.end_headers()
-        if response.body:
+        if response.body and not head:
             self.wfile.write(response.body)
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _serve
