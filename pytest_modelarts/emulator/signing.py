@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, quote, unquote
 
-_APIG = re.compile(r"^SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]+)$")
-_OBS = re.compile(r"^(AWS|OBS) ([^:\s]+):(\S+)$")
+_APIG = re.compile(r"^SDK-HMAC-SHA256\s+Access=(?P<ak>[^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]+)$")
+_OBS = re.compile(r"^(AWS|OBS) (?P<ak>[^:\s]+):(\S+)$")
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 #: query parameters that are part of the OBS V2 string to sign (sub-resources)
@@ -46,17 +46,22 @@ class SignatureError(Exception):
 _sdk_quote = functools.partial(quote, safe="~")
 
 
+def _authorization(headers: Mapping[str, str], pattern: re.Pattern[str], scheme: str, access_key: str) -> tuple[str, ...]:
+    """The groups of ``pattern`` in the Authorization header, once the access key it names (group ``ak``) is ours."""
+    auth = headers.get("authorization")
+    match = pattern.match(auth.strip()) if auth else None
+    if match is None:
+        raise SignatureError(f"missing or malformed {scheme} Authorization header")
+    if not hmac.compare_digest(match["ak"], access_key):
+        raise SignatureError("unknown access key", unknown_key=True)
+    return match.groups()
+
+
 def verify_apig(method: str, path: str, query: str, headers: Mapping[str, str], body: bytes,
                 access_key: str, secret_key: str, *, now: datetime | None = None) -> None:
     """Raise :class:`SignatureError` unless the request carries a valid SDK-HMAC-SHA256 signature."""
     headers = {key.lower(): value for key, value in headers.items()}
-    auth = headers.get("authorization")
-    match = _APIG.match(auth.strip()) if auth else None
-    if match is None:
-        raise SignatureError("missing or malformed SDK-HMAC-SHA256 Authorization header")
-    ak, signed, signature = match.groups()
-    if not hmac.compare_digest(ak, access_key):
-        raise SignatureError("unknown access key", unknown_key=True)
+    _, signed, signature = _authorization(headers, _APIG, "SDK-HMAC-SHA256", access_key)
     date = headers.get("x-sdk-date")
     if date is None:
         raise SignatureError("missing X-Sdk-Date")
@@ -93,13 +98,7 @@ def verify_obs(method: str, path: str, query: str, headers: Mapping[str, str],
                access_key: str, secret_key: str) -> None:
     """Raise :class:`SignatureError` unless the request carries a valid OBS V2 signature (path style)."""
     headers = {key.lower(): value for key, value in headers.items()}
-    auth = headers.get("authorization")
-    match = _OBS.match(auth.strip()) if auth else None
-    if match is None:
-        raise SignatureError("missing or malformed V2 Authorization header")
-    scheme, ak, signature = match.groups()
-    if not hmac.compare_digest(ak, access_key):
-        raise SignatureError("unknown access key", unknown_key=True)
+    scheme, _, signature = _authorization(headers, _OBS, "V2", access_key)
     prefix = "x-amz-" if scheme == "AWS" else "x-obs-"
     interesting: dict[str, str] = {"content-md5": "", "content-type": ""}
     for lk, value in headers.items():
