@@ -47,11 +47,9 @@ class EmulatorHandle:
 
     def session(self, **overrides: Any) -> Session:
         """A Session that talks to this emulator (keyword arguments override, e.g. ``secret_key="wrong"``)."""
-        kwargs: dict[str, Any] = dict(access_key=self.access_key, secret_key=self.secret_key, project_id=self.project_id,
-                                      endpoint=self.endpoint, obs_endpoint=self.obs_endpoint,
-                                      local_root=self._local_root, stream_logs=False)
-        kwargs.update(overrides)
-        return Session(**kwargs)
+        defaults: dict[str, Any] = dict(access_key=self.access_key, secret_key=self.secret_key, project_id=self.project_id,
+                                        endpoint=self.endpoint, obs_endpoint=self.obs_endpoint, local_root=self._local_root, stream_logs=False)
+        return Session(**(defaults | overrides))
 
     def env(self) -> dict[str, str]:
         """Environment variables that point the SDK (and ``Session()``) at this emulator."""

@@ -87,8 +87,7 @@ class EmulatedJob:
         with self._lock:
             now = int(time.time() * 1000)
             duration = (self.end_time or now) - self.start_time if self.start_time else 0
-            meta = dict(self.body.get("metadata") or {})
-            meta.update(id=self.id, create_time=self.create_time, user_name="emulator")
+            meta = {**(self.body.get("metadata") or {}), "id": self.id, "create_time": self.create_time, "user_name": "emulator"}
             algorithm = dict(self.body.get("algorithm") or {})
             if "environments" in algorithm:  # a map in the request, "Array of Map<String,String>" in the response
                 algorithm["environments"] = [self.environments]

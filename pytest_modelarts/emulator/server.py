@@ -203,12 +203,8 @@ class Emulator:
     def jobs(self) -> list[dict[str, Any]]:
         """Every job's v2 document, oldest first, plus ``emulator.history`` (the phases it went through) and
         ``emulator.phases`` (the same as ``[phase, secondary_phase]`` pairs)."""
-        docs = []
-        for job in sorted(self.training.jobs.values(), key=lambda j: j.create_time):
-            doc = job.document()
-            doc["emulator"] = {"history": list(job.history), "phases": [list(p) for p in job.phases], "error": job.error}
-            docs.append(doc)
-        return docs
+        return [{**job.document(), "emulator": {"history": list(job.history), "phases": [list(p) for p in job.phases], "error": job.error}}
+                for job in sorted(self.training.jobs.values(), key=lambda j: j.create_time)]
 
     def wait_idle(self, timeout: float = 60) -> None:
         """Wait until no job is running (for tests that inspect outputs)."""
