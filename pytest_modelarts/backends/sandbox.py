@@ -60,10 +60,6 @@ class Sandbox:
         """The contract's paths of worker ``worker`` on this machine (what a relocated process sees)."""
         return self.contract.local_layout(self.root if worker == 0 else self.root / "workers" / str(worker))
 
-    @property
-    def layout(self) -> Layout:
-        return self.layout_of(0)
-
     def train_url(self, worker: int = 0) -> Path:
         return Path(self.layout_of(worker).train_url())
 
@@ -82,7 +78,7 @@ class Sandbox:
 
     @property
     def log_dir(self) -> Path:
-        return Path(self.layout.log_dir)
+        return Path(self.layout_of(0).log_dir)  # worker 0's: every worker's log is collected there
 
     def log_name(self, worker: int) -> str:
         return f"{contract.vj_name(self.job_id)}-{contract.TASK_NAME}-{worker}.log"

@@ -47,16 +47,12 @@ CACHE_PATH = PurePosixPath("/cache")
 
 
 class Network(str, enum.Enum):
-    """What a job's workers reach: each other only (the default, as on ModelArts), loopback only, or also the outside."""
+    """What a job's workers reach: each other only (the default, as on ModelArts), loopback only, or also the outside
+    (``ContainerOptions.network_mode``: None, ``"none"``, ``"host"``)."""
 
     PRIVATE = "private"
     NONE = "none"
     OUTSIDE = "outside"
-
-    @classmethod
-    def of(cls, network_mode: str | None) -> Network:
-        """From ``ContainerOptions.network_mode``: None (private), ``"none"``, ``"host"`` (the outside too)."""
-        return {None: cls.PRIVATE, "none": cls.NONE, "host": cls.OUTSIDE}.get(network_mode, cls.PRIVATE)
 
 
 @dataclass(frozen=True)
@@ -235,7 +231,8 @@ def plan_job(config: JobConfig, session: Session, runtime: PythonRuntime | None,
     return JobPlan(
         config=config, job_id=job_id, contract=version.contract, runtime=runtime,
         sandbox_root=(session.local_root / "runs" / f"{config.job_name}-{job_id}").resolve(),
-        user=user, network=Network.of(config.container.network_mode), num_gpus=_gpus(config.container.gpus),
+        user=user, network={"none": Network.NONE, "host": Network.OUTSIDE}.get(config.container.network_mode or "", Network.PRIVATE),
+        num_gpus=_gpus(config.container.gpus),
         requirements=requirements, endpoints=MappingProxyType(endpoint_variables(session.obs_endpoint, session.endpoint)),
         inherit=MappingProxyType(dict(environ if environ is not None else os.environ)),
         cpus=config.container.cpus, memory=config.container.memory,

@@ -158,6 +158,7 @@ class DockerBackend(Backend):
         image_env = self._ensure_image(client, image)
         step("image")
         box = sb.create_sandbox(plan, self.session.local_root)
+        step("sandbox")
         for worker in range(box.workers):  # any uid the image runs as may write there
             for path in [*sb.walk(box.mount(worker)), box.cache(worker)]:
                 if path.is_dir() and not path.is_symlink():
@@ -177,7 +178,6 @@ class DockerBackend(Backend):
                     labels=labels(config, job_id, **{LABEL_WORKER: "netns"}), extra_hosts=_host_entries(hosts, addresses),
                 )
         else:
-            step("sandbox")
             network, addresses = self._create_network(client, plan)
         step("network")
         layout = plan.layout

@@ -163,10 +163,6 @@ class DockerExecution(WorkerJob):
             return contract.OOM_EXIT_CODE
         return worker.exit_code if worker.exit_code is not None else -1
 
-    def _is_oom(self, worker: _Worker) -> bool:
-        """Docker's word (``State.OOMKilled``), not the exit code: a SIGKILL from anyone also ends with 137."""
-        return worker.oom_killed
-
     def _wait_for_change(self, timeout: float | None) -> None:
         with self._ended:
             self._ended.wait(0.5 if timeout is None else min(0.5, timeout))
@@ -264,7 +260,7 @@ class DockerExecution(WorkerJob):
             return None
         worker = self._workers[self._failed_worker]
         detail = f"worker {worker.index} exited with {self._exit_code}" if len(self._workers) > 1 else ""
-        if self._is_oom(worker):
+        if worker.oom_killed:  # Docker's word, not the exit code: a SIGKILL from anyone also ends with 137
             return "out of memory" + (f" ({detail})" if detail else "")
         if self.requirements is not None and (self._box.cache(worker.index) / INSTALL_FAILED).exists():
             return (f"installing {self.requirements} from the code directory failed (exit {worker.exit_code}), before the "
