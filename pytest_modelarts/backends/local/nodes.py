@@ -48,7 +48,9 @@ from .standby import dismiss, own_environment
 #: the documented user of ModelArts' custom images (uid 1000, group users 100)
 DEFAULT_UID, DEFAULT_GID = 1000, 100
 #: top-level host entries not bound into a node (fresh mounts, or private to the host)
-NEVER_BIND = frozenset({"proc", "dev", "tmp", "home", "run", "cache", "lost+found", "mnt", "media"})
+#: /var: a container runtime's layers are mounted under it and come and go, and a recursive bind of a tree whose
+#: mount vanishes meanwhile fails ("Unable to apply mount flags"); a ModelArts container has a /var of its image's
+NEVER_BIND = frozenset({"proc", "dev", "tmp", "home", "run", "cache", "lost+found", "mnt", "media", "var"})
 TOOLS = ("bwrap", "unshare", "nsenter", "ip")
 REQUIRE_VARIABLE = "PYTEST_MODELARTS_REQUIRE_SANDBOX"
 #: seconds a holder may take to mount a job's overlays and say "ready" (milliseconds, usually) before it is given up
@@ -250,7 +252,7 @@ class JobNodes:
                 "--hostname", self.plan.hosts[index].split(".")[0], "--die-with-parent",
                 "--tmpfs", "/", *self._host_view(index),
                 "--dev", "/dev", "--perms", "1777", "--size", str(self.plan.shm_bytes), "--tmpfs", "/dev/shm",
-                "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run", *self._extra_binds(),
+                "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/run", *self._extra_binds(),
                 "--ro-bind", str(etc / "hosts"), "/etc/hosts", "--ro-bind", str(etc / "passwd"), "/etc/passwd",
                 "--ro-bind", str(etc / "group"), "/etc/group",
                 "--dir", "/home", "--bind", str(node.home), str(layout.home), "--bind", str(node.cache), "/cache"]
@@ -341,27 +343,11 @@ def _host_top_level() -> tuple[str, ...]:
     """``--ro-bind`` every top-level host directory and file, ``--symlink`` each top-level link (/lib -> usr/lib)."""
     args: list[str] = []
     for name in sorted(os.listdir("/")):
-        if name not in NEVER_BIND:
-            args += _view_of("/" + name)
+        path = "/" + name
+        if name in NEVER_BIND:
+            continue
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path) or os.path.isfile(path):
+            args += ["--ro-bind", path, path]
     return tuple(args)
-
-
-def _view_of(path: str) -> list[str]:
-    """The bwrap arguments that show host ``path`` read-only: one recursive bind, except above a tree of
-    :data:`VOLATILE`, whose siblings are bound one by one and which is left out."""
-    if os.path.islink(path):
-        return ["--symlink", os.readlink(path), path]
-    if not (os.path.isdir(path) or os.path.isfile(path)):
-        return []
-    if not any(volatile.startswith(path + "/") for volatile in VOLATILE):
-        return ["--ro-bind", path, path]
-    args = ["--dir", path]
-    for name in sorted(os.listdir(path)):
-        if f"{path}/{name}" not in VOLATILE:
-            args += _view_of(f"{path}/{name}")
-    return args
-
-
-#: host trees whose mounts come and go (a container runtime's layers): a recursive bind fails when one of them
-#: vanishes between bwrap's listing and its remount ("Unable to apply mount flags"), so a node does not see them
-VOLATILE = frozenset({"/var/lib/docker", "/var/lib/containerd"})
