@@ -78,6 +78,8 @@ class JobPlan:
     #: the requirements file the platform installs before the boot file (preset images), None without one
     requirements: str | None
     endpoints: Mapping[str, str]
+    #: the name of the input file, when the inputs name one file (``--data_url`` then points at it); None otherwise
+    input_file: str | None
     #: the caller's environment, of which the contract keeps only :data:`~.contract.PASSTHROUGH`
     inherit: Mapping[str, str] = field(repr=False)
     shm_bytes: int = SHM_BYTES
@@ -138,14 +140,14 @@ class JobPlan:
         return f"[pytest-modelarts] job {self.config.job_name} ({self.job_id}) with {what}, {where}, contract {self.contract.version}\n"
 
     # -- a worker -------------------------------------------------------------------------------------
-    def urls(self, layout: ct.Layout | None = None) -> ct.ObjectUrls | None:
+    def urls(self) -> ct.ObjectUrls | None:
         """A v1 job's locations as ``obs://`` URLs: its inputs and output path where they are the local OBS's, else its
         own bucket's ``code/``, ``inputs/`` and ``outputs/`` (links into the worker's tree); None for v2."""
         bucket = self.job_bucket
         if bucket is None:
             return None
         config = self.config
-        data = f"obs://{bucket}/inputs/" + (self._single_input.name if self._single_input is not None else "")
+        data = f"obs://{bucket}/inputs/" + (self.input_file or "")
         return ct.ObjectUrls(
             app=f"obs://{bucket}/code/",
             data=str(config.inputs) if config.inputs is not None and config.inputs.is_object_store else data,
@@ -153,21 +155,11 @@ class JobPlan:
             else f"obs://{bucket}/outputs/",
         )
 
-    @property
-    def _single_input(self) -> Path | None:
-        """The input file, when the inputs name one file (``--data_url`` then points at it)."""
-        inputs = self.config.inputs
-        if inputs is None:
-            return None
-        path = self.config.local_path(inputs)
-        return None if path.is_dir() else path
-
     def arguments(self, layout: ct.Layout | None = None) -> list[str]:
         """What the platform appends to the job's command: ``--data_url=.. --train_url=.. --<label>=<value> .. --num_gpus=<n>``."""
         layout = layout or self.layout
-        urls = self.urls(layout)
-        single = self._single_input
-        data_url = urls.data if urls else str(layout.data_url() / single.name) if single is not None else None
+        urls = self.urls()
+        data_url = urls.data if urls else str(layout.data_url() / self.input_file) if self.input_file else None
         return ct.platform_arguments(layout, self.config.hyperparameters, self.num_gpus, data_url=data_url,
                                      train_url=urls.train if urls else None)
 
@@ -204,7 +196,7 @@ class JobPlan:
         pip_url = self.inherit.get("PIP_INDEX_URL") or ct.DEFAULT_PIP_URL
         env.update(self.contract.variables(layout, ct.Worker(
             job_id=self.job_id, index=worker, hosts=worker_hosts, current_ip=address, num_gpus=self.num_gpus,
-            code=layout.code_dir(self.code_name), pip_url=pip_url, urls=self.urls(layout), endpoints=self.endpoints)))
+            code=layout.code_dir(self.code_name), pip_url=pip_url, urls=self.urls(), endpoints=self.endpoints)))
         env["PYTHONUNBUFFERED"] = "1"  # logs stream live (the custom-image Dockerfile of the user guide sets it too)
         obs = self.config.local_obs
         bucket = self.job_bucket
@@ -225,6 +217,9 @@ def plan_job(config: JobConfig, session: Session, runtime: PythonRuntime | None,
     version = config.contract or session.contract
     user = (parse_run_user(config.container.user, "ContainerOptions", "user") if config.container.user is not None
             else session.run_user)
+    # where the inputs lie on this machine (an online job's obs:// inputs have no such place)
+    where = config.inputs
+    inputs = config.local_path(where) if where is not None and (where.is_local or config.local_obs is not None) else None
     requirements = None
     if not config.is_custom_image and config.code_path is not None and config.code_path.is_dir():
         requirements = ct.requirements_file(sorted(os.listdir(config.code_path)))
@@ -233,7 +228,8 @@ def plan_job(config: JobConfig, session: Session, runtime: PythonRuntime | None,
         sandbox_root=(session.local_root / "runs" / f"{config.job_name}-{job_id}").resolve(),
         user=user, network={"none": Network.NONE, "host": Network.OUTSIDE}.get(config.container.network_mode or "", Network.PRIVATE),
         num_gpus=_gpus(config.container.gpus),
-        requirements=requirements, endpoints=MappingProxyType(endpoint_variables(session.obs_endpoint, session.endpoint)),
+        requirements=requirements, input_file=inputs.name if inputs is not None and not inputs.is_dir() else None,
+        endpoints=MappingProxyType(endpoint_variables(session.obs_endpoint, session.endpoint)),
         inherit=MappingProxyType(dict(environ if environ is not None else os.environ)),
         cpus=config.container.cpus, memory=config.container.memory,
     )
