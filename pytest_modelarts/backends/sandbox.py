@@ -86,6 +86,12 @@ class Sandbox:
     def log_file(self, worker: int) -> Path:
         return self.log_dir / self.log_name(worker)
 
+    def note_in_logs(self, text: str) -> None:
+        """Append ``text`` to every worker's log (the job's header, before any worker starts)."""
+        for worker in range(self.workers):
+            with open(self.log_file(worker), "ab") as log:
+                log.write(text.encode())
+
     def status_file(self, worker: int) -> Path:
         return self.root / "status" / f"worker-{worker}.json"
 

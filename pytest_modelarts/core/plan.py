@@ -97,6 +97,10 @@ class JobPlan:
         """Every worker's host name, ``${MA_VJ_NAME}-worker-<i>.${MA_VJ_NAME}``."""
         return tuple(ct.worker_hostnames(self.job_id, self.count))
 
+    def host_names(self, addresses: Sequence[str]) -> dict[str, str]:
+        """Every worker's full and short host name, to its address on the job's network (what ``/etc/hosts`` says)."""
+        return {name: address for host, address in zip(self.hosts, addresses, strict=True) for name in (host, host.split(".")[0])}
+
     @property
     def custom_image(self) -> bool:
         return self.config.is_custom_image

@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import shlex
 import time
-from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -175,11 +174,12 @@ class DockerBackend(Backend):
                 holder = dict(
                     image=pause, entrypoint=["/pause"], name=f"{LABEL}-{job_id}-netns", hostname=short0,
                     domainname=domain0, network_mode="none", detach=True,
-                    labels=labels(config, job_id, **{LABEL_WORKER: "netns"}), extra_hosts=_host_entries(hosts, addresses),
+                    labels=labels(config, job_id, **{LABEL_WORKER: "netns"}), extra_hosts=plan.host_names(addresses),
                 )
         else:
             network, addresses = self._create_network(client, plan)
         step("network")
+        host_names = plan.host_names(addresses)
         layout = plan.layout
         # the plan's mounts, at the same paths; the requirements' site is written by the install that runs in the container
         extra_mounts = [docker.types.Mount(str(m.path), str(m.path), type="bind",
@@ -209,13 +209,13 @@ class DockerBackend(Backend):
                 spec["networking_config"] = {network.name: client.api.create_endpoint_config(
                     aliases=[hosts[i], short], ipv4_address=addresses[i])}
                 # every peer resolves from the start, as in a node: Docker's DNS knows a container once it runs
-                spec["extra_hosts"] = _host_entries(hosts, addresses)
+                spec["extra_hosts"] = host_names
             elif holder is not None:  # every worker joins the holder's loopback-only namespace, host names and all
                 spec["network_mode"] = f"container:{holder['name']}"
                 del spec["hostname"], spec["domainname"]
             elif i == 0:
                 spec["network_mode"] = "none"
-                spec["extra_hosts"] = _host_entries(hosts, addresses)
+                spec["extra_hosts"] = host_names
             else:  # no pause program for this machine: worker 0's namespace (it must outlive the others' start)
                 spec["network_mode"] = f"container:{specs[0]['name']}"
                 del spec["hostname"], spec["domainname"]
@@ -228,10 +228,7 @@ class DockerBackend(Backend):
                 spec["device_requests"] = [docker.types.DeviceRequest(count=plan.num_gpus, capabilities=[["gpu"]])]
             specs.append(spec)
 
-        header = plan.header(f"in image {image}")
-        for i in range(count):
-            with open(box.log_file(i), "ab") as fh:
-                fh.write(header.encode())
+        box.note_in_logs(plan.header(f"in image {image}"))
         execution = DockerExecution(config, self.session, box, image, client, commands, requirements=plan.requirements)
         step("specs")
         execution.timings.update(timings)
@@ -244,11 +241,6 @@ class DockerBackend(Backend):
                 raise BackendError(f"Docker refused to start job {config.job_name!r}: {exc}") from exc
             raise
         return execution
-
-
-def _host_entries(hosts: Sequence[str], addresses: Sequence[str]) -> dict[str, str]:
-    """``/etc/hosts`` entries for every worker's full and short host name."""
-    return {name: addresses[j] for j, host in enumerate(hosts) for name in (host, host.split(".")[0])}
 
 
 def image_environment(attrs: dict[str, Any]) -> dict[str, str]:

@@ -79,10 +79,7 @@ class LocalBackend(Backend):
                 else:
                     envs.append(env)
                     cwds.append(Path(plan.working_dir(layout)))
-            header = plan.header("in a sandboxed node" if nodes is not None else f"relocated under {box.root} ({why_not})")
-            for i in range(plan.count):
-                with open(box.log_file(i), "ab") as fh:
-                    fh.write(header.encode())
+            box.note_in_logs(plan.header("in a sandboxed node" if nodes is not None else f"relocated under {box.root} ({why_not})"))
             return LocalExecution(config, self.session, box, commands, envs, cwds,
                                   launchers=launchers or None, nodes=nodes, variables=sorted(env))
         except BaseException:

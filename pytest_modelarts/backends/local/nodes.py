@@ -135,6 +135,7 @@ class JobNodes:
     nodes: list[Node]
     _holder: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _holder_pid: int | None = field(default=None, init=False, repr=False)
+    _binds: list[str] = field(default_factory=list, init=False, repr=False)  # the plan's mounts, every worker's
 
     @property
     def _outside(self) -> bool:
@@ -153,6 +154,7 @@ class JobNodes:
         passwd, group = self._users()
         (etc / "passwd").write_text(passwd)
         (etc / "group").write_text(group)
+        self._binds = self._extra_binds()
         for node in self.nodes:
             for overlay in (node.code, node.data):
                 if overlay is not None:
@@ -222,10 +224,9 @@ class JobNodes:
         return not self._outside and len(self.nodes) == 1
 
     def _hosts_file(self) -> str:
+        names = self.plan.host_names([self.address(i) for i in range(len(self.nodes))])
         lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
-        for i, host in enumerate(self.plan.hosts):
-            lines.append(f"{self.address(i)} {host} {host.split('.')[0]}")
-        return "\n".join(lines) + "\n"
+        return "\n".join([*lines, *(f"{address} {name}" for name, address in names.items())]) + "\n"
 
     def _users(self) -> tuple[str, str]:
         """/etc/passwd and /etc/group of a node: root, ``ma-user`` (unless the job runs as root), nobody."""
@@ -252,7 +253,7 @@ class JobNodes:
                 "--hostname", self.plan.hosts[index].split(".")[0], "--die-with-parent",
                 "--tmpfs", "/", *self._host_view(index),
                 "--dev", "/dev", "--perms", "1777", "--size", str(self.plan.shm_bytes), "--tmpfs", "/dev/shm",
-                "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/run", *self._extra_binds(),
+                "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/run", *self._binds,
                 "--ro-bind", str(etc / "hosts"), "/etc/hosts", "--ro-bind", str(etc / "passwd"), "/etc/passwd",
                 "--ro-bind", str(etc / "group"), "/etc/group",
                 "--dir", "/home", "--bind", str(node.home), str(layout.home), "--bind", str(node.cache), "/cache"]
