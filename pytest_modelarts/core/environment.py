@@ -1,6 +1,6 @@
 """``Environment`` and ``CondaDependencies``: what the boot file needs installed.
 
-These are the seed SDK's objects with the seed's parameters. They only describe an environment; turning the
+These are the ModelArts SDK's objects with the SDK's parameters. They only describe an environment; turning the
 description into a locked, cached prefix is the job of :mod:`pytest_modelarts.envs`.
 """
 
@@ -80,7 +80,7 @@ class Environment:
     lock_file: Path | None = field(default=None)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # the seed assigns ``env.conda = CondaDependencies.create(...)`` after construction: check it then too
+        # the SDK's example assigns ``env.conda = CondaDependencies.create(...)`` after construction: check it then too
         if name == "conda" and value is not None and not isinstance(value, CondaDependencies):
             raise ParameterError(
                 "Environment", "conda", value, "must be a CondaDependencies (use CondaDependencies.create(...)) or None"

@@ -1,11 +1,11 @@
 """``Hyperparameters``: a job's run parameters, one type from the SDK boundary inward.
 
-The SDK's Estimator (and ``with_overrides``) takes the seed's ``[{"label": "epochs", "value": "3"}]`` or a dict
+The SDK's Estimator (and ``with_overrides``) takes the SDK's ``[{"label": "epochs", "value": "3"}]`` or a dict
 ``{"epochs": 3}``, the marker and job files a dict or table ``{epochs = 3}``; each converts once, at its
 boundary, into this ordered, immutable sequence of ``(label, value)`` pairs, which every backend reads
 (``--label=value`` for a boot file, variables for a custom image, ``parameters`` online). A dict's values may
-be numbers or bools (:func:`text_of`: ``3`` becomes ``"3"``, ``True`` ``"true"``); the seed's list form takes
-str values only, as the seed's table says.
+be numbers or bools (:func:`text_of`: ``3`` becomes ``"3"``, ``True`` ``"true"``); the SDK's list form takes
+str values only, as the SDK's table says.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def text_of(raw: object) -> str | None:
 
 
 def check_hyperparameters(value: Any, *, owner: str = "Estimator") -> Hyperparameters:
-    """The seed's ``[{"label": str, "value": str}]``, a dict ``{"epochs": 3}``, or pairs already converted at
+    """The SDK's ``[{"label": str, "value": str}]``, a dict ``{"epochs": 3}``, or pairs already converted at
     another boundary, checked."""
     if value is None:
         return Hyperparameters()

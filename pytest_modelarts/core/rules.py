@@ -1,4 +1,4 @@
-"""The rules of a job's fields, each written once: the seed SDK's Estimator and ``fit`` tables, and ours.
+"""The rules of a job's fields, each written once: the ModelArts SDK's Estimator and ``fit`` tables, and ours.
 
 Every rule names the fields it reads; :func:`apply` runs, in a fixed order, the rules of a stage
 (``estimator``: the Estimator's parameters; ``fit``: ``fit``'s, which may read the Estimator's too) whose
@@ -7,7 +7,7 @@ a change can affect and nothing else (changing the hyperparameters does not walk
 raises :class:`~pytest_modelarts.errors.ParameterError` naming the parameter, the value and what is allowed;
 it may normalise values (a code directory becomes absolute, a boot file relative to it).
 
-Decisions where the seed is silent (docs/sdk.md): local runs take local paths or ``file://`` URLs; ``obs://``
+Decisions where the SDK reference is silent (docs/sdk.md): local runs take local paths or ``file://`` URLs; ``obs://``
 is for online jobs; built-in algorithms (``model_name``) exist only online.
 """
 
@@ -70,7 +70,7 @@ def is_local(values: Mapping[str, Any]) -> bool:
     return bool(values["train_instance_type"] == LOCAL_INSTANCE_TYPE)
 
 
-# -- the Estimator's parameters, in the order the seed's table checks them ---------------------------------
+# -- the Estimator's parameters, in the order the SDK's table checks them ---------------------------------
 
 @rule("estimator", "train_instance_type")
 def _instance_type(v: Values) -> None:

@@ -66,7 +66,7 @@ class TrainingJob:
             self._announce_finished()
         return phase
 
-    status = phase  # the seed SDK's name
+    status = phase  # the ModelArts SDK's name
 
     @property
     def exit_code(self) -> int | None:
@@ -141,7 +141,7 @@ class TrainingJob:
         self._execution.stop()
         self._announce_finished()
 
-    stop_job_version = stop  # the seed SDK's name
+    stop_job_version = stop  # the ModelArts SDK's name
 
     def raise_for_status(self) -> TrainingJob:
         """Raise for a Failed or Terminated job; return the job otherwise."""
@@ -172,7 +172,7 @@ class TrainingJob:
         return self._execution.log_names()
 
     def get_job_log(self, log_file: str | None = None, offset: int = 0, size: int | None = None) -> str:
-        """Text of a log file from byte ``offset`` (the seed SDK's paging)."""
+        """Text of a log file from byte ``offset`` (the ModelArts SDK's paging)."""
         return self._execution.read_log(log_file, offset, size).decode("utf-8", "replace")
 
     def logs(self, worker: int | str | None = None) -> str:
@@ -196,7 +196,7 @@ class TrainingJob:
 
     # -- info -----------------------------------------------------------------------------------------
     def get_job_info(self) -> dict[str, Any]:
-        """What the seed SDK's ``get_job_info`` tells, plus the v2 phase and our local details."""
+        """What the ModelArts SDK's ``get_job_info`` tells, plus the v2 phase and our local details."""
         phase = self.phase
         info: dict[str, Any] = {
             "job_name": self.job_name,

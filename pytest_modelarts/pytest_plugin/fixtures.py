@@ -1,4 +1,4 @@
-"""The plugin's fixtures. ``session`` and ``estimator`` are the design card's names; ``modelarts_session`` and
+"""The plugin's fixtures. ``session`` and ``estimator`` are the short names; ``modelarts_session`` and
 ``modelarts_estimator`` are the same fixtures for projects whose own ``session`` fixture means something else."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def modelarts_session(request: pytest.FixtureRequest) -> Session:
 
 @pytest.fixture(scope="session")
 def session(modelarts_session: Session) -> Session:
-    """The local ModelArts Session (the design card's name; ``modelarts_session`` is the same)."""
+    """The local ModelArts Session (the short name; ``modelarts_session`` is the same)."""
     return modelarts_session
 
 
@@ -40,7 +40,7 @@ def modelarts_estimator(request: pytest.FixtureRequest, modelarts_session: Sessi
 
 @pytest.fixture
 def estimator(modelarts_estimator: SmokeEstimator) -> SmokeEstimator:
-    """The test's smoke Estimator (the design card's name; ``modelarts_estimator`` is the same)."""
+    """The test's smoke Estimator (the short name; ``modelarts_estimator`` is the same)."""
     return modelarts_estimator
 
 

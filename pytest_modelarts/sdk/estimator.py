@@ -1,8 +1,8 @@
-"""``Estimator``: the seed SDK's training-job object.
+"""``Estimator``: the ModelArts SDK's training-job object.
 
-It is a facade: its keywords become a :class:`~pytest_modelarts.core.job.JobConfig` (every rule of the seed's
+It is a facade: its keywords become a :class:`~pytest_modelarts.core.job.JobConfig` (every rule of the SDK's
 Estimator and ``fit`` tables, checked before anything runs, lives in :mod:`pytest_modelarts.core.rules`), and
-``fit()`` hands the job to :func:`pytest_modelarts.core.runner.start_job`. Decisions where the seed is silent
+``fit()`` hands the job to :func:`pytest_modelarts.core.runner.start_job`. Decisions where the SDK reference is silent
 (docs/sdk.md): local runs without ``output_path`` write outputs to ``<run sandbox>/output``; without ``inputs``
 the job's ``data_url`` is an empty directory.
 """
