@@ -62,9 +62,35 @@ def test_make_dirs_and_mk_dir(mox: ModuleType, place: Place) -> None:
 def test_list_directory(mox: ModuleType, tree: Place) -> None:
     assert mox.file.list_directory(tree.url()) == ["a.txt", "empty", "sub"]
     assert mox.file.list_directory(tree.url("sub/")) == ["b.bin", "deep"]
-    assert mox.file.list_directory(tree.url(), recursive=True) == ["a.txt", "sub/b.bin", "sub/deep/c.txt"]
+    everything = ["a.txt", "empty", "sub", "sub/b.bin", "sub/deep", "sub/deep/c.txt"]
+    assert mox.file.list_directory(tree.url(), recursive=True) == everything
+    assert mox.file.list_directory(tree.url(), recursive=True, remove_sep=True) == everything
+    assert mox.file.list_directory(tree.url(), recursive=True, skip_dir=True) == ["a.txt", "sub/b.bin", "sub/deep/c.txt"]
+    assert mox.file.list_directory(tree.url(), recursive=True, skip_file=True) == ["empty", "sub", "sub/deep"]
+    assert mox.file.list_directory(tree.url(), skip_file=True) == ["empty", "sub"]
+    assert mox.file.list_directory(tree.url(), skip_dir=True) == ["a.txt"]
+    assert mox.file.list_directory(tree.url(), skip_dir=True, skip_file=True) == []
     with pytest.raises(mox.file.MoxFileNotExistsException):
         mox.file.list_directory(tree.url("nope"))
+
+
+@pytest.mark.parametrize("place", ["obs", "local"], indirect=True)
+def test_list_directory_as_huaweis_sample_shows(mox: ModuleType, place: Place) -> None:
+    """Huawei's "Sample Code for Common Operations" (modelarts_11_0005): object_dir holding dir0/file00 and file1."""
+    place.path("object_dir/dir0").mkdir(parents=True)
+    place.path("object_dir/dir0/file00").write_text("0")
+    place.path("object_dir/file1").write_text("1")
+    assert mox.file.list_directory(place.url("object_dir")) == ["dir0", "file1"]
+    assert mox.file.list_directory(place.url("object_dir"), recursive=True) == ["dir0", "dir0/file00", "file1"]
+
+
+def test_append_remote(mox: ModuleType, place: Place) -> None:
+    mox.file.write(place.url("one.bin"), b"head-")
+    mox.file.write(place.url("two.bin"), b"tail")
+    mox.file.append_remote(place.url("two.bin"), place.url("one.bin"))
+    assert place.path("one.bin").read_bytes() == b"head-tail" and place.path("two.bin").read_bytes() == b"tail"
+    mox.file.append_remote(place.url("two.bin"), place.url("three.bin"))
+    assert place.path("three.bin").read_bytes() == b"tail"
 
 
 def test_glob_gives_absolute_paths_or_urls(mox: ModuleType, tree: Place, monkeypatch: pytest.MonkeyPatch) -> None:

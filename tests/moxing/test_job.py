@@ -43,7 +43,7 @@ def test_a_job_copies_its_data_from_obs_and_writes_its_results_back(tmp_path: Pa
     env = job_env(tmp_path, {"root": str(tmp_path / "obs"), "buckets": {"results": str(outputs)}})
     done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['images/0.png', 'result.txt']"
+    assert done.stdout.strip() == "['images', 'images/0.png', 'result.txt']"
     assert (cache / "data" / "train.csv").read_text() == "x,y\n1,2\n"
     assert (cache / "data" / "images" / "0.png").read_bytes() == b"\x89PNG"
     assert (outputs / "out" / "result.txt").read_text() == "rows=2"
@@ -65,7 +65,8 @@ def test_import_cost(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     loaded = set(ast.literal_eval(done.stdout))
-    assert loaded <= {"__future__", "moxing", "moxing.file", "moxing._local", "moxing._objects", "moxing._ops"}, loaded
+    assert loaded <= {"__future__", "moxing", "moxing.file", "moxing._compat", "moxing._framework", "moxing._local", "moxing._objects",
+                      "moxing._ops"}, loaded
     for bytecode in ("source", "cached bytecode"):
         env["PYTHONDONTWRITEBYTECODE"] = "1" if bytecode == "source" else ""
         env["PYTHONPYCACHEPREFIX"] = str(tmp_path / "pycache")  # the cache goes under tmp, not into the checkout

@@ -4,28 +4,34 @@ Each patched call hands a URL to moxing and anything else to the original, uncha
 patched: a name bound before the shift (``from os import listdir``) keeps the original.
 """
 
-from __future__ import annotations
+from __future__ import absolute_import
 
-import builtins
 import os
 
 from . import _ops
+from ._compat import PY2
 from ._local import is_remote, resolve
 from ._objects import make_parent, open_target
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from typing import Any
+    from typing import Any, Callable, Dict, List, Tuple
 
-_originals: dict[tuple[object, str], Any] = {}
+if PY2:
+    import __builtin__ as builtins  # noqa: F401
+else:
+    import builtins
+
+_originals = {}  # type: Dict[Tuple[object, str], Any]
 
 
-def _local(url: Any) -> Any:
+def _local(url):
+    # type: (Any) -> Any
     return resolve(url).path if is_remote(url) else url
 
 
-def _open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+def _open(file, mode="r", *args, **kwargs):
+    # type: (Any, str, *Any, **Any) -> Any
     original = _originals[(builtins, "open")]
     if not is_remote(file):
         return original(file, mode, *args, **kwargs)
@@ -37,65 +43,83 @@ def _open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
     return open_target(resolve(file), mode)
 
 
-def _on_path(module: object, name: str) -> Callable[..., Any]:
+def _on_path(module, name):
+    # type: (object, str) -> Callable[..., Any]
     """The original, with an OBS URL as its first argument turned into the local path."""
     original = _originals[(module, name)]
 
-    def patched(path: Any = ".", *args: Any, **kwargs: Any) -> Any:
+    def patched(path=".", *args, **kwargs):
+        # type: (Any, *Any, **Any) -> Any
         return original(_local(path), *args, **kwargs)
 
     return patched
 
 
-def _routed(module: object, name: str, mox: Callable[..., Any], urls: int = 1) -> Callable[..., Any]:
+def _routed(module, name, mox, urls=1):
+    # type: (object, str, Callable[..., Any], int) -> Callable[..., Any]
     """``mox`` when one of the first ``urls`` arguments is an OBS URL, else the original."""
     original = _originals[(module, name)]
 
-    def patched(*args: Any, **kwargs: Any) -> Any:
+    def patched(*args, **kwargs):
+        # type: (*Any, **Any) -> Any
         chosen = mox if any(is_remote(a) for a in args[:urls]) else original
         return chosen(*args, **kwargs)
 
     return patched
 
 
-def _patches() -> list[tuple[object, str, Callable[[], Callable[..., Any]]]]:
+def _patches():
+    # type: () -> List[Tuple[object, str, Callable[[], Callable[..., Any]]]]
     import glob
     import shutil
 
-    def copy_into(src: Any, dst: Any, *args: Any, **kwargs: Any) -> Any:  # shutil.copy: into a directory
+    def copy_into(src, dst, *args, **kwargs):
+        # type: (Any, Any, *Any, **Any) -> Any
+        """shutil.copy: into a directory."""
         if _ops.is_directory(dst):
             dst = dst.rstrip("/") + "/" + os.path.basename(str(src).rstrip("/"))
         _ops.copy(src, dst)
         return dst
 
-    def copytree(src: Any, dst: Any, *args: Any, **kwargs: Any) -> Any:
+    def copytree(src, dst, *args, **kwargs):
+        # type: (Any, Any, *Any, **Any) -> Any
         _ops.copy_parallel(src, dst)
         return dst
 
-    return [
-        (builtins, "open", lambda: _open),
-        (os, "listdir", lambda: _routed(os, "listdir", _ops.list_directory)),
-        (os, "scandir", lambda: _routed(os, "scandir", _ops.scan_dir)),
-        (os, "walk", lambda: _routed(os, "walk", _ops.walk)),
-        (os, "rename", lambda: _routed(os, "rename", _ops.rename, urls=2)),
-        (os, "replace", lambda: _routed(os, "replace", _ops.rename, urls=2)),
-        *[(os, name, lambda name=name: _on_path(os, name)) for name in ("makedirs", "mkdir", "remove", "unlink", "rmdir", "stat")],
-        *[(os.path, name, lambda name=name: _on_path(os.path, name)) for name in ("exists", "isdir", "isfile", "getsize", "getmtime")],
-        (glob, "glob", lambda: _routed(glob, "glob", _ops.glob)),
-        (shutil, "copyfile", lambda: _routed(shutil, "copyfile", _ops.copy, urls=2)),
-        (shutil, "copy", lambda: _routed(shutil, "copy", copy_into, urls=2)),
-        (shutil, "copytree", lambda: _routed(shutil, "copytree", copytree, urls=2)),
-        (shutil, "rmtree", lambda: _on_path(shutil, "rmtree")),
-    ]
+    def on_path(module, name):
+        # type: (object, str) -> Callable[[], Callable[..., Any]]
+        return lambda: _on_path(module, name)
+
+    routed = {
+        "open": lambda: _open,
+        "os.listdir": lambda: _routed(os, "listdir", _ops.list_directory),
+        "os.scandir": lambda: _routed(os, "scandir", _ops.scan_dir),
+        "os.walk": lambda: _routed(os, "walk", _ops.walk),
+        "os.rename": lambda: _routed(os, "rename", _ops.rename, urls=2),
+        "os.replace": lambda: _routed(os, "replace", _ops.rename, urls=2),
+        "glob.glob": lambda: _routed(glob, "glob", _ops.glob),
+        "shutil.copyfile": lambda: _routed(shutil, "copyfile", _ops.copy, urls=2),
+        "shutil.copy": lambda: _routed(shutil, "copy", copy_into, urls=2),
+        "shutil.copytree": lambda: _routed(shutil, "copytree", copytree, urls=2),
+    }  # type: Dict[str, Callable[[], Callable[..., Any]]]
+    modules = {"os": os, "os.path": os.path, "glob": glob, "shutil": shutil}  # type: Dict[str, object]
+    found = []  # type: List[Tuple[object, str, Callable[[], Callable[..., Any]]]]
+    for full in PATCHED:
+        where, _, name = full.rpartition(".")
+        module = modules[where] if where else builtins
+        if hasattr(module, name):  # os.scandir and os.replace: Python 3 only
+            found.append((module, name, routed.get(full) or on_path(module, name)))
+    return found
 
 
-#: what docs/moxing.md lists as patched
+#: what docs/moxing.md lists as patched (``os.scandir`` and ``os.replace`` where the Python has them: 3.x)
 PATCHED = ("open", "os.listdir", "os.scandir", "os.walk", "os.rename", "os.replace", "os.makedirs", "os.mkdir", "os.remove",
            "os.unlink", "os.rmdir", "os.stat", "os.path.exists", "os.path.isdir", "os.path.isfile", "os.path.getsize",
            "os.path.getmtime", "glob.glob", "shutil.copyfile", "shutil.copy", "shutil.copytree", "shutil.rmtree")
 
 
-def shift(src: str, dst: str) -> None:
+def shift(src, dst):
+    # type: (str, str) -> None
     if (src, dst) == ("os", "mox"):
         if _originals:
             return
@@ -109,4 +133,4 @@ def shift(src: str, dst: str) -> None:
             setattr(module, name, original)
         _originals.clear()
     else:
-        raise ValueError(f"mox.file.shift({src!r}, {dst!r}): the local moxing shifts 'os' to 'mox' and 'mox' back to 'os'")
+        raise ValueError("mox.file.shift(%r, %r): the local moxing shifts 'os' to 'mox' and 'mox' back to 'os'" % (src, dst))
