@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # rattler is imported lazily, where it is used
     from rattler import RepoDataRecord
     from rattler.platform import SubdirLiteral
 
+    from .interpreters import Interpreter
+
 
 @dataclass(frozen=True)
 class BuiltEnvironment:
@@ -129,7 +131,8 @@ def build_environment(
                 _install_pip(locked.pip, staging, progress)
                 if locked.python_source != "local":
                     _fix_shebangs(staging, final)
-            _compile_bytecode(staging, progress)
+            if not interpreter.startswith("local cpython 2."):  # a linked Python 2 has nothing in the prefix to compile
+                _compile_bytecode(staging, progress)
             (staging / MARKER).write_text(
                 json.dumps({"key": key, "lock": str(locked.path), "interpreter": interpreter, "python_source": locked.python_source,
                             "created": time.time()}, indent=2)
@@ -244,6 +247,8 @@ def _make_venv(locked: LockedEnvironment, staging: Path, progress: Progress) -> 
     from .interpreters import select_interpreter
 
     interp = select_interpreter(locked.python_spec, minor=locked.python_version)
+    if interp.version.startswith("2."):
+        return _link_python2(interp, staging, progress)
     with progress.step(f"creating a uv venv over {interp}"):  # the lock's line told why a local interpreter
         proc = subprocess.run(
             [find_uv_bin(), "venv", "--relocatable", "--no-project", "--no-config", "--quiet", "--allow-existing",
@@ -252,6 +257,16 @@ def _make_venv(locked: LockedEnvironment, staging: Path, progress: Progress) -> 
         )
     if proc.returncode != 0:
         raise BuildError(f"uv venv with {interp} failed:\n{proc.stderr.strip()}")
+    return f"local {interp}"
+
+
+def _link_python2(interp: Interpreter, staging: Path, progress: Progress) -> str:
+    """Python 2.7 (ModelArts' oldest engines), which uv makes no venv of: the prefix's ``bin/python`` is a link to
+    the interpreter, which then runs as itself (its own prefix and site-packages; uv locks no pip packages for it)."""
+    with progress.step(f"linking {interp} (Python 2: no venv)"):
+        (staging / "bin").mkdir()
+        for name in ("python", "python2", "python2.7"):
+            (staging / "bin" / name).symlink_to(interp.path)
     return f"local {interp}"
 
 

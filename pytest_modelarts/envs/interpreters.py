@@ -2,14 +2,17 @@
 
 Discovery reads where interpreters live and runs no launcher: candidates are ``$PYTEST_MODELARTS_PYTHONS``
 (``os.pathsep``-separated interpreters, tried first), the current interpreter and its base, ``python3.N`` /
-``python3`` / ``python`` in the ``PATH`` entries, pyenv's and uv's managed installations
+``python3`` / ``python2.7`` / ``python2`` / ``python`` in the ``PATH`` entries (2.7: the Python of ModelArts' oldest
+engines), pyenv's and uv's managed installations
 (``$PYENV_ROOT/versions/*``, ``$UV_PYTHON_INSTALL_DIR`` or uv's data dir) and conda environments
 (``$CONDA_PREFIX``, ``~/.conda/environments.txt``). A candidate counts only when it is an executable binary once
 its links are resolved: a shim (pyenv's, asdf's: a script that picks a version when run) is never executed
 (what ``$PYTEST_MODELARTS_PYTHONS`` lists is asked whatever it is: the user chose it).
 
 Each interpreter is asked its version once: answers are kept in ``interpreters.json`` of the cache directory,
-keyed by the binary's real path, its mtime and size, so a later run stats files and runs nothing.
+keyed by the binary's real path, its mtime and size, so a later run stats files and runs nothing. The question is
+asked in the syntax and with the options every CPython since 2.7 has (``-E -s``, ``platform``); an interpreter that
+did not answer in time is asked again next time (a loaded machine is no reason to lose it for good).
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ from ..core.oskit import atomic_write
 from ..errors import BuildError
 from .cache import default_cache_dir
 
-_QUERY = "import sys, platform; print(platform.python_version()); print(sys.implementation.name)"
-_NAME = re.compile(r"python(3(\.\d+)?)?")
+_QUERY = "import platform; print(platform.python_version()); print(platform.python_implementation().lower())"
+_NAME = re.compile(r"python(3(\.\d+)?|2(\.7)?)?")
 _BINARY_MAGIC = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe")  # ELF, Mach-O
-_CACHE_FILE = "interpreters.json"
+_CACHE_FILE = "interpreters-2.json"  # 2: the answers of the query above (the first one's left 2.7 unanswered)
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,11 @@ class Interpreter:
 
 
 def _name_order(name: str) -> tuple[int, int]:
-    """python3.13 before python3.12 ... before python3 before python."""
+    """python3.13 before python3.12 ... before python3, then python2.7, python2, python."""
     minor = name[len("python3."):] if name.startswith("python3.") else ""
-    return (0, -int(minor)) if minor.isdigit() else (1, 0 if name == "python3" else 1)
+    if minor.isdigit():
+        return (0, -int(minor))
+    return (1, ["python3", "python2.7", "python2"].index(name) if name != "python" else 3)
 
 
 def _pythons_in(directory: Path) -> list[Path]:
@@ -137,6 +142,8 @@ class _Answers:
             version, impl = cached[2], cached[3]
         else:
             version, impl = _ask(real)
+            if version is None:  # no answer in time: not kept, asked again next time
+                return None
             self.data[str(real)] = [*stamp, version, impl]
             self.dirty = True
         return Interpreter(real, str(version), str(impl)) if version else None
@@ -151,10 +158,13 @@ class _Answers:
             self.dirty = False
 
 
-def _ask(real: Path) -> tuple[str, str]:
-    """(version, implementation) of the interpreter at ``real``, or ("", "") when it does not answer."""
+def _ask(real: Path) -> tuple[str | None, str]:
+    """(version, implementation) of the interpreter at ``real``; ("", "") when it fails to answer, (None, "") when
+    it did not answer in time."""
     try:
-        out = subprocess.run([str(real), "-I", "-c", _QUERY], capture_output=True, text=True, timeout=20, check=True)
+        out = subprocess.run([str(real), "-E", "-s", "-c", _QUERY], capture_output=True, text=True, timeout=20, check=True)
+    except subprocess.TimeoutExpired:
+        return None, ""
     except (OSError, subprocess.SubprocessError):
         return "", ""
     lines = out.stdout.split()

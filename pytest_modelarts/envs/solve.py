@@ -120,7 +120,10 @@ def _wheel_rank(python_version: str) -> dict[Tag, int]:
 
 
 def _resolve_pip(pip_packages: Sequence[str], python_version: str, platform: str, progress: Progress) -> list[LockedDependency]:
-    """uv pip compile -> locked pip packages (one artifact each: the best wheel for this machine, else the sdist)."""
+    """uv pip compile -> locked pip packages (one artifact each: the best wheel for this machine, else the sdist).
+
+    ``python_version`` is the interpreter's full version ("3.7.16"): uv takes "3.7" for 3.7.0, and a package that
+    needs 3.7.1 (pandas 1.3.5) would not resolve for a 3.7.16 that can install it."""
     _import_conda_lock()
     from conda_lock.lockfile.v2prelim.models import HashModel, LockedDependency
     from packaging.utils import parse_wheel_filename
@@ -202,7 +205,8 @@ def solve(
         for r in records:
             name = r.name.normalized
             if name == "python":
-                python_version = ".".join(str(r.version).split(".")[:2])
+                python_full = str(r.version)
+                python_version = ".".join(python_full.split(".")[:2])
             packages.append(
                 LockedDependency(
                     name=name, version=str(r.version), manager="conda", platform=platform,
@@ -217,11 +221,11 @@ def solve(
         from .interpreters import select_interpreter
 
         interp = select_interpreter(python_spec)
-        python_version = interp.minor
+        python_version, python_full = interp.minor, interp.version
         progress.info(f"python from a local interpreter (explicit choice: python_source=local): {interp}")
     if spec.pip_packages:
-        with progress.step(f"resolving pip packages {list(spec.pip_packages)} for Python {python_version}"):
-            packages += _resolve_pip(spec.pip_packages, python_version, platform, progress)
+        with progress.step(f"resolving pip packages {list(spec.pip_packages)} for Python {python_full}"):
+            packages += _resolve_pip(spec.pip_packages, python_full, platform, progress)
     digest = spec_hash(spec, python_source, platform)
     meta = LockMeta(
         content_hash={platform: digest},
