@@ -29,6 +29,16 @@ def _str_list(owner: str, parameter: str, value: Any) -> tuple[str, ...]:
     return tuple(item.strip() for item in items)
 
 
+def _no_moxing(owner: str, packages: tuple[str, ...]) -> tuple[str, ...]:
+    """pip packages without the PyPI package ``moxing``, which is not ModelArts' (:mod:`.moxing_package`)."""
+    from .moxing_package import WHY, names_moxing
+
+    for item in packages:
+        if names_moxing(item):
+            raise ParameterError(owner, "pip_packages", list(packages), f"{item!r}: {WHY}")
+    return packages
+
+
 @dataclass(frozen=True)
 class CondaDependencies:
     """Conda and pip packages of an environment.
@@ -52,7 +62,7 @@ class CondaDependencies:
         owner = "CondaDependencies.create"
         return cls(
             channels=_str_list(owner, "channels", channels),
-            pip_packages=_str_list(owner, "pip_packages", pip_packages),
+            pip_packages=_no_moxing(owner, _str_list(owner, "pip_packages", pip_packages)),
             conda_packages=_str_list(owner, "conda_packages", conda_packages),
         )
 

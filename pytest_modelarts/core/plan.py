@@ -227,6 +227,8 @@ def plan_job(config: JobConfig, session: Session, runtime: PythonRuntime | None,
     requirements = None
     if not config.is_custom_image and config.code_path is not None and config.code_path.is_dir():
         requirements = ct.requirements_file(sorted(os.listdir(config.code_path)))
+        if requirements is not None:
+            _refuse_moxing(config.code_path / requirements)
     return JobPlan(
         config=config, job_id=job_id, contract=version.contract, runtime=runtime,
         sandbox_root=(session.local_root / "runs" / f"{config.job_name}-{job_id}").resolve(),
@@ -237,6 +239,16 @@ def plan_job(config: JobConfig, session: Session, runtime: PythonRuntime | None,
         inherit=MappingProxyType(dict(environ if environ is not None else os.environ)),
         cpus=config.container.cpus, memory=config.container.memory,
     )
+
+
+def _refuse_moxing(requirements: Path) -> None:
+    """A code directory's requirements that name the PyPI package ``moxing`` (not ModelArts'): refused, never installed."""
+    from .moxing_package import WHY, moxing_lines
+
+    found = moxing_lines(requirements)
+    if found:
+        number, line = found[0]
+        raise ConfigurationError(f"{requirements}, line {number} ({line!r}): {WHY}")
 
 
 def _gpus(requested: int | None) -> int:
