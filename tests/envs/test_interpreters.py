@@ -66,13 +66,13 @@ def test_each_interpreter_is_asked_once_by_path_and_mtime(home: Path, monkeypatc
     monkeypatch.setattr(interpreters.subprocess, "run", counting_run)
     first = find_interpreters()
     assert asked and BASE in [i.path for i in first]
-    assert (home / "cache" / "interpreters.json").is_file()
+    assert (home / "cache" / "interpreters-2.json").is_file()
     asked.clear()
     assert find_interpreters() == first and asked == []  # the answers come from the cache: nothing is run
     # a binary replaced in place (another mtime) is asked again
     st = os.stat(BASE)
-    cache = (home / "cache" / "interpreters.json").read_text().replace(str(st.st_mtime_ns), str(st.st_mtime_ns - 1))
-    (home / "cache" / "interpreters.json").write_text(cache)
+    cache = (home / "cache" / "interpreters-2.json").read_text().replace(str(st.st_mtime_ns), str(st.st_mtime_ns - 1))
+    (home / "cache" / "interpreters-2.json").write_text(cache)
     assert find_interpreters() == first and asked == [str(BASE)]
 
 
@@ -85,3 +85,59 @@ def test_an_interpreter_listed_by_the_user_is_asked_even_as_a_script(home: Path,
     monkeypatch.setattr(sys, "_base_executable", str(wrapper), raising=False)
     monkeypatch.setattr(sys, "executable", str(wrapper))
     assert [i.path for i in find_interpreters()] == [wrapper]
+
+
+def _real_python27() -> Path:
+    """Python 2.7 of this machine's pyenv (read before a test's ``home`` fixture moves PYENV_ROOT)."""
+    from tests.support.requirements import missing
+
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    found = sorted(root.glob("2.7*/bin/python2.7"))
+    if not found:
+        missing("python2.7", f"no Python 2.7 in {root} (pyenv install 2.7.18)")
+    return found[-1].resolve()
+
+
+@pytest.fixture
+def python27() -> Path:
+    return _real_python27()
+
+
+def test_python_2_7_is_found_in_pyenv(python27: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    version_dir = home / "pyenv" / "versions" / "2.7.18" / "bin"
+    version_dir.mkdir(parents=True)
+    (version_dir / "python2.7").symlink_to(python27)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    found = [i for i in find_interpreters() if i.minor == "2.7"]
+    assert [(i.path, i.implementation) for i in found] == [(python27, "cpython")] and found[0].version.startswith("2.7.")
+    assert select_interpreter("2.7.*").path == python27
+    assert select_interpreter("2.7.*", minor="2.7").path == python27
+
+
+def test_python_2_7_is_found_on_the_path_and_where_the_user_lists_it(python27: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bindir = home / "bin"
+    bindir.mkdir()
+    (bindir / "python2.7").symlink_to(python27)
+    monkeypatch.setenv("PATH", str(bindir))
+    assert python27 in [i.path for i in find_interpreters()]
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("PYTEST_MODELARTS_PYTHONS", str(home / "elsewhere" / "python2"))
+    (home / "elsewhere").mkdir()
+    (home / "elsewhere" / "python2").symlink_to(python27)
+    assert select_interpreter("2.7.*").path == python27
+
+
+def test_an_interpreter_that_answers_late_is_asked_again_next_time(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bindir = home / "bin"
+    bindir.mkdir()
+    (bindir / "python3").symlink_to(BASE)
+    monkeypatch.setenv("PATH", str(bindir))
+    real_run = subprocess.run
+
+    def late(argv: list[str], **kwargs: object) -> object:
+        raise subprocess.TimeoutExpired(argv, 20)
+
+    monkeypatch.setattr(interpreters.subprocess, "run", late)
+    assert BASE not in [i.path for i in find_interpreters()]
+    monkeypatch.setattr(interpreters.subprocess, "run", real_run)
+    assert BASE in [i.path for i in find_interpreters()]  # the late answer was not kept as "not a Python"
