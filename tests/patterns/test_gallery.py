@@ -26,6 +26,7 @@ class Pattern:
     outputs: dict[str, str] = field(default_factory=dict)  # file below train_url -> its content
     logs: tuple[str, ...] = ()  # what the job's log says
     fails: bool = False
+    nodes: int = 1
 
     def __str__(self) -> str:
         return self.boot_file
@@ -41,6 +42,8 @@ GALLERY = [
     Pattern("framework_file.py", "3.11", hyperparameters=(("lr", "0.01"),),
             outputs={"report.txt": "x,y rows=2 lr=0.01 batch=8 mode=TRAIN"}),
     Pattern("local_outputs.py", "2.7", outputs={"log.txt": "device 0 of 1\n"}, logs=("copied ['log.txt', 'weights.bin']",)),
+    Pattern("multinode_rank0.py", "3.11", nodes=2, outputs={"result.txt": "workers=2 files=4"},
+            logs=("rank 0 of 2, master modelarts-job-", "/cache holds ['node-0']")),  # each node has its own /cache
     Pattern("strict_args.py", "3.11", fails=True, logs=("error: unrecognized arguments: --num_gpus=0",)),
     Pattern("mox_run.py", "3.6", fails=True,
             logs=("MoxUnsupportedError: mox.get_optimizer_fn (moxing.tensorflow) is MoXing's training framework",)),
@@ -73,7 +76,7 @@ def test_a_boot_file_of_the_gallery_runs_as_it_would_online(pattern: Pattern, tm
                       contract=pattern.contract)
     out = obs / "my-bucket" / "out" if v1 else tmp_path / "out"
     job = Estimator(modelarts_session=session, code_dir=str(code), boot_file=pattern.boot_file, train_instance_type="local",
-                    train_instance_count=1, environment=env, output_path="obs://my-bucket/out/" if v1 else str(out),
+                    train_instance_count=pattern.nodes, environment=env, output_path="obs://my-bucket/out/" if v1 else str(out),
                     hyperparameters=[{"label": k, "value": v} for k, v in pattern.hyperparameters],
                     ).fit(inputs="obs://my-bucket/data/" if v1 else str(data), wait=False)
     phase = job.wait(600)
