@@ -267,8 +267,12 @@ def install_requirements(python: Path, code_dir: Path, name: str, target: Path, 
     with open(log, "ab") as out:
         out.write(f"[pytest-modelarts] installing {name} (the platform does this before the boot file)\n".encode())
         out.flush()
+        command = [find_uv_bin(), "pip", "install", "--python", str(python), "--target", str(target), "-r", name]
+        if python.resolve().name.startswith("python2"):  # uv installs for Python 3.6+ only: 2.7's own pip, as its images
+            command = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-warn-script-location",
+                       "--target", str(target), "-r", name]
         result = subprocess.run(
-            [find_uv_bin(), "pip", "install", "--python", str(python), "--target", str(target), "-r", name],
+            command,
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=code_dir,
             env=contract.installer_environment(os.environ),
         )

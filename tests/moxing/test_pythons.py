@@ -103,3 +103,18 @@ def test_every_file_call_answers_alike_on_every_python(minor: str, tmp_path: Pat
     assert answers["errors"] == [["MoxFileNotExistsException", "ENOENT"], ["MoxLocalObsException"], ["EISDIR"], ["ENOTDIR"],
                                  ["MoxUnsupportedError"], ["MoxFileNotExistsException", "ENOENT"]]
     assert answers["run parameters"] == [1, "32", 0.5, 7, "TRAIN", "EXPORT"]
+
+
+def test_a_python_2_7_job_installs_its_requirements_with_its_own_pip(tmp_path: Path, local_python: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """uv installs for Python 3.6+ only; a 2.7 image's pip installs the code directory's requirements.txt."""
+    interpreter("2.7")
+    monkeypatch.chdir(tmp_path)
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text("import six, moxing\nprint('six', six.__version__, 'on', six.PY2)\n")
+    (code / "requirements.txt").write_text("six==1.16.0\n")
+    env = Environment("py27", conda=CondaDependencies.create(conda_packages=["python=2.7"]))
+    session = Session(local_root=tmp_path / "root", cache_dir=tmp_path / "cache", stream_logs=False)
+    job = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type="local",
+                    train_instance_count=1, environment=env).fit(wait=True)
+    assert "('six', '1.16.0', 'on', True)" in job.logs()
