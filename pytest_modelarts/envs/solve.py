@@ -223,6 +223,10 @@ def solve(
         interp = select_interpreter(python_spec)
         python_version, python_full = interp.minor, interp.version
         progress.info(f"python from a local interpreter (explicit choice: python_source=local): {interp}")
+    if spec.pip_packages and python_full.startswith("2."):
+        raise LockError(f"pip packages {list(spec.pip_packages)} cannot be locked for Python {python_full}: uv resolves for "
+                        "Python 3.6 and later only; list them in the code directory's requirements.txt instead, which "
+                        "the job's own pip installs before the boot file, as a Python 2.7 image does")
     if spec.pip_packages:
         with progress.step(f"resolving pip packages {list(spec.pip_packages)} for Python {python_full}"):
             packages += _resolve_pip(spec.pip_packages, python_full, platform, progress)

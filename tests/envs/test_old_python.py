@@ -97,3 +97,14 @@ def test_the_sdk_examples_stack_runs_a_moxing_boot_file(tmp_path: Path, local_py
     logs = job.logs()
     assert "tensorflow 1.13.1 sum 7.0" in logs, logs[-3000:]
     assert (tmp_path / "out" / "sum.txt").read_text() == "7.0"
+
+
+def test_pip_packages_for_python_2_7_are_refused_with_what_to_do(tmp_path: Path, local_python: None) -> None:
+    from pytest_modelarts import LockError
+
+    interpreter("2.7")
+    spec = CondaDependencies.create(conda_packages=["python=2.7"], pip_packages=["six==1.16.0"])
+    with pytest.raises(LockError, match=r"cannot be locked for Python 2\.7\.\d+: uv resolves for Python 3\.6 and later only; "
+                                        r"list them in the code directory's requirements\.txt"):
+        lock_environment(spec, tmp_path / "p27.conda-lock.yml", "create", cache_dir=tmp_path / "cache", python_source="local")
+    assert not (tmp_path / "p27.conda-lock.yml").exists()
