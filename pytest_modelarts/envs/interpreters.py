@@ -9,7 +9,7 @@ engines), pyenv's and uv's managed installations
 its links are resolved: a shim (pyenv's, asdf's: a script that picks a version when run) is never executed
 (what ``$PYTEST_MODELARTS_PYTHONS`` lists is asked whatever it is: the user chose it).
 
-Each interpreter is asked its version once: answers are kept in ``interpreters.json`` of the cache directory,
+Each interpreter is asked its version once: answers are kept in ``interpreters-2.json`` of the cache directory,
 keyed by the binary's real path, its mtime and size, so a later run stats files and runs nothing. The question is
 asked in the syntax and with the options every CPython since 2.7 has (``-E -s``, ``platform``); an interpreter that
 did not answer in time is asked again next time (a loaded machine is no reason to lose it for good).
