@@ -9,7 +9,7 @@ from pytest_modelarts.backends.online.body import build_job_body
 from pytest_modelarts.core.plan import plan_job
 from pytest_modelarts.emulator.modelarts import contract_problems
 
-from .conftest import FLAVOR
+from .conftest import FLAVOR, MULTI_NODE_FLAVOR
 
 
 def estimator(session, code, **kw):
@@ -66,7 +66,8 @@ def test_stop_terminates_the_online_job(modelarts_emulator, online_code, online_
 
 
 def test_multi_node_job_has_one_task_and_log_per_node(modelarts_emulator, online_code, online_data):
-    job = estimator(modelarts_emulator.session(), online_code, train_instance_count=2).fit(
+    job = estimator(modelarts_emulator.session(), online_code, train_instance_count=2,
+                    train_instance_type=MULTI_NODE_FLAVOR).fit(
         inputs=str(online_data), wait=True, job_name="two-nodes")
     assert job.get_job_log_file_list() == ["worker-0", "worker-1"]
     assert "epochs 2" in job.logs(1)
