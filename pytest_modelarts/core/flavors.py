@@ -165,6 +165,21 @@ class Limits:
         return f"limits ({what}): {', '.join(parts)} per worker" + "".join(f"; {note}" for note in self.notes)
 
 
+@dataclass(frozen=True)
+class Usage:
+    """What a finished local job's workers used: each one's peak memory (None where it could not be measured) under
+    its ``limits``."""
+
+    peaks: tuple[int | None, ...]
+    limits: Limits = Limits()
+
+    def describe(self) -> str:
+        """``peak 113 MiB`` (per worker: ``peak 113 MiB, 90 MiB``), ``of the 200 MiB of modelarts.vm.cpu.2u ...``."""
+        shown = ", ".join(size_text(p) if p is not None else "?" for p in self.peaks)
+        limit = f" of {self.limits.memory_text().removeprefix('the ')}" if self.limits.memory_bytes is not None else ""
+        return f"peak {shown}{limit}"
+
+
 def host_cpus() -> int:
     """The cores this process may run on (its affinity), what a job on this machine could have at most."""
     try:

@@ -225,7 +225,8 @@ def configure(spec: SmokeSpec, session: Session, *, name: str, promote: bool = F
     job_name = spec.job_name or name
     local = _job_config(
         spec, session, job_name, inputs=spec.local_inputs,
-        renames={"inputs": "smoke_inputs" if spec.smoke_inputs is not None else "inputs", "user": "run_user"},
+        renames={"inputs": "smoke_inputs" if spec.smoke_inputs is not None else "inputs", "user": "run_user",
+                 "flavor": "train_instance_type"},
         hyperparameters=spec.hyperparameters.updated(spec.smoke_hyperparameters), output_path=spec.output_path,
         train_instance_type=LOCAL_INSTANCE_TYPE, backend=spec.backend, contract=spec.contract,
         # the smoke run gets the online flavor's cores and memory (scaled down by smoke_memory/smoke_cpus, on purpose)

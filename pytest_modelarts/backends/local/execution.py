@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core import contract, oskit
+from ...core.flavors import Usage
 from ...core.job import JobConfig
 from ...core.phase import JobPhase
 from ...core.session import Session
@@ -160,10 +161,14 @@ class LocalExecution(WorkerJob):
     def lost_writes(self) -> list[str]:
         return list(self._lost)
 
+    def usage(self) -> Usage | None:
+        groups = self._groups
+        return Usage(tuple(groups.peaks()), groups.limits) if groups is not None and groups.groups and self._final else None
+
     def info(self) -> dict[str, Any]:
         return {**super().info(), "sandboxed": self._nodes is not None, "lost_writes": self.lost_writes,
                 "variables": list(self._variables),
-                "peak_memory": self._groups.peaks() if self._groups is not None and self._groups.groups else None}
+                "peak_memory": list(usage.peaks) if (usage := self.usage()) is not None else None}
 
     def _worker_failure(self) -> str | None:
         if self._final is JobPhase.FAILED and self._failed_worker is not None:

@@ -85,13 +85,13 @@ def hierarchy() -> Hierarchy:
     return Hierarchy(0, f"no control groups at {ROOT}")
 
 
-def unenforced(limits: Limits) -> str | None:
-    """One line for the session: which of ``limits`` this machine cannot enforce, and why; None when all are."""
+def session_line() -> str:
+    """One line for a session: how a flavor's limits are enforced on this machine, and which cannot be, and why."""
     found = hierarchy()
-    if not limits.any or found.version:
-        return None
-    return (f"memory limits are not enforced here ({found.why_not}); CPU counts are, through the workers' "
-            "CPU affinity")
+    how = (f"memory and CPUs through cgroup v{found.version} (local nodes) and Docker's own limits" if found.version else
+           f"CPUs through each worker's affinity and Docker's limits; memory only in Docker: {found.why_not}")
+    return (f"flavors: {how}; not enforced: the size of /cache (a folder on this machine's disk; ModelArts mounts a "
+            "disk of the flavor's size there)")
 
 
 def _write(path: Path, value: str) -> None:
@@ -156,7 +156,7 @@ class JobGroups:
         """Make every worker's group with ``limits`` written in (for ``docker``, a parent that only measures: Docker
         writes the limits into the containers' own groups)."""
         found = hierarchy()
-        cores = _cores(limits.whole_cpus)
+        cores = cores_for(limits.whole_cpus)
         if not found.version:
             return cls(limits, affinity=cores if not docker else None)
         made = cls(limits)
@@ -198,7 +198,7 @@ class JobGroups:
                     folder.rmdir()
 
 
-def _cores(whole: int | None) -> list[int] | None:
+def cores_for(whole: int | None) -> list[int] | None:
     """The first ``whole`` cores this process may run on (all of them, should it ask for more), None: no limit."""
     if whole is None:
         return None

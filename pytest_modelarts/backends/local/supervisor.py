@@ -69,6 +69,11 @@ def _enter(groups: list[str], cores: list[int] | None) -> None:
         os.sched_setaffinity(0, cores)
 
 
+def _before_exec(groups: list[str], cores: list[int] | None) -> None:
+    _die_with_me()
+    _enter(groups, cores)
+
+
 def _set_subreaper() -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -190,7 +195,7 @@ def main() -> int:
 
     read_end, write_end = os.pipe()  # the command's output comes to us, to be capped on its way to the log
     proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end, process_group=0,
-                            preexec_fn=lambda: (_die_with_me(), _enter(groups, cores)), env=env, cwd=cwd)
+                            preexec_fn=lambda: _before_exec(groups, cores), env=env, cwd=cwd)
     os.close(write_end)
     copier = threading.Thread(target=_copy_capped, args=(read_end, log_limit), daemon=True)
     copier.start()
