@@ -208,6 +208,8 @@ class JobPlan:
         env.update(self.contract.variables(layout, ct.Worker(
             job_id=self.job_id, index=worker, hosts=worker_hosts, current_ip=address, num_gpus=self.num_gpus,
             code=layout.code_dir(self.code_name), pip_url=pip_url, urls=self.urls(), endpoints=self.endpoints)))
+        if self.num_gpus:  # the worker's GPUs, numbered from 0 as a container given n GPUs sees them
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, range(self.num_gpus)))
         env["PYTHONUNBUFFERED"] = "1"  # logs stream live (the custom-image Dockerfile of the user guide sets it too)
         obs = self.config.local_obs
         bucket = self.job_bucket
