@@ -88,3 +88,9 @@ def test_a_gpu_flavor_without_gpus_says_what_it_does_instead(session: Session, b
             "MA_NUM_GPUS=0 and --num_gpus=0 (online: 1)") in log
     assert "--nproc_per_node=$(( MA_NUM_GPUS > 0 ? MA_NUM_GPUS : 1 ))" in log
     assert "MA_NUM_GPUS=0" in log
+
+
+def test_memory_without_a_flavor_is_enforced_too(session: Session, backend: str) -> None:
+    job = run(session, backend, 300, memory="128m")
+    assert job.phase is JobPhase.FAILED and job.exit_code == 137
+    assert (job.failure_reason or "").startswith("out of memory: exceeded the memory limit of 128 MiB (memory=) (peak ")
