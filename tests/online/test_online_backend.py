@@ -109,7 +109,7 @@ def test_job_body_mapping_of_a_custom_image_job(online_code, tmp_path):
 
     template = JobConfig.template(
         train_instance_count=3, output_path="obs://b/o", hyperparameters=[{"label": "lr", "value": "0.1"}],
-        log_url="obs://b/l", train_instance_type=FLAVOR, job_description="d",
+        log_url="obs://b/l", train_instance_type=MULTI_NODE_FLAVOR, job_description="d",
         user_image_url="swr.example.com/org/img:1", user_command="bash run.sh")
     config = template.fit(inputs="obs://b/in/", job_name="img")
     body = build_job_body(plan_job(config, Session(local_root=tmp_path), None, "img1"), code_url=None,
