@@ -147,6 +147,8 @@ class DockerExecution(WorkerJob):
             self._workers = [w for w in self._workers if w is not None]
             self._stop_requested = True
             self._remove_resources(force=True)
+            if self._groups is not None:  # the workers' parent groups: nothing runs in them now
+                self._groups.remove()
             raise
         finally:
             self.timings["containers"] = time.perf_counter() - start
