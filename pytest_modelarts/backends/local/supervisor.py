@@ -4,8 +4,7 @@ Started by the local backend as ``python -I -S supervisor.py`` in a session of i
 reaches pytest, which decides), with a pipe on stdin whose other end the parent holds. It starts *before* a job needs
 it (see :mod:`.standby`): it imports what it needs, becomes a subreaper, then waits for its request on stdin (see
 :func:`encode_request`: the status file, grace, log cap, command, environment, working directory, log file, control
-groups and cores), so
-that its own start is off the job's path. EOF before a request means the parent no longer needs it: it exits. It:
+groups and cores), so that its own start is off the job's path. EOF before a request means the parent no longer needs it: it exits. It:
 
 * becomes a child subreaper (before its request), so processes the job daemonises are re-parented to it and can be
   found;
