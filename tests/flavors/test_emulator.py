@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -53,3 +54,12 @@ def test_an_estimator_of_an_unknown_flavor_gets_the_services_refusal(modelarts_e
     with pytest.raises(OnlineError, match=r"ModelArts.2781|Flavor \(modelarts.vm.cpu.64u\) not found"):
         est.fit(inputs=str(CODE))
     assert modelarts_emulator.jobs() == []
+
+
+def test_an_emulated_job_runs_with_its_flavors_cores_and_memory(modelarts_emulator: Any) -> None:
+    est = Estimator(modelarts_session=modelarts_emulator.session(), code_dir=str(CODE), boot_file="hog.py",
+                    train_instance_type="modelarts.vm.cpu.2u", train_instance_count=1, output_path="obs://emulator-bucket/out/")
+    job = est.fit(inputs=str(CODE), wait=True)
+    log = job.logs()
+    assert "[pytest-modelarts] limits (flavor modelarts.vm.cpu.2u): 2 CPUs, 8 GiB of memory per worker" in log
+    assert f"affinity={min(2, len(os.sched_getaffinity(0)))} " in log
