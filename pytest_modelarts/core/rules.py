@@ -301,6 +301,10 @@ def _flavor(v: Values) -> None:
             given = "cpus" if options.cpus is not None else "memory"
             raise ParameterError(C, given, getattr(options, given), f"cannot be combined with flavor={options.flavor!r}, "
                                  "which sets them: scale the flavor down with smoke_cpus= or smoke_memory=")
+        flavor_gpus = flavors.BY_ID[options.flavor].gpus
+        if options.gpus is not None and (options.gpus < 0 or options.gpus > flavor_gpus):
+            raise ParameterError(C, "gpus", options.gpus, f"{options.flavor} has {flavor_gpus or 'no'} GPU"
+                                 f"{'s' * (flavor_gpus != 1)}: give at most {flavor_gpus} or drop gpus= (the flavor sets it)")
     elif options.smoke_cpus is not None or options.smoke_memory is not None:
         given = "smoke_cpus" if options.smoke_cpus is not None else "smoke_memory"
         raise ParameterError(C, given, getattr(options, given), "scales a flavor down: give flavor= too, or use cpus=/memory=")

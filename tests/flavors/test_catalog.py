@@ -66,6 +66,8 @@ def test_an_online_job_of_a_known_flavor_over_its_max_num_is_refused_before_it_i
     ({"flavor": "modelarts.vm.cpu.2u", "memory": "1g"}, "memory"),  # the flavor sets it
     ({"flavor": "modelarts.vm.cpu.2u", "smoke_memory": "lots"}, "smoke_memory"),
     ({"flavor": "modelarts.vm.cpu.2u", "smoke_cpus": 0}, "smoke_cpus"),
+    ({"flavor": "modelarts.vm.cpu.2u", "gpus": 1}, "gpus"),  # a CPU flavor has none to give
+    ({"flavor": "modelarts.vm.gpu.pnt1.eco", "gpus": 2}, "gpus"),  # more than the flavor has
 ])
 def test_limits_that_contradict_the_flavor_are_refused(session: Session, options: dict[str, object], parameter: str) -> None:
     with pytest.raises(ParameterError) as info:
