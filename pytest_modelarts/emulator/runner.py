@@ -7,7 +7,8 @@ is 0 until the job runs, then epoch milliseconds; ``status.duration`` is millise
 
 While Pending it "downloads" its code and inputs from the emulated OBS into a work directory; Running is an
 ``Estimator(train_instance_type="local", ...).fit(...)`` of that code with the job's parameters and node
-count, limited to its flavor's cores and memory (:mod:`~pytest_modelarts.core.flavors`); afterwards its outputs (and logs, when ``log_export_path`` is set) are "uploaded" to the emulated OBS.
+count, limited to its flavor's cores and memory (:mod:`~pytest_modelarts.core.flavors`); afterwards its outputs
+(and logs, when ``log_export_path`` is set) are "uploaded" to the emulated OBS.
 The environment is the emulator's own interpreter: online jobs carry an engine, not an Environment.
 ``algorithm.environments`` become environment variables of the local run (through a
 ``pytest_modelarts_resolve_environment`` wrapper of the job's own plugin manager; they never override the
@@ -170,9 +171,9 @@ class EmulatedJob:
             traceback.print_exc()
 
     def _run_inner(self) -> None:
-        from ..core.runner import new_plugin_manager
         from ..core.container import ContainerOptions
         from ..core.flavors import find as find_flavor
+        from ..core.runner import new_plugin_manager
         from ..sdk import Estimator, Session  # the public SDK, as a user would run the job locally
 
         if not self._advance(JobPhase.PENDING, "Queuing"):

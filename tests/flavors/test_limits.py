@@ -94,3 +94,23 @@ def test_memory_without_a_flavor_is_enforced_too(session: Session, backend: str)
     job = run(session, backend, 300, memory="128m")
     assert job.phase is JobPhase.FAILED and job.exit_code == 137
     assert (job.failure_reason or "").startswith("out of memory: exceeded the memory limit of 128 MiB (memory=) (peak ")
+
+
+def test_groups_that_a_killed_run_left_are_removed_by_the_next(cgroups: None) -> None:
+    from pytest_modelarts.backends.local import limits
+
+    found = limits.hierarchy()
+    leftover = found.folders("0badc0de-0")["memory"]
+    leftover.mkdir(parents=True)
+    old = leftover.stat().st_mtime - 2 * limits.LEFTOVER_AGE
+    os.utime(leftover, (old, old))
+    fresh = found.folders("0badc0df-0")["memory"]  # a group being set up right now: never touched
+    fresh.mkdir()
+    try:
+        limits._sweep_once.cache_clear()
+        limits.JobGroups.create("feedbeef", 1, fl.Limits()).remove()
+        assert not leftover.exists() and fresh.exists()
+    finally:
+        for folder in (leftover, fresh):
+            if folder.exists():
+                folder.rmdir()

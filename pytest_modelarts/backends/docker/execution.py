@@ -147,8 +147,6 @@ class DockerExecution(WorkerJob):
             self._workers = [w for w in self._workers if w is not None]
             self._stop_requested = True
             self._remove_resources(force=True)
-            if self._groups is not None:  # the workers' parent groups: nothing runs in them now
-                self._groups.remove()
             raise
         finally:
             self.timings["containers"] = time.perf_counter() - start
@@ -195,8 +193,6 @@ class DockerExecution(WorkerJob):
             if self._groups is not None:  # the containers ended: their peaks are final
                 self._groups.read_usage()
             self._remove_resources(force=True)
-            if self._groups is not None:
-                self._groups.remove()
             self._give_outputs_away()
         finally:
             _LIVE.discard(self)
@@ -218,6 +214,8 @@ class DockerExecution(WorkerJob):
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 self._holder.remove(force=True)
             self._holder = None
+        if self._groups is not None:  # the workers' parent groups (their peaks were read, where the job ended)
+            self._groups.remove()
         if self._network is not None:
             with contextlib.suppress(docker.errors.APIError):
                 remove_network(self._network)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,6 +161,7 @@ class JobGroups:
         cores = cores_for(limits.whole_cpus)
         if not found.version:
             return cls(limits, affinity=cores if not docker else None)
+        _sweep_once(found)
         made = cls(limits)
         try:
             for worker in range(count):
@@ -191,11 +194,56 @@ class JobGroups:
             if group.docker and group.version == 1:  # Docker made the parent in every hierarchy it uses
                 folders |= {top / group.parent.lstrip("/") for top in ROOT.iterdir() if (top / group.parent.lstrip("/")).is_dir()}
             for folder in sorted(folders, key=str):
-                for inner in folder.glob("*/"):  # a container's own group, should it remain
-                    with contextlib.suppress(OSError):
-                        inner.rmdir()
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
+                _rmdir(folder, inner=group.docker)
+
+
+#: a job's group is ``<job id>-<worker>``; one this old with nobody in it belongs to a run that died before removing it
+LEFTOVER = re.compile(r"[0-9a-f]{8}-\d+")
+LEFTOVER_AGE = 600.0
+
+
+@functools.cache
+def _sweep_once(found: Hierarchy) -> None:
+    """Remove, once per process, the groups that runs killed before their end left (their processes are gone: an empty
+    group of a running job is at most seconds old). The kernel refuses to remove a group anybody is in."""
+    tops = [found.folders("x", nested=nested)["memory"].parent for nested in (True, False)]
+    if found.version == 1:
+        tops += [ROOT / c / (_own(c) if nested else "") / GROUP for c in ("cpu", "cpuset") for nested in (True, False)]
+        tops += [top / GROUP for top in ROOT.iterdir()]  # Docker makes a container's parent in every hierarchy
+    now = time.time()
+    for top in set(tops):
+        for folder in top.glob("*/") if top.is_dir() else ():
+            with contextlib.suppress(OSError):
+                if LEFTOVER.fullmatch(folder.name) and now - folder.stat().st_mtime > LEFTOVER_AGE:
+                    _rmdir(folder, inner=False)
+
+
+def _rmdir(folder: Path, *, inner: bool) -> None:
+    """Remove ``folder`` (and, for a container's parent, the container's own group, which its runtime removes as the
+    container goes: a moment is given to that, 0.5 s at most)."""
+    for _ in range(50 if inner else 1):
+        for child in folder.glob("*/") if inner else ():
+            with contextlib.suppress(OSError):
+                child.rmdir()
+        try:
+            folder.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if inner:
+                time.sleep(0.01)
+
+
+def remove_docker_groups(job_id: str) -> None:
+    """Remove the parent groups of job ``job_id``'s containers in every hierarchy, those that are empty: what a run
+    killed before its end left (the clean-up of its containers calls this)."""
+    if not job_id or "/" in job_id or not ROOT.is_dir():
+        return
+    for top in ROOT.iterdir():
+        for folder in (top / GROUP).glob(f"{job_id}-*/"):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def cores_for(whole: int | None) -> list[int] | None:
