@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from .flavors import Usage
     from .job import JobConfig
     from .phase import JobPhase
     from .plan import JobPlan
@@ -100,6 +101,10 @@ class Execution(abc.ABC):
     def info(self) -> dict[str, Any]:
         """Backend-specific details for ``get_job_info()``."""
         return {}
+
+    def usage(self) -> Usage | None:
+        """Each worker's peak memory under the job's limits, once it ended; None where the backend cannot tell."""
+        return None
 
 
 class Backend(abc.ABC):

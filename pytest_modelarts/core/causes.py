@@ -47,7 +47,11 @@ def cause(job: TrainingJob, lines: int = 200) -> str | None:
     """The last exception line in the log of the worker that failed ``job`` (:attr:`TrainingJob.failed_worker`; where
     the backend names none, the first of the first workers whose log has one), else the last line of output of that
     worker (else worker 0), ours left out; None when the logs say nothing or cannot be read. Where there are several
-    workers the line names its worker: ``RuntimeError: boom (worker 1)``."""
+    workers the line names its worker: ``RuntimeError: boom (worker 1)``. A worker killed for memory has that as its
+    cause (``out of memory: exceeded the 8 GiB of modelarts.vm.cpu.2u ...``): its last line is only where it stopped."""
+    reason = job.failure_reason
+    if reason is not None and reason.startswith("out of memory"):
+        return reason
     try:
         count = len(job.get_job_log_file_list())
         named = job.failed_worker

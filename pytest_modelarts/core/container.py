@@ -16,6 +16,9 @@ class ContainerOptions:
     out-of-memory; ``gpus`` requests that many GPUs (all with -1); ``user`` is who the job runs as (``"root"``,
     ``"1000"``, ``"uid:gid"``; default: the session's ``run_user``, ``ma-user`` 1000). Output files are given to the
     invoking user afterwards either way.
+    ``flavor`` (a ModelArts flavor id, e.g. ``"modelarts.vm.cpu.2u"``) gives every worker that flavor's cores and
+    memory instead (see :mod:`~pytest_modelarts.core.flavors`); ``smoke_memory`` and ``smoke_cpus`` scale them down
+    on purpose, and the reports say so.
     """
 
     network_mode: str | None = None
@@ -23,3 +26,6 @@ class ContainerOptions:
     memory: str | None = None
     gpus: int | None = None
     user: str | None = None
+    flavor: str | None = None
+    smoke_memory: str | None = None
+    smoke_cpus: float | None = None

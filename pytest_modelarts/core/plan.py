@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
 from . import contract as ct
-from .commands import command_argv, host_gpus
+from . import flavors as fl
+from .commands import command_argv, host_gpus, memory_bytes
 from .objectstore import ENV_VARIABLE as OBS_VARIABLE
 from .objectstore import LocalObs
 
@@ -86,6 +87,10 @@ class JobPlan:
     #: a worker's CPUs and memory (``"512m"``), where the job limits them (``ContainerOptions``)
     cpus: float | None = None
     memory: str | None = None
+    #: the job's flavor and the limits it gives every worker (:mod:`.flavors`); ``cpus``/``memory`` are its values
+    limits: fl.Limits = fl.Limits()
+    #: what a GPU flavor's run does instead on a machine without its GPUs (one line in the log), None otherwise
+    gpu_note: str | None = None
 
     # -- the job ------------------------------------------------------------------------------------
     @property
@@ -141,7 +146,9 @@ class JobPlan:
     def header(self, where: str) -> str:
         """The first line of every worker's log: the job, what runs it, where, and the contract."""
         what = self.runtime.describe() if self.runtime is not None else "its image's interpreter"
-        return f"[pytest-modelarts] job {self.config.job_name} ({self.job_id}) with {what}, {where}, contract {self.contract.version}\n"
+        more = [line for line in (self.limits.header(), self.gpu_note) if line]
+        return (f"[pytest-modelarts] job {self.config.job_name} ({self.job_id}) with {what}, {where}, contract {self.contract.version}\n"
+                + "".join(f"[pytest-modelarts] {line}\n" for line in more))
 
     # -- a worker -------------------------------------------------------------------------------------
     def urls(self) -> ct.ObjectUrls | None:
@@ -201,6 +208,8 @@ class JobPlan:
         env.update(self.contract.variables(layout, ct.Worker(
             job_id=self.job_id, index=worker, hosts=worker_hosts, current_ip=address, num_gpus=self.num_gpus,
             code=layout.code_dir(self.code_name), pip_url=pip_url, urls=self.urls(), endpoints=self.endpoints)))
+        if self.num_gpus:  # the worker's GPUs, numbered from 0 as a container given n GPUs sees them
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, range(self.num_gpus)))
         env["PYTHONUNBUFFERED"] = "1"  # logs stream live (the custom-image Dockerfile of the user guide sets it too)
         obs = self.config.local_obs
         bucket = self.job_bucket
@@ -224,6 +233,10 @@ def plan_job(config: JobConfig, session: Session, runtime: PythonRuntime | None,
     # where the inputs lie on this machine (an online job's obs:// inputs have no such place)
     where = config.inputs
     inputs = config.local_path(where) if where is not None and (where.is_local or config.local_obs is not None) else None
+    options = config.container
+    limits = fl.resolve(options.flavor, memory=memory_bytes(options.memory) if options.memory else None, cpus=options.cpus,
+                        smoke_memory=options.smoke_memory, smoke_cpus=options.smoke_cpus, memory_of=memory_bytes)
+    gpus = _gpus(options.gpus) if options.gpus else fl.flavor_gpus(limits.flavor, host_gpus())
     requirements = None
     if not config.is_custom_image and config.code_path is not None and config.code_path.is_dir():
         requirements = ct.requirements_file(sorted(os.listdir(config.code_path)))
@@ -233,11 +246,11 @@ def plan_job(config: JobConfig, session: Session, runtime: PythonRuntime | None,
         config=config, job_id=job_id, contract=version.contract, runtime=runtime,
         sandbox_root=(session.local_root / "runs" / f"{config.job_name}-{job_id}").resolve(),
         user=user, network={"none": Network.NONE, "host": Network.OUTSIDE}.get(config.container.network_mode or "", Network.PRIVATE),
-        num_gpus=_gpus(config.container.gpus),
+        num_gpus=gpus, limits=limits, gpu_note=fl.gpu_note(limits.flavor, host_gpus()) if not options.gpus else None,
         requirements=requirements, input_file=inputs.name if inputs is not None and not inputs.is_dir() else None,
         endpoints=MappingProxyType(endpoint_variables(session.obs_endpoint, session.endpoint)),
         inherit=MappingProxyType(dict(environ if environ is not None else os.environ)),
-        cpus=config.container.cpus, memory=config.container.memory,
+        cpus=limits.cpus, memory=str(limits.memory_bytes) if limits.memory_bytes is not None else None,
     )
 
 

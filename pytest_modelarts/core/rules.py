@@ -279,6 +279,39 @@ def _container(v: Values) -> None:
         raise ParameterError(C, "gpus", options.gpus, "must be a positive int, or -1 for all")
     if options.user is not None:
         parse_run_user(options.user, C, "user")
+    if options.smoke_cpus is not None and (isinstance(options.smoke_cpus, bool) or not isinstance(options.smoke_cpus, (int, float))
+                                           or options.smoke_cpus <= 0):
+        raise ParameterError(C, "smoke_cpus", options.smoke_cpus, "must be a number > 0")
+    if options.smoke_memory is not None and not (isinstance(options.smoke_memory, str) and re.fullmatch(r"\d+[bkmg]?", options.smoke_memory.lower())):
+        raise ParameterError(C, "smoke_memory", options.smoke_memory, "must be a size such as '512m' or '2g'")
+
+
+@rule("estimator", "container", "train_instance_type", "train_instance_count")
+def _flavor(v: Values) -> None:
+    """A local run's flavor must be a published one, its node count within the flavor's ``max_num`` (an online job's
+    too, where its flavor is a published one: the API refuses it, FlavorOutOfRange); ``smoke_*`` scale a flavor."""
+    from . import flavors
+
+    options, C = v["container"], "ContainerOptions"
+    flavor_id = options.flavor if is_local(v) else v["train_instance_type"]
+    if options.flavor is not None:
+        if not isinstance(options.flavor, str) or flavors.find(options.flavor) is None:
+            raise ParameterError(C, "flavor", options.flavor, f"is not a published ModelArts flavor; the flavors are: {flavors.known_ids()}")
+        if options.cpus is not None or options.memory is not None:
+            given = "cpus" if options.cpus is not None else "memory"
+            raise ParameterError(C, given, getattr(options, given), f"cannot be combined with flavor={options.flavor!r}, "
+                                 "which sets them: scale the flavor down with smoke_cpus= or smoke_memory=")
+        flavor_gpus = flavors.BY_ID[options.flavor].gpus
+        if options.gpus is not None and (options.gpus < 0 or options.gpus > flavor_gpus):
+            raise ParameterError(C, "gpus", options.gpus, f"{options.flavor} has {flavor_gpus or 'no'} GPU"
+                                 f"{'s' * (flavor_gpus != 1)}: give at most {flavor_gpus} or drop gpus= (the flavor sets it)")
+    elif options.smoke_cpus is not None or options.smoke_memory is not None:
+        given = "smoke_cpus" if options.smoke_cpus is not None else "smoke_memory"
+        raise ParameterError(C, given, getattr(options, given), "scales a flavor down: give flavor= too, or use cpus=/memory=")
+    flavor = flavors.find(flavor_id) if isinstance(flavor_id, str) else None
+    problem = flavors.count_problem(flavor, v["train_instance_count"]) if flavor is not None else None
+    if problem is not None:
+        raise ParameterError(E, "train_instance_count", v["train_instance_count"], problem)
 
 
 @rule("estimator", "contract")

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import pluggy
 
     from .backend import Execution
+    from .flavors import Usage
     from .job import JobConfig
     from .runtime import PythonRuntime
 
@@ -104,6 +105,10 @@ class TrainingJob:
     @property
     def failure_reason(self) -> str | None:
         return self._execution.failure_reason
+
+    def usage(self) -> Usage | None:
+        """Each worker's peak memory under the job's limits (its flavor's), once it ended; None where unknown."""
+        return self._execution.usage()
 
     @property
     def failed_worker(self) -> int | None:

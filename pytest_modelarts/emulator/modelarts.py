@@ -3,7 +3,7 @@
 Endpoints (all under ``/v2/{project_id}``): ``POST training-jobs`` (create), ``GET training-jobs/{id}``,
 ``DELETE training-jobs/{id}``, ``POST training-jobs/{id}/actions`` (``{"action_type": "terminate"}``),
 ``GET training-jobs/{id}/tasks``, ``GET training-jobs/{id}/tasks/{task}/logs/preview`` and
-``POST training-job-searches`` (filter ``name``). Request bodies are checked against the official SDK's
+``POST training-job-searches`` (filter ``name``), ``GET training-job-flavors`` (:mod:`.flavors`). Request bodies are checked against the official SDK's
 models (``huaweicloudsdkmodelarts``): an unknown field or a wrong type is a 400, as are the fields the service
 requires. Error bodies have the service's shape ``{"error_code": ..., "error_msg": ...}``; the codes
 ``ModelArts.0101`` (bad request) and ``ModelArts.0104`` (no such job) are the emulator's choice.
@@ -36,6 +36,7 @@ from typing import Any
 from ..backends.online.body import environment_problems
 from ..core.contract import V2_CONTRACT
 from ..core.location import Location
+from . import flavors
 from .obs import ObsStore, Response
 from .runner import EmulatedJob
 
@@ -174,6 +175,9 @@ class TrainingService:
                 return api_error(400, "ModelArts.0101", "the request body is not JSON")
         if rest == ["training-jobs"] and method == "POST":
             return self._create(data)
+        if rest == ["training-job-flavors"] and method == "GET":  # the catalog's (flavors.py)
+            status, listing = flavors.listing(query)
+            return ok(listing, status)
         if rest == ["training-job-searches"] and method == "POST":
             return self._search(data or {})
         if len(rest) >= 2 and rest[0] == "training-jobs":
@@ -216,6 +220,9 @@ class TrainingService:
         problems = problems or check_create_body(data)
         if problems:
             return api_error(400, "ModelArts.0101", "invalid training job: " + "; ".join(problems))
+        refused = flavors.flavor_problem(data)  # unknown, or more nodes than its max_num
+        if refused is not None:
+            return api_error(400, *refused)
         job = self._new_job(data)
         with self._lock:
             self.jobs[job.id] = job

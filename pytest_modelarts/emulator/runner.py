@@ -7,7 +7,8 @@ is 0 until the job runs, then epoch milliseconds; ``status.duration`` is millise
 
 While Pending it "downloads" its code and inputs from the emulated OBS into a work directory; Running is an
 ``Estimator(train_instance_type="local", ...).fit(...)`` of that code with the job's parameters and node
-count; afterwards its outputs (and logs, when ``log_export_path`` is set) are "uploaded" to the emulated OBS.
+count, limited to its flavor's cores and memory (:mod:`~pytest_modelarts.core.flavors`); afterwards its outputs
+(and logs, when ``log_export_path`` is set) are "uploaded" to the emulated OBS.
 The environment is the emulator's own interpreter: online jobs carry an engine, not an Environment.
 ``algorithm.environments`` become environment variables of the local run (through a
 ``pytest_modelarts_resolve_environment`` wrapper of the job's own plugin manager; they never override the
@@ -63,6 +64,10 @@ class EmulatedJob:
         self._thread = threading.Thread(target=self._run, name=f"emulated-job-{self.id[:8]}", daemon=True)
 
     # -- views ----------------------------------------------------------------------------------------
+    @property
+    def flavor_id(self) -> str:
+        return str(((self.body.get("spec") or {}).get("resource") or {}).get("flavor_id") or "")
+
     @property
     def node_count(self) -> int:
         return int(((self.body.get("spec") or {}).get("resource") or {}).get("node_count") or 1)
@@ -166,6 +171,8 @@ class EmulatedJob:
             traceback.print_exc()
 
     def _run_inner(self) -> None:
+        from ..core.container import ContainerOptions
+        from ..core.flavors import find as find_flavor
         from ..core.runner import new_plugin_manager
         from ..sdk import Estimator, Session  # the public SDK, as a user would run the job locally
 
@@ -204,6 +211,8 @@ class EmulatedJob:
             modelarts_session=session, train_instance_type="local", train_instance_count=self.node_count,
             code_dir=str(code), boot_file=boot_rel, output_path=str(out_dir),
             hyperparameters=[{"label": p["name"], "value": str(p.get("value", ""))} for p in algorithm.get("parameters") or []],
+            # the flavor's cores and memory, as a node of it has them (a dedicated pool's flavor is not in the catalog)
+            container_options=ContainerOptions(flavor=self.flavor_id if find_flavor(self.flavor_id) else None),
         )
         job = estimator.fit(inputs=str(inputs) if inputs else None, wait=False, job_name=self.name[:64])
         with self._lock:

@@ -12,6 +12,9 @@ inputs               ``smoke_inputs``, else ``inputs``     ``online_inputs``, el
 output_path          ``output_path`` (None: the sandbox)   ``online_output_path``, else ``output_path``
 train_instance_type  ``"local"``                           ``train_instance_type``, else
                                                            ``--modelarts-instance-type``
+resources            that flavor's cores and memory as     the flavor
+                     limits (``smoke_cpus``,
+                     ``smoke_memory`` scale them down)
 ===================  ====================================  ==========================================
 
 Relative paths (``code_dir``, ``inputs``, ``smoke_inputs``, ``output_path``, an environment file) are taken
@@ -69,6 +72,8 @@ def modelarts(
     memory: str | None = None,
     cpus: float | None = None,
     gpus: int | None = None,
+    smoke_memory: str | None = None,
+    smoke_cpus: float | None = None,
     network_mode: str | None = None,
     run_user: str | int | None = None,
 ) -> dict[str, Any]:
@@ -170,7 +175,8 @@ def build_spec(values: Mapping[str, Any], base: Path, *, expect: Any = None) -> 
     # relative folders from the test's (or job file's) directory, as every path of a marker
     out["obs_root"] = LocalObs.parse(v["obs_root"], base=base, owner=OWNER, parameter="obs_root")
     out["container"] = ContainerOptions(memory=v["memory"], cpus=v["cpus"], gpus=v["gpus"], network_mode=v["network_mode"],
-                                        user=str(v["run_user"]) if v["run_user"] is not None else None)
+                                        user=str(v["run_user"]) if v["run_user"] is not None else None,
+                                        smoke_memory=v["smoke_memory"], smoke_cpus=v["smoke_cpus"])
     timeout = v["timeout"]
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                 or not 0 < timeout < math.inf):  # nan and inf are numbers too
@@ -219,9 +225,12 @@ def configure(spec: SmokeSpec, session: Session, *, name: str, promote: bool = F
     job_name = spec.job_name or name
     local = _job_config(
         spec, session, job_name, inputs=spec.local_inputs,
-        renames={"inputs": "smoke_inputs" if spec.smoke_inputs is not None else "inputs", "user": "run_user"},
+        renames={"inputs": "smoke_inputs" if spec.smoke_inputs is not None else "inputs", "user": "run_user",
+                 "flavor": "train_instance_type"},
         hyperparameters=spec.hyperparameters.updated(spec.smoke_hyperparameters), output_path=spec.output_path,
-        train_instance_type=LOCAL_INSTANCE_TYPE, backend=spec.backend, contract=spec.contract, container=spec.container,
+        train_instance_type=LOCAL_INSTANCE_TYPE, backend=spec.backend, contract=spec.contract,
+        # the smoke run gets the online flavor's cores and memory (scaled down by smoke_memory/smoke_cpus, on purpose)
+        container=replace(spec.container, flavor=spec.train_instance_type or flavor),
         local_obs=spec.obs_root or session.obs_root,
     )
     _check_declared(spec, local)

@@ -37,6 +37,10 @@ class JobRecord:
     logs: tuple[str, ...]
     output_conflicts: tuple[str, ...]
     lost_writes: tuple[str, ...]
+    #: each worker's peak memory in bytes (0 where it was not measured), and what it was held to: ``peak 113 MiB of the
+    #: 200 MiB of modelarts.vm.cpu.2u ...`` (empty where the backend measures nothing)
+    peak_memory: tuple[int, ...] = ()
+    usage: str = ""
     #: whether the sandbox and logs are still there (a passing test's are removed; failed ones kept up to a limit)
     kept: bool = True
 
@@ -48,6 +52,8 @@ class JobRecord:
             sandbox=str(job.sandbox) if job.sandbox else None, command=shlex.join(job.command) if job.command else None,
             logs=tuple(job.log_locations()), output_conflicts=tuple(job.output_conflicts),
             lost_writes=tuple(job.lost_writes), kept=kept,
+            peak_memory=tuple(p or 0 for p in usage.peaks) if (usage := job.usage()) is not None else (),
+            usage=usage.describe() if usage is not None else "",
         )
 
     def to_data(self) -> dict[str, Any]:
@@ -56,7 +62,7 @@ class JobRecord:
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> JobRecord:
-        sequences = {key: tuple(data[key]) for key in ("logs", "output_conflicts", "lost_writes")}  # JSON makes lists
+        sequences = {key: tuple(data.get(key, ())) for key in ("logs", "output_conflicts", "lost_writes", "peak_memory")}  # JSON makes lists
         return cls(**{**data, **sequences, "phase": JobPhase(data["phase"])})
 
     @property
@@ -110,6 +116,9 @@ def junit_properties(records: Iterable[JobRecord], promotions: Iterable[Mapping[
         props += [("modelarts_log", log) for log in r.logs if r.kept]
         props += [("modelarts_output_conflict", c) for c in r.output_conflicts]
         props += [("modelarts_lost_write", w) for w in r.lost_writes]
+        props += [(f"modelarts_peak_memory_worker_{i}", str(peak)) for i, peak in enumerate(r.peak_memory) if peak]
+        if r.usage:
+            props.append(("modelarts_memory", r.usage))
     for p in promotions:
         props += [("modelarts_promoted_job_id", p["job_id"]), ("modelarts_promoted_status", p["phase"])]
     return props
@@ -131,6 +140,7 @@ def write_summary(tr: Any, records: Sequence[JobRecord], promotions: Sequence[Ma
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
         for r, row in zip(records, rows, strict=True):
             text = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + "  " + r.nodeid
+            text += f"  ({r.usage})" if r.usage else ""  # how close the job came to its flavor's memory
             tr.write_line(text, red=r.failed, green=not r.failed)
             if r.kept and r.sandbox and r.failed and Path(r.sandbox).exists():  # not pruned since
                 tr.write_line(f"    sandbox kept: {r.sandbox}")

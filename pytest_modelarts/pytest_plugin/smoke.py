@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from ..backends.docker import owners
+from ..backends.local.limits import session_line as limits_line
 from ..backends.sandbox import remove as remove_sandbox
 from ..core.phase import JobPhase
 from ..core.runner import prepare_backend, start_job
@@ -181,7 +182,8 @@ class SmokeRunner:
         if not s.enabled:
             return []
         timeout = f"{s.timeout:g} s" if s.timeout else "none"
-        lines = [f"modelarts: sandboxes under {s.root}, lock mode {s.lock_mode.value}, timeout {timeout}"]
+        lines = [f"modelarts: sandboxes under {s.root}, lock mode {s.lock_mode.value}, timeout {timeout}",
+                 f"modelarts: {limits_line()}"]
         if s.promote:
             lines.append(f"modelarts: promoting passing smoke tests (default flavor {s.instance_type or 'from the marker'}, ledger {s.ledger})")
         return lines

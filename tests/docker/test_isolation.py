@@ -101,9 +101,9 @@ def test_memory_overrun_is_reported_as_out_of_memory(session: Session, tmp_path:
                     container_options=ContainerOptions(memory="64m")).fit()
     assert job.wait() is JobPhase.FAILED
     assert job.exit_code == 137
-    assert job.failure_reason == "out of memory"
+    assert (job.failure_reason or "").startswith("out of memory: exceeded the memory limit of 64 MiB (memory=)")
     assert "without being stopped" not in job.logs()
-    with pytest.raises(JobFailedError, match=r"exit code 137 \(out of memory\)"):
+    with pytest.raises(JobFailedError, match=r"exit code 137 \(out of memory: exceeded the memory limit of 64 MiB"):
         job.raise_for_status()
     assert labelled(docker_client, job.job_id) == (0, 0)
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 FLAVOR = "modelarts.vm.cpu.2u"
+#: cpu.2u runs one node (its max_num is 1): a multi-node job takes cpu.8u
+MULTI_NODE_FLAVOR = "modelarts.vm.cpu.8u"
 
 TRAIN = """\
 import argparse, os, pathlib, sys

@@ -16,7 +16,7 @@ import pytest
 from pytest_modelarts import Estimator, JobPhase
 from pytest_modelarts.cli import main
 
-from .conftest import FLAVOR
+from .conftest import FLAVOR, MULTI_NODE_FLAVOR
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def online_env(modelarts_emulator, monkeypatch):
 
 def fit(emulator, code, data, *, epochs="2", name, wait=True, nodes=1):
     return Estimator(modelarts_session=emulator.session(), code_dir=str(code), boot_file="train.py",
-                     train_instance_type=FLAVOR, train_instance_count=nodes, output_path="obs://emulator-bucket/out/",
+                     train_instance_type=FLAVOR if nodes == 1 else MULTI_NODE_FLAVOR, train_instance_count=nodes, output_path="obs://emulator-bucket/out/",
                      hyperparameters=[{"label": "epochs", "value": epochs}]).fit(inputs=str(data), job_name=name, wait=wait)
 
 
@@ -47,7 +47,7 @@ def test_status_and_logs_of_a_completed_job(online_env, online_code, online_data
     assert lines["job id"].strip() == job.job_id == doc["metadata"]["id"]
     assert lines["name"].strip() == "cli-done"
     assert lines["phase"].strip() == "Completed"
-    assert lines["flavor"].strip() == f"{FLAVOR} x 2"
+    assert lines["flavor"].strip() == f"{MULTI_NODE_FLAVOR} x 2"
     created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(doc["metadata"]["create_time"] / 1000))
     assert lines["created"].strip() == created
     assert lines["started"].strip().endswith("UTC") and lines["exit code"].strip() == "0"

@@ -9,7 +9,7 @@ from pytest_modelarts.backends.online.body import build_job_body
 from pytest_modelarts.core.plan import plan_job
 from pytest_modelarts.emulator.modelarts import contract_problems
 
-from .conftest import FLAVOR
+from .conftest import FLAVOR, MULTI_NODE_FLAVOR
 
 
 def estimator(session, code, **kw):
@@ -66,7 +66,8 @@ def test_stop_terminates_the_online_job(modelarts_emulator, online_code, online_
 
 
 def test_multi_node_job_has_one_task_and_log_per_node(modelarts_emulator, online_code, online_data):
-    job = estimator(modelarts_emulator.session(), online_code, train_instance_count=2).fit(
+    job = estimator(modelarts_emulator.session(), online_code, train_instance_count=2,
+                    train_instance_type=MULTI_NODE_FLAVOR).fit(
         inputs=str(online_data), wait=True, job_name="two-nodes")
     assert job.get_job_log_file_list() == ["worker-0", "worker-1"]
     assert "epochs 2" in job.logs(1)
@@ -108,7 +109,7 @@ def test_job_body_mapping_of_a_custom_image_job(online_code, tmp_path):
 
     template = JobConfig.template(
         train_instance_count=3, output_path="obs://b/o", hyperparameters=[{"label": "lr", "value": "0.1"}],
-        log_url="obs://b/l", train_instance_type=FLAVOR, job_description="d",
+        log_url="obs://b/l", train_instance_type=MULTI_NODE_FLAVOR, job_description="d",
         user_image_url="swr.example.com/org/img:1", user_command="bash run.sh")
     config = template.fit(inputs="obs://b/in/", job_name="img")
     body = build_job_body(plan_job(config, Session(local_root=tmp_path), None, "img1"), code_url=None,

@@ -11,7 +11,7 @@ from pytest_modelarts import ConfigurationError, Estimator
 from pytest_modelarts.core.codetree import CodeTree
 from pytest_modelarts.promotion import Ledger, PromotionRecord, promote, promotion_key
 
-from .conftest import FLAVOR
+from .conftest import FLAVOR, MULTI_NODE_FLAVOR
 
 
 def config_for(session, code, data, name="promo", instance_type=FLAVOR, **kw):
@@ -49,7 +49,7 @@ def test_a_ledger_hit_can_wait_for_a_job_still_running(modelarts_emulator, onlin
 
 def test_the_key_follows_content_lock_and_configuration_not_paths(online_code, online_data, tmp_path, sdk_session):
     base = config_for(sdk_session, online_code, online_data, instance_type="local")
-    online = base.evolve(train_instance_type=FLAVOR, output_path="obs://b/out/")
+    online = base.evolve(train_instance_type=MULTI_NODE_FLAVOR, output_path="obs://b/out/")  # up to 16 nodes
     key = promotion_key(online, "lock1", CodeTree(online_code).digest())
     copy = tmp_path / "elsewhere" / "code"
     shutil.copytree(online_code, copy)

@@ -38,8 +38,8 @@ def test_the_summary_lists_each_job_with_status_duration_and_environment(project
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
         "*= ModelArts jobs =*",
-        "test_good  Completed  *s  unisolated  exit 0  test_the_summary_lists_each_job*.py::test_good",
-        "test_bad   Failed     *s  unisolated  exit 3  test_the_summary_lists_each_job*.py::test_bad",
+        "test_good  Completed  *s  unisolated  exit 0  test_the_summary_lists_each_job*.py::test_good*",
+        "test_bad   Failed     *s  unisolated  exit 3  test_the_summary_lists_each_job*.py::test_bad*",
         "    sandbox kept: */.modelarts/pytest/main/runs/test_bad-*",
     ])
     assert "ModelArts jobs" not in project.runpytest("-k", "plain").stdout.str()

@@ -15,7 +15,9 @@ its reason, is in docs/containers.md:
 * the requirements file installed in the container before the boot file (``install_then_run``);
 * a network of the job's own (:meth:`DockerBackend._create_network`), or a loopback-only namespace held by a
   pause container for ``network_mode="none"`` (:mod:`.pause`);
-* ``cpus``/``memory`` limits, an ``OOMKilled`` worker reported as out of memory (exit 137);
+* ``cpus``/``memory`` limits (a flavor's, see :mod:`pytest_modelarts.core.flavors`) and its cores as the
+  container's cpuset, an ``OOMKilled`` worker reported as out of memory (exit 137) with the flavor's limit and the
+  worker's peak (read from a parent control group of the worker's own, :mod:`..local.limits`);
 * labels on everything, removed at the job's end, at exit, and after a SIGKILL by the next run (:mod:`.owners`).
 """
 
@@ -37,6 +39,7 @@ from ...core.plan import Network as PlanNetwork
 from ...core.retry import RetryPolicy, retry
 from ...errors import BackendError, ConfigurationError
 from .. import sandbox as sb
+from ..local.limits import JobGroups, cores_for
 from .client import shared_client
 from .execution import INSTALL_FAILED, DockerExecution
 from .network import daemon_subnet, free_subnet
@@ -187,6 +190,9 @@ class DockerBackend(Backend):
                         for m in plan.mounts()]
         specs: list[dict[str, Any]] = []
         commands: list[list[str]] = []
+        # Docker's own limits; a parent group per worker (limits.py) keeps its peak memory after the container is gone
+        groups = JobGroups.create(job_id, count, plan.limits, docker=True)
+        cores = cores_for(plan.limits.whole_cpus)
         for i in range(count):
             env = plan.environment(i, address=addresses[i], base_env=image_env)
             argv = plan.argv(env, base_env=image_env)
@@ -224,12 +230,17 @@ class DockerBackend(Backend):
             if plan.memory is not None:
                 spec["mem_limit"] = plan.memory
                 spec["memswap_limit"] = plan.memory  # no swap: an overrun is an OOM kill, as on ModelArts
+            if cores:  # nproc in the container shows the flavor's cores, as on ModelArts
+                spec["cpuset_cpus"] = ",".join(map(str, cores))
+            if groups.groups:
+                spec["cgroup_parent"] = groups.groups[i].parent
             if plan.num_gpus:
                 spec["device_requests"] = [docker.types.DeviceRequest(count=plan.num_gpus, capabilities=[["gpu"]])]
             specs.append(spec)
 
         box.note_in_logs(plan.header(f"in image {image}"))
-        execution = DockerExecution(config, self.session, box, image, client, commands, requirements=plan.requirements)
+        execution = DockerExecution(config, self.session, box, image, client, commands, requirements=plan.requirements,
+                                    groups=groups)
         step("specs")
         execution.timings.update(timings)
         try:

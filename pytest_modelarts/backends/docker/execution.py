@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...core import contract, oskit
+from ...core.flavors import Usage
 from ...core.job import JobConfig
 from ...core.phase import JobPhase
 from .. import sandbox as sb
+from ..local.limits import JobGroups
 from ..workers import WorkerJob
 from . import owners
 from .files import chown_tree, output_owner
@@ -106,8 +108,10 @@ class DockerExecution(WorkerJob):
     """Workers as containers on a network of the job's own; a thread per container copies its output to the log."""
 
     def __init__(self, config: JobConfig, session: Session, box: sb.Sandbox, image: str,
-                 client: docker.DockerClient, commands: list[list[str]], *, requirements: str | None = None) -> None:
+                 client: docker.DockerClient, commands: list[list[str]], *, requirements: str | None = None,
+                 groups: JobGroups | None = None) -> None:
         super().__init__(config, session, box, commands)
+        self._groups = groups  # the workers' parent control groups: their peak memory outlives the containers
         self.image = image
         self.requirements = requirements  # the requirements file each worker installs first, if any
         self._client = client
@@ -186,6 +190,8 @@ class DockerExecution(WorkerJob):
         try:
             for worker in self._workers:
                 worker.thread.join(timeout=10)
+            if self._groups is not None:  # the containers ended: their peaks are final
+                self._groups.read_usage()
             self._remove_resources(force=True)
             self._give_outputs_away()
         finally:
@@ -208,6 +214,8 @@ class DockerExecution(WorkerJob):
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 self._holder.remove(force=True)
             self._holder = None
+        if self._groups is not None:  # the workers' parent groups (their peaks were read, where the job ended)
+            self._groups.remove()
         if self._network is not None:
             with contextlib.suppress(docker.errors.APIError):
                 remove_network(self._network)
@@ -261,7 +269,9 @@ class DockerExecution(WorkerJob):
         worker = self._workers[self._failed_worker]
         detail = f"worker {worker.index} exited with {self._exit_code}" if len(self._workers) > 1 else ""
         if worker.oom_killed:  # Docker's word, not the exit code: a SIGKILL from anyone also ends with 137
-            return "out of memory" + (f" ({detail})" if detail else "")
+            groups = self._groups
+            oom = groups.limits.oom_text(groups.peaks()[worker.index] if groups.groups else None) if groups else "out of memory"
+            return oom + (f" ({detail})" if detail else "")
         if self.requirements is not None and (self._box.cache(worker.index) / INSTALL_FAILED).exists():
             return (f"installing {self.requirements} from the code directory failed (exit {worker.exit_code}), before the "
                     "boot file ran; pip's output is in the job's log" + (f" of worker {worker.index}" if detail else ""))
@@ -273,9 +283,14 @@ class DockerExecution(WorkerJob):
             return f"{detail}, {text}" if detail else text
         return detail or None
 
+    def usage(self) -> Usage | None:
+        groups = self._groups
+        return Usage(tuple(groups.peaks()), groups.limits) if groups is not None and groups.groups and self._final else None
+
     def info(self) -> dict[str, Any]:
         return {**super().info(), "image": self.image, "containers": [w.container.name for w in self._workers],
                 "network": self._network.name if self._network is not None else None, "notes": list(self._notes),
+                "peak_memory": list(usage.peaks) if (usage := self.usage()) is not None else None,
                 "timings": dict(self.timings)}
 
 

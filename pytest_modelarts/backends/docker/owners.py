@@ -20,6 +20,7 @@ from ...core.job import JobConfig
 from ...core.oskit import start_ticks
 from ...core.retry import RetryPolicy, retry
 from ...errors import BackendError
+from ..local.limits import remove_docker_groups
 from .client import docker_client
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ def cleanup_leftovers(*, everything: bool = False, client: docker.DockerClient |
                 try:
                     container.remove(force=True)
                     report.containers.append(container.name)
+                    remove_docker_groups(container.labels.get(LABEL_JOB_ID, ""))  # its parent group (limits.py)
                 except docker.errors.APIError as exc:
                     if not gone(exc):
                         raise

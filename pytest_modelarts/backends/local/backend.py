@@ -26,6 +26,7 @@ from ...errors import BackendError, ConfigurationError
 from .. import sandbox as sb
 from .execution import SUPERVISORS, LocalExecution
 from .holder import ONE_WORKER_HOLDERS
+from .limits import JobGroups
 from .nodes import REQUIRE_VARIABLE, JobNodes, Node, Overlay, unavailable
 
 
@@ -63,7 +64,10 @@ class LocalBackend(Backend):
             sb.install_requirements(runtime.python, config.code_path, plan.requirements, plan.requirements_site, box.log_file(0))
         nodes = self._nodes(plan, box, overlays) if why_not is None else None
         commands, launchers, envs, cwds = [], [], [], []
+        groups: JobGroups | None = None
         try:
+            # every worker's flavor limits, and its peak memory (limits.py); made before any worker starts
+            groups = JobGroups.create(plan.job_id, plan.count, plan.limits)
             # relocated processes cannot resolve the contract's host names: their workers are loopback addresses
             loopback = contract.loopback_hosts(plan.count)
             for i in range(plan.count):  # each worker in a home of its own, as each node has
@@ -81,10 +85,12 @@ class LocalBackend(Backend):
                     cwds.append(Path(plan.working_dir(layout)))
             box.note_in_logs(plan.header("in a sandboxed node" if nodes is not None else f"relocated under {box.root} ({why_not})"))
             return LocalExecution(config, self.session, box, commands, envs, cwds,
-                                  launchers=launchers or None, nodes=nodes, variables=sorted(env))
+                                  launchers=launchers or None, nodes=nodes, variables=sorted(env), groups=groups)
         except BaseException:
             if nodes is not None:
                 nodes.close()
+            if groups is not None:
+                groups.remove()
             raise
 
     def _why_not_sandboxed(self) -> str | None:

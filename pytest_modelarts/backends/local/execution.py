@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from ...core import contract, oskit
+from ...core.flavors import Usage
 from ...core.job import JobConfig
 from ...core.phase import JobPhase
 from ...core.session import Session
 from .. import sandbox as sb
 from ..workers import WorkerJob
+from .limits import JobGroups
 from .nodes import JobNodes
 from .standby import Standby, own_environment
 from .supervisor import encode_request
@@ -43,8 +45,9 @@ class LocalExecution(WorkerJob):
     def __init__(self, config: JobConfig, session: Session, sandbox: sb.Sandbox,
                  commands: list[list[str]], envs: list[dict[str, str]], cwds: list[Path],
                  *, launchers: list[list[str]] | None = None, nodes: JobNodes | None = None,
-                 variables: list[str] | None = None) -> None:
+                 variables: list[str] | None = None, groups: JobGroups | None = None) -> None:
         super().__init__(config, session, sandbox, commands)
+        self._groups = groups
         self._procs: list[subprocess.Popen[bytes]] = []
         self._nodes = nodes
         self._lost: list[str] = []
@@ -61,7 +64,9 @@ class LocalExecution(WorkerJob):
         proc = SUPERVISORS.take()
         assert proc.stdin is not None
         request = encode_request(str(self._box.status_file(worker)), self.session.stop_grace_period, contract.log_limit(),
-                                 command, env, str(cwd), str(self._box.log_file(worker)))
+                                 command, env, str(cwd), str(self._box.log_file(worker)),
+                                 self._groups.procs(worker) if self._groups else None,
+                                 self._groups.affinity if self._groups else None)
         self._procs.append(proc)  # before the write: should it fail, stop() still ends this supervisor
         proc.stdin.write(request)
         proc.stdin.flush()  # the pipe stays open: its EOF tells the supervisor that we are gone
@@ -124,6 +129,8 @@ class LocalExecution(WorkerJob):
             oskit.wait_for_exit(running, timeout)
 
     def _release(self) -> None:
+        if self._groups is not None:  # every worker ended: its peak and OOM kills are final (read before removal)
+            self._groups.read_usage()
         for proc in self._procs:  # the supervisors are gone: their parent-death pipes can close
             with contextlib.suppress(OSError):
                 if proc.stdin is not None:
@@ -142,6 +149,8 @@ class LocalExecution(WorkerJob):
         finally:
             if self._nodes is not None:
                 self._nodes.close()
+            if self._groups is not None:  # empty now: the job's namespaces ended with its holder
+                self._groups.remove()
             # the next job's supervisor and holder start now, not while this job started: then they took the cores
             # from its start (measured); in a thread: this job's end need not wait for their start
             SUPERVISORS.refill_soon()
@@ -152,13 +161,22 @@ class LocalExecution(WorkerJob):
     def lost_writes(self) -> list[str]:
         return list(self._lost)
 
+    def usage(self) -> Usage | None:
+        groups = self._groups
+        return Usage(tuple(groups.peaks()), groups.limits) if groups is not None and groups.groups and self._final else None
+
     def info(self) -> dict[str, Any]:
         return {**super().info(), "sandboxed": self._nodes is not None, "lost_writes": self.lost_writes,
-                "variables": list(self._variables)}
+                "variables": list(self._variables),
+                "peak_memory": list(usage.peaks) if (usage := self.usage()) is not None else None}
 
     def _worker_failure(self) -> str | None:
         if self._final is JobPhase.FAILED and self._failed_worker is not None:
             detail = f"worker {self._failed_worker} exited with {self._exit_code}"
+            groups = self._groups
+            if groups is not None and groups.oom_killed(self._failed_worker):  # the kernel's word, not just the code
+                oom = groups.limits.oom_text(groups.peaks()[self._failed_worker])
+                return f"{oom} ({detail})" if self._n > 1 else oom
             if self._exit_code == contract.OOM_EXIT_CODE:
                 detail += " (killed: out of memory)"
             return detail if self._n > 1 or self._exit_code == contract.OOM_EXIT_CODE else None

@@ -254,6 +254,7 @@ class JobNodes:
                 "--tmpfs", "/", *self._host_view(index),
                 "--dev", "/dev", "--perms", "1777", "--size", str(self.plan.shm_bytes), "--tmpfs", "/dev/shm",
                 "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/run", *self._binds,
+                *_gpu_devices(self.plan.num_gpus),
                 "--ro-bind", str(etc / "hosts"), "/etc/hosts", "--ro-bind", str(etc / "passwd"), "/etc/passwd",
                 "--ro-bind", str(etc / "group"), "/etc/group",
                 "--dir", "/home", "--bind", str(node.home), str(layout.home), "--bind", str(node.cache), "/cache"]
@@ -337,6 +338,16 @@ def _created(home: Path, inside: PurePosixPath, covered: Sequence[PurePosixPath]
             path = os.path.join(base, name)
             if path not in skip:
                 yield os.path.relpath(path, home)
+
+
+def _gpu_devices(count: int) -> list[str]:
+    """``--dev-bind`` of the host's first ``count`` GPUs and NVIDIA's control devices (the driver's libraries are in the
+    host's /usr, bound already); nothing for a job without GPUs."""
+    if not count:
+        return []
+    found = sorted(Path("/dev").glob("nvidia[0-9]*"), key=lambda p: int(p.name[6:]))[:count]
+    found += [p for p in sorted(Path("/dev").glob("nvidia*")) if not p.name[6:].isdigit()]  # nvidiactl, nvidia-uvm...
+    return [arg for path in found for arg in ("--dev-bind", str(path), str(path))]
 
 
 @functools.cache

@@ -3,8 +3,8 @@
 Started by the local backend as ``python -I -S supervisor.py`` in a session of its own (so a Ctrl-C in the terminal
 reaches pytest, which decides), with a pipe on stdin whose other end the parent holds. It starts *before* a job needs
 it (see :mod:`.standby`): it imports what it needs, becomes a subreaper, then waits for its request on stdin (see
-:func:`encode_request`: the status file, grace, log cap, command, environment, working directory and log file), so
-that its own start is off the job's path. EOF before a request means the parent no longer needs it: it exits. It:
+:func:`encode_request`: the status file, grace, log cap, command, environment, working directory, log file, control
+groups and cores), so that its own start is off the job's path. EOF before a request means the parent no longer needs it: it exits. It:
 
 * becomes a child subreaper (before its request), so processes the job daemonises are re-parented to it and can be
   found;
@@ -55,6 +55,23 @@ def _die_with_me() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: the parent-death pipe and the process group remain
         pass
+
+
+def _enter(groups: list[str], cores: list[int] | None) -> None:
+    """In the child, before exec: join the worker's control groups (its flavor's memory and CPUs, see limits.py) and,
+    where it has none, keep to its cores through its affinity. A group that refuses fails the worker: a job must not
+    run without the limits it was given."""
+    pid = str(os.getpid())
+    for procs in groups:
+        with open(procs, "w") as fh:
+            fh.write(pid)
+    if cores:
+        os.sched_setaffinity(0, cores)
+
+
+def _before_exec(groups: list[str], cores: list[int] | None) -> None:
+    _die_with_me()
+    _enter(groups, cores)
 
 
 def _set_subreaper() -> None:
@@ -114,10 +131,12 @@ def _copy_capped(source: int, limit: int) -> None:
 
 
 def encode_request(status_file: str, grace: float, log_limit: int, command: list[str], env: dict[str, str],
-                   cwd: str, log_file: str) -> bytes:
+                   cwd: str, log_file: str, groups: list[str] | None = None, cores: list[int] | None = None) -> bytes:
     """What the parent writes to a supervisor's stdin to give it its job: a length, then the fields (``marshal``:
-    built in, so the supervisor imports nothing for it, and both ends run the same interpreter)."""
-    body = marshal.dumps((status_file, float(grace), int(log_limit), list(command), dict(env), cwd, log_file))
+    built in, so the supervisor imports nothing for it, and both ends run the same interpreter). ``groups`` are the
+    ``cgroup.procs`` files the command joins, ``cores`` its CPU affinity where it has no group."""
+    body = marshal.dumps((status_file, float(grace), int(log_limit), list(command), dict(env), cwd, log_file,
+                          list(groups or ()), list(cores) if cores else None))
     return len(body).to_bytes(8, "big") + body
 
 
@@ -134,7 +153,7 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
     return data
 
 
-def _read_request(fd: int) -> tuple[str, float, int, list[str], dict[str, str], str, str] | None:
+def _read_request(fd: int) -> tuple[str, float, int, list[str], dict[str, str], str, str, list[str], list[int] | None] | None:
     """The job, or None when stdin ends first (the parent needs no job from us, or is gone)."""
     header = _read_exactly(fd, 8)
     body = _read_exactly(fd, int.from_bytes(header, "big")) if header is not None else None
@@ -146,7 +165,7 @@ def main() -> int:
     request = _read_request(0)
     if request is None:
         return 0
-    status_file, grace, log_limit, command, env, cwd, log_file = request
+    status_file, grace, log_limit, command, env, cwd, log_file, groups, cores = request
     log = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     for target in (1, 2):  # our own messages (a traceback, say) land in the worker's log too
         os.dup2(log, target)
@@ -176,7 +195,7 @@ def main() -> int:
 
     read_end, write_end = os.pipe()  # the command's output comes to us, to be capped on its way to the log
     proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end, process_group=0,
-                            preexec_fn=_die_with_me, env=env, cwd=cwd)
+                            preexec_fn=lambda: _before_exec(groups, cores), env=env, cwd=cwd)
     os.close(write_end)
     copier = threading.Thread(target=_copy_capped, args=(read_end, log_limit), daemon=True)
     copier.start()
