@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .fidelity import header_lines, why_relocated
+
 if TYPE_CHECKING:
     from _pytest.terminal import TerminalReporter
 
@@ -108,6 +110,15 @@ class ProgressReporter:
         self.line(f"job {job.job_name} ({job.job_id}) {job.phase.value} in {job.duration:.2f}s", show=False)
 
     # -- pytest hooks -----------------------------------------------------------------------------------
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        """Where local jobs cannot run as ModelArts runs them (no sandbox), the first screen says so and how to fix it."""
+        from .options import Settings
+
+        if not Settings.from_config(config).enabled:
+            return []
+        why = why_relocated()
+        return header_lines(why) if why is not None else []
+
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         with self._lock:
             self.nodeid = nodeid

@@ -15,6 +15,7 @@ import pytest
 from ..core.phase import JobPhase
 from ..core.training_job import TrainingJob
 from ..errors import JobError
+from .fidelity import summary_lines, why_relocated
 
 #: name of the TestReport attribute holding the job records of a test (as plain dicts: xdist serialises them)
 REPORT_ATTR = "modelarts_jobs"
@@ -39,6 +40,8 @@ class JobRecord:
     lost_writes: tuple[str, ...]
     #: whether the sandbox and logs are still there (a passing test's are removed; failed ones kept up to a limit)
     kept: bool = True
+    #: a local job: whether it ran in sandboxed nodes (False: relocated); None: another backend
+    sandboxed: bool | None = None
 
     @classmethod
     def of(cls, job: TrainingJob, nodeid: str, *, kept: bool = True) -> JobRecord:
@@ -47,7 +50,7 @@ class JobRecord:
             duration=round(job.duration, 3), env_hash=job.runtime.env_hash if job.runtime else None,
             sandbox=str(job.sandbox) if job.sandbox else None, command=shlex.join(job.command) if job.command else None,
             logs=tuple(job.log_locations()), output_conflicts=tuple(job.output_conflicts),
-            lost_writes=tuple(job.lost_writes), kept=kept,
+            lost_writes=tuple(job.lost_writes), kept=kept, sandboxed=_sandboxed(job),
         )
 
     def to_data(self) -> dict[str, Any]:
@@ -62,6 +65,14 @@ class JobRecord:
     @property
     def failed(self) -> bool:
         return self.phase is not JobPhase.COMPLETED
+
+
+def _sandboxed(job: TrainingJob) -> bool | None:
+    try:
+        value = job.get_job_info().get("sandboxed")
+    except Exception:  # a record is still made of a job whose backend cannot tell
+        return None
+    return value if isinstance(value, bool) else None
 
 
 def format_job_error(exc: JobError, tail_lines: int) -> str:
@@ -139,6 +150,9 @@ def write_summary(tr: Any, records: Sequence[JobRecord], promotions: Sequence[Ma
                               yellow=True)
             for lost in r.lost_writes:
                 tr.write_line(f"    lost write: {lost}: online this file is lost; write it under --train_url", yellow=True)
+        relocated = sum(r.sandboxed is False for r in records)
+        for notice in summary_lines(why_relocated() if relocated else None, relocated):
+            tr.write_line(notice, yellow=True, bold=True)
     if promotions:
         tr.write_sep("-", "promoted online")
         cells = [(p["job_name"], f"job id {p['job_id']}", p["phase"], p["train_instance_type"],

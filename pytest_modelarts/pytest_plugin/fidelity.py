@@ -1,0 +1,50 @@
+"""Whether this machine's local jobs run as ModelArts runs them: said at the top and at the end of a run when not.
+
+Without bubblewrap (or with user namespaces refused) the local backend falls back to the relocated mode: the job
+runs as you, at relocated paths, in the host's network, and what it writes where online it would be lost is not
+seen. Every test may still pass; so the header and the terminal summary say it, with the fix, instead of the
+first line of each job's log alone.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..backends.local.nodes import REQUIRE_VARIABLE, unavailable
+
+#: what the relocated mode gives up, in one clause
+CONSEQUENCES = ("jobs run as you, at relocated paths, in the host's network, and writes that online would be lost "
+                "are not detected")
+INSTALL = "install bubblewrap and iproute2 (Debian, Ubuntu: apt-get install -y bubblewrap iproute2)"
+NAMESPACES = ("allow unprivileged user namespaces (sysctl -w kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 also "
+              "kernel.apparmor_restrict_unprivileged_userns=0)")
+
+
+def why_relocated() -> str | None:
+    """None when local jobs run in sandboxed nodes here (or must: then a job fails with its own error); else why not."""
+    if os.environ.get(REQUIRE_VARIABLE) == "1":
+        return None
+    why = unavailable()
+    # the fix is said on a line of its own: the probe's own "(install the Debian packages ...)" is cut here
+    return why.split(" (install ", 1)[0] if why is not None else None
+
+
+def fix_for(why: str) -> str:
+    return INSTALL if "not found" in why else NAMESPACES
+
+
+def header_lines(why: str) -> list[str]:
+    """pytest's header: the mode, why, and the fix."""
+    return [f"modelarts: NO SANDBOX: {why}",
+            f"modelarts:   local jobs run relocated, not as ModelArts runs them: {CONSEQUENCES}",
+            f"modelarts:   fix: {fix_for(why)} (docs/sandbox.md)"]
+
+
+def summary_lines(why: str | None, relocated: int) -> list[str]:
+    """The terminal summary's notice when ``relocated`` local jobs ran outside sandboxed nodes."""
+    if not relocated:
+        return []
+    reason = why or "Session(sandbox=False)"
+    fix = fix_for(why) if why else "let jobs run sandboxed"
+    return [f"{relocated} local job(s) ran relocated, not in sandboxed nodes ({reason}): {CONSEQUENCES}.",
+            f"Fix: {fix}; then run again."]
