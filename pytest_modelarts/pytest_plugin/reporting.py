@@ -16,6 +16,7 @@ from ..core.phase import JobPhase
 from ..core.training_job import TrainingJob
 from ..errors import JobError
 from .fidelity import summary_lines, why_relocated
+from .hints import hints_for
 
 #: name of the TestReport attribute holding the job records of a test (as plain dicts: xdist serialises them)
 REPORT_ATTR = "modelarts_jobs"
@@ -78,8 +79,14 @@ def _sandboxed(job: TrainingJob) -> bool | None:
 def format_job_error(exc: JobError, tail_lines: int) -> str:
     """The failure text of a smoke job: its cause, what happened, exit code, command, sandbox, logs, last log lines."""
     job = exc.job
-    # the first line is what a CI summary and a junit message show: the cause first, then what happened
-    lines = [f"ModelArts job failed: {exc.cause} ({exc.summary})" if exc.cause else f"ModelArts job failed: {exc.summary}"]
+    # the first line is what a CI summary line and a junit message show, cut to the terminal's width: the cause
+    # first, then what happened; then what to do about it and where, before the details
+    lines = [f"{exc.cause} (ModelArts {exc.summary})" if exc.cause else f"ModelArts {exc.summary}"]
+    if job is not None:
+        try:
+            lines += [f"  {hint}" for hint in hints_for(exc, job)]
+        except Exception:  # a hint is a help: a log that cannot be read leaves the report as it is
+            pass
     if job is not None:
         lines.append(f"  phase:     {job.phase.value}")
         lines.append(f"  exit code: {exc.exit_code}")
