@@ -111,7 +111,7 @@ ECHO_ARGS = "import json, sys\nprint('ARGS=' + json.dumps([a for a in sys.argv[1
 
 def test_the_hyperparameter_dict_is_accepted_wherever_hyperparameters_are(tmp_path) -> None:
     """The Estimator, ``with_overrides`` and ``JobConfig.evolve`` take the dict ``{"epochs": 3}`` (numbers and
-    bools become str, as in the marker) and the seed's list; the boot file gets the same ``--label=value`` either way."""
+    bools become str, as in the marker) and the SDK's list; the boot file gets the same ``--label=value`` either way."""
     code = tmp_path / "code"
     code.mkdir()
     (code / "train.py").write_text(ECHO_ARGS)
