@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 
-from ..backends.local.nodes import REQUIRE_VARIABLE, unavailable
-
 #: what the relocated mode gives up, in one clause
 CONSEQUENCES = ("jobs run as you, at relocated paths, in the host's network, and writes that online would be lost "
                 "are not detected")
@@ -22,6 +20,9 @@ NAMESPACES = ("allow unprivileged user namespaces (sysctl -w kernel.unprivileged
 
 def why_relocated() -> str | None:
     """None when local jobs run in sandboxed nodes here (or must: then a job fails with its own error); else why not."""
+    # imported here: the local backend's modules cost ~20 ms, which a pytest run without --modelarts need not pay
+    from ..backends.local.nodes import REQUIRE_VARIABLE, unavailable
+
     if os.environ.get(REQUIRE_VARIABLE) == "1":
         return None
     why = unavailable()

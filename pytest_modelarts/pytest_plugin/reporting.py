@@ -16,7 +16,6 @@ from ..core.phase import JobPhase
 from ..core.training_job import TrainingJob
 from ..errors import JobError
 from .fidelity import summary_lines, why_relocated
-from .hints import hints_for
 
 #: name of the TestReport attribute holding the job records of a test (as plain dicts: xdist serialises them)
 REPORT_ATTR = "modelarts_jobs"
@@ -83,6 +82,8 @@ def format_job_error(exc: JobError, tail_lines: int) -> str:
     # first, then what happened; then what to do about it and where, before the details
     lines = [f"{exc.cause} (ModelArts {exc.summary})" if exc.cause else f"ModelArts {exc.summary}"]
     if job is not None:
+        from .hints import hints_for  # only for a failure: not on every pytest run's start-up
+
         try:
             lines += [f"  {hint}" for hint in hints_for(exc, job)]
         except Exception:  # a hint is a help: a log that cannot be read leaves the report as it is
