@@ -1,8 +1,8 @@
 """Whether this machine's local jobs run as ModelArts runs them: said at the top and at the end of a run when not.
 
 Without bubblewrap (or with user namespaces refused) the local backend falls back to the relocated mode: the job
-runs as you, at relocated paths, in the host's network, and what it writes where online it would be lost is not
-seen. Every test may still pass; so the header and the terminal summary say it, with the fix, instead of the
+runs as you, at relocated paths, in the host's network (what it writes where online it would be lost is still
+found, by listing its tree before and after). Every test may still pass; so the header and the terminal summary say it, with the fix, instead of the
 first line of each job's log alone.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 
 #: what the relocated mode gives up, in one clause
-CONSEQUENCES = ("jobs run as you, at relocated paths, in the host's network, and writes that online would be lost "
-                "are not detected")
+CONSEQUENCES = ("jobs run as you (not ma-user), at relocated paths (not /home/ma-user/...), in the host's network "
+                "(no network of their own)")
 INSTALL = "install bubblewrap and iproute2 (Debian, Ubuntu: apt-get install -y bubblewrap iproute2)"
 NAMESPACES = ("allow unprivileged user namespaces (sysctl -w kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 also "
               "kernel.apparmor_restrict_unprivileged_userns=0)")

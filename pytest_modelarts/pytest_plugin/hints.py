@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..core.contract import V1_CONTRACT, V2_CONTRACT
+from ..core.contract import V2_CONTRACT, Version
 from ..errors import JobError, JobTimeoutError
 
 _MISSING_MODULE = re.compile(r"^ModuleNotFoundError: No module named '([^']+)'")
@@ -32,7 +32,7 @@ def path_pairs(job: Any) -> list[tuple[PurePosixPath, Path]]:
     contracts' layouts (their homes differ: a path matches one at most)."""
     config = job.config
     pairs: list[tuple[PurePosixPath, Path]] = []
-    for layout in (V2_CONTRACT.layout(), V1_CONTRACT.layout()):
+    for layout in (version.contract.layout() for version in Version):
         if config.code_path is not None:
             pairs.append((layout.code_dir(config.code_dir_name), config.code_path))
         if config.inputs is not None:

@@ -34,6 +34,9 @@ def without_bubblewrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_without_bubblewrap_the_header_and_the_summary_say_the_runs_are_not_faithful_and_the_fix(
         project: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     without_bubblewrap(tmp_path, monkeypatch)
+    (project.path / "code" / "train.py").write_text(
+        "import argparse, os\np = argparse.ArgumentParser(); p.add_argument('--train_url'); a, _ = p.parse_known_args()\n"
+        "open('model.pkl', 'w').write('lost online')\nopen(os.path.join(a.train_url, 'kept.bin'), 'w').write('kept')\n")
     project.makepyfile(TESTS)
     result = project.runpytest_subprocess("--modelarts", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
@@ -42,12 +45,13 @@ def test_without_bubblewrap_the_header_and_the_summary_say_the_runs_are_not_fait
     assert header and header[0] < 8, "\n".join(out)  # on the first screen, above the tests
     result.stdout.fnmatch_lines([
         "modelarts: NO SANDBOX: bwrap not found*",
-        "modelarts:   local jobs run relocated, not as ModelArts runs them: jobs run as you, at relocated paths*",
+        "modelarts:   local jobs run relocated, not as ModelArts runs them: jobs run as you (not ma-user), at relocated paths*",
         "modelarts:   fix: install bubblewrap and iproute2 (Debian, Ubuntu: apt-get install -y bubblewrap iproute2)*",
     ])
     result.stdout.fnmatch_lines([
         "*= ModelArts jobs =*",
         "test_smoke  Completed*",
+        "    lost write: user-job-dir/model.pkl (created): online this file is lost; write it under --train_url",
         "1 local job(s) ran relocated, not in sandboxed nodes (bwrap not found*): jobs run as you*",
         "Fix: install bubblewrap and iproute2*; then run again.",
     ])
