@@ -138,3 +138,37 @@ def test_other_missing_modules_are_still_missing(tmp_path: Path) -> None:
                 print(exc.name)
     """, tmp_path)
     assert proc.stdout.split() == ["modelarts_extra", "not_modelarts"], proc.stderr
+
+
+def test_the_sdk_references_session_and_estimator_arguments_are_accepted(tmp_path: Path) -> None:
+    """The AK/SK Session of the SDK reference's "Session Authentication" page and every Estimator keyword of its
+    "Creating a Training Job" example (local paths in place of its OBS ones)."""
+    code = tmp_path / "src"
+    code.mkdir()
+    (code / "pytorch_sentiment.py").write_text("print('ok')\n")
+    proc = _python(f"""
+        from modelarts.session import Session
+        from modelarts.estimator import Estimator
+        session = Session(access_key='AKEXAMPLE', secret_key='never-shown', project_id='p123', region_name='cn-north-4')
+        assert 'never-shown' not in repr(session)
+        estimator = Estimator(
+                              modelarts_session=session,
+                              framework_type='PyTorch',
+                              framework_version='PyTorch-1.0.0-python3.6',
+                              code_dir='{code}/',
+                              boot_file='{code}/pytorch_sentiment.py',
+                              log_url='{tmp_path}/log/',
+                              hyperparameters=[
+                                               {{"label":"classes",
+                                                "value": "10"}},
+                                               {{"label":"lr",
+                                                "value": "0.001"}}
+                                               ],
+                              output_path='{tmp_path}/output/',
+                              train_instance_type='modelarts.vm.cpu.2u',
+                              train_instance_count=1,
+                              job_description='pytorch-sentiment with ModelArts SDK')
+        print(estimator.config.hyperparameters.as_sdk())
+    """, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "'label': 'classes', 'value': '10'" in proc.stdout
