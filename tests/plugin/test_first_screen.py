@@ -143,3 +143,10 @@ def test_the_short_summary_line_starts_with_the_cause(breaks: pytest.Pytester, c
     head = line.split(" - ", 1)[1]
     assert not head.startswith("ModelArts"), line
     assert causes[0] in head[:80], line
+
+
+def test_a_requirements_install_is_a_step_of_its_own(breaks: pytest.Pytester) -> None:
+    """Announced when it starts (an install may take minutes before the job), ended with its time."""
+    result = run_case(breaks, 'code_dir="badreq", boot_file="train.py"')
+    result.stdout.fnmatch_lines(["modelarts: installing requirements.txt from the code directory of job test_case ...",
+                                 "modelarts: installing requirements.txt from the code directory of job test_case failed after *s"])
