@@ -125,8 +125,10 @@ def hints_for(exc: JobError, job: Any) -> list[str]:
     if isinstance(exc, JobTimeoutError):
         hints.append("fix: if it is stuck, the stack below shows where; if it needs longer, raise the marker's "
                      "timeout= or --modelarts-timeout")
-    elif exc.exit_code == 137 or cause.startswith("MemoryError"):
-        hints.append("fix: the job ran out of memory (exit 137 is the kernel's kill): use less, or a bigger flavor")
+    elif getattr(job, "failure_reason", None) == "out of memory" or cause.startswith("MemoryError"):
+        hints.append("fix: the job ran out of memory: use less (smaller batches, fewer workers' copies), or a flavor with more")
+    elif exc.exit_code == 137:
+        hints.append("fix: exit 137 is a SIGKILL, most often the kernel's out-of-memory killer: check the job's memory use")
     at = where(job.tail(200, worker=exc.failed_worker or 0), pairs, stuck=isinstance(exc, JobTimeoutError))
     if at is not None:
         hints.append(f"at:  {at}")
