@@ -25,6 +25,8 @@ if a.case == 'wrong_file':
     open(os.path.join(a.data_url, 'train.csv')).read()
 if a.case == 'host_path':
     open('/nonexistent-home/me/data/train.csv').read()
+if a.case == 'memory':
+    buffers = bytearray(10 ** 15)  # a petabyte: more than any flavor has
 if a.case == 'hang':
     import time
     def wait_for_the_data_loader():
@@ -115,7 +117,9 @@ CASES = {
                       ["ModelArts passes --num_gpus to every boot file", "parse_known_args()"]),
     "hang": ('code_dir="code", boot_file="train.py", smoke_hyperparameters={"case": "hang"}, timeout=3', "pass",
              ["did not finish within 3.0 s"],
-             ["raise the marker's timeout=", "at:  code/train.py:22 in wait_for_the_data_loader"]),
+             ["raise the marker's timeout=", "at:  code/train.py:24 in wait_for_the_data_loader"]),
+    "memory": ('code_dir="code", boot_file="train.py", smoke_hyperparameters={"case": "memory"}', "pass",
+               ["MemoryError"], ["fix: the job ran out of memory", "at:  code/train.py:20 in <module>"]),
     "bad requirements line": ('code_dir="badreq", boot_file="train.py"', "pass",
                               ["no such comparison operator \"=>\"", "requirements.txt in the code directory could not be installed"],
                               ["the installer's last lines", "numpy=>1.0"]),
