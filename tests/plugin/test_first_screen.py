@@ -109,6 +109,8 @@ CASES = {
     "wrong data path": ('code_dir="code", boot_file="train.py", smoke_inputs="data/small", smoke_hyperparameters={"case": "wrong_file"}',
                         "pass", ["FileNotFoundError", "/home/ma-user/modelarts/inputs/data_url_0/train.csv"],
                         ["data/small/train.csv on this machine, which does not exist", "check the inputs"]),
+    "mistyped data directory": ('code_dir="code", boot_file="train.py", smoke_inputs="data/smal"', "pass",
+                                ["smoke_inputs=", "data/smal'): does not exist"], ["did you mean '", "data/small'?"]),
     "a path of this machine": ('code_dir="code", boot_file="train.py", smoke_hyperparameters={"case": "host_path"}', "pass",
                                ["FileNotFoundError", "/nonexistent-home/me/data/train.csv"],
                                ["is not a path of the job's container", "read the inputs from --data_url"]),
