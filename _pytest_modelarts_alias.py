@@ -44,7 +44,10 @@ class ModelArtsAlias:
                 return None  # someone else provides modelarts (the official SDK): it wins
         from importlib.util import find_spec, spec_from_file_location
 
-        stand_in = find_spec(STAND_IN)  # imports pytest_modelarts (the package), not the stand-in
+        try:
+            stand_in = find_spec(STAND_IN)  # imports pytest_modelarts (the package), not the stand-in
+        except ImportError:  # pytest-modelarts itself cannot be imported (a broken install): no modelarts either
+            return None
         if stand_in is None or stand_in.origin is None or not stand_in.submodule_search_locations:
             return None
         return spec_from_file_location(NAME, stand_in.origin, submodule_search_locations=list(stand_in.submodule_search_locations))
