@@ -54,6 +54,18 @@ def on_this_machine(path: str, pairs: Sequence[tuple[PurePosixPath, Path]]) -> P
     return None
 
 
+def _job_dir(job: Any) -> str:
+    """The job's working directory as it saw it: the job directory of the contract its command ran under (a v2
+    job's is named by MA_JOB_DIR)."""
+    command = " ".join(getattr(job, "command", None) or ())
+    v2 = V2_CONTRACT.layout().job_dir
+    for version in Version:
+        job_dir = version.contract.layout().job_dir
+        if f"{job_dir}/" in command and job_dir != v2:
+            return str(job_dir)
+    return f"MA_JOB_DIR ({v2})"
+
+
 def _shown(host: Path) -> str:
     try:
         return str(host.relative_to(Path.cwd()))
@@ -99,8 +111,8 @@ def hints_for(exc: JobError, job: Any) -> list[str]:
         if not missing.startswith("/"):
             in_code = job.config.code_path / missing if job.config.code_path is not None else None
             found = f" ({_shown(in_code)} exists: it is in the code directory)" if in_code is not None and in_code.exists() else ""
-            hints.append(f"fix: {missing!r} is relative, and a job's working directory is MA_JOB_DIR "
-                         f"({V2_CONTRACT.layout().job_dir}), not the code directory{found}: open it relative to the "
+            hints.append(f"fix: {missing!r} is relative, and a job's working directory is {_job_dir(job)}, not the "
+                         f"code directory{found}: open it relative to the "
                          "boot file, os.path.join(os.path.dirname(os.path.abspath(__file__)), ...)")
         else:
             host = on_this_machine(missing, pairs)

@@ -156,3 +156,9 @@ def test_a_requirements_install_is_a_step_of_its_own(breaks: pytest.Pytester) ->
     result = run_case(breaks, 'code_dir="badreq", boot_file="train.py"')
     result.stdout.fnmatch_lines(["modelarts: installing requirements.txt from the code directory of job test_case ...",
                                  "modelarts: installing requirements.txt from the code directory of job test_case failed after *s"])
+
+
+def test_an_old_version_job_is_told_its_own_working_directory(breaks: pytest.Pytester) -> None:
+    result = run_case(breaks, 'code_dir="code", boot_file="train.py", contract="v1", smoke_hyperparameters={"case": "relative"}')
+    screen = first_screen(result, "test_case")
+    assert "a job's working directory is /home/work/user-job-dir, not the code directory" in screen, screen
