@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,6 +17,64 @@ DESCRIPTION = (
     "Housekeeping for pytest-modelarts: locked environments and their cache, and Docker leftovers. "
     "Smoke tests themselves run with `pytest --modelarts`."
 )
+
+
+#: the ini settings ``env lock`` and ``env build`` take from the project, as ``pytest --modelarts`` does
+INI_SETTINGS = {"mode": "modelarts_lock_mode", "python_source": "modelarts_python_source", "cache_dir": "modelarts_cache_dir"}
+INI_EPILOG = ("Options not given come from the project's pytest configuration, found as pytest finds it from the file's "
+              "directory upwards (pytest.ini, .pytest.ini, pyproject.toml [tool.pytest.ini_options], tox.ini [pytest], "
+              "setup.cfg [tool:pytest]): modelarts_lock_mode, modelarts_python_source, modelarts_cache_dir.")
+
+
+def project_ini(start: Path) -> tuple[Path, dict[str, str]] | None:
+    """The nearest pytest configuration file at or above ``start`` and its settings, as pytest picks it: in each
+    directory pytest.ini, .pytest.ini, pyproject.toml, tox.ini, setup.cfg (the last three only with a pytest section)."""
+    import configparser
+    import tomllib
+
+    for folder in (start, *start.parents):
+        for name, section in (("pytest.ini", "pytest"), (".pytest.ini", "pytest"), ("pyproject.toml", None),
+                              ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
+            path = folder / name
+            if not path.is_file():
+                continue
+            if section is None:
+                try:
+                    tool = tomllib.loads(path.read_text()).get("tool", {}).get("pytest", {})
+                except (OSError, tomllib.TOMLDecodeError):
+                    continue
+                values = tool.get("ini_options", tool) if isinstance(tool, dict) else None
+                if values:
+                    return path, {k: str(v) for k, v in values.items() if not isinstance(v, dict)}
+                continue
+            parser = configparser.ConfigParser(interpolation=None)
+            try:
+                parser.read(path)
+            except configparser.Error:
+                continue
+            if parser.has_section(section) or name in ("pytest.ini", ".pytest.ini"):
+                return path, dict(parser.items(section)) if parser.has_section(section) else {}
+    return None
+
+
+def with_project_ini(args: argparse.Namespace, spec: str) -> argparse.Namespace:
+    """``args`` with the options not given taken from the project's pytest ini (said on stderr), as the plugin reads them."""
+    found = project_ini(Path(spec).absolute().parent)
+    taken = []
+    if found is not None:
+        path, values = found
+        for dest, key in INI_SETTINGS.items():
+            value = values.get(key, "").strip()
+            if getattr(args, dest) is None and value:
+                if dest == "cache_dir":
+                    value = str(path.parent / Path(value).expanduser())
+                setattr(args, dest, value)
+                taken.append(f"{key}={value}")
+        if taken:
+            print(f"pytest-modelarts: from {path}: {', '.join(taken)}", file=sys.stderr)
+    if args.mode is None:
+        args.mode = "create"
+    return args
 
 
 def add_env_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,10 +88,11 @@ def add_env_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "--mode=check writes nothing and exits 1 when the lock is missing or stale.",
     )
     lock.add_argument("spec", metavar="SPEC", help="an environment file (TOML or YAML)")
-    lock.add_argument("--mode", choices=modes, default="create",
+    lock.add_argument("--mode", choices=modes, default=None,
                       help="create (default): lock when missing or stale; check: fail instead; update: always re-solve")
     lock.add_argument("--python-source", choices=("conda", "local"), default=None)
     lock.add_argument("--cache-dir", metavar="DIR", default=None)
+    lock.epilog = INI_EPILOG
     lock.set_defaults(func=_env_lock)
     build = env_sub.add_parser(
         "build", help="build (or find) the cached environment of an environment file or a conda-lock.yml",
@@ -40,9 +100,10 @@ def add_env_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "conda-lock.yml into the cache, or find it there, and print its prefix.",
     )
     build.add_argument("source", metavar="SPEC_OR_LOCK")
-    build.add_argument("--mode", choices=modes, default="create", help="how an environment file is locked (default create)")
+    build.add_argument("--mode", choices=modes, default=None, help="how an environment file is locked (default create)")
     build.add_argument("--python-source", choices=("conda", "local"), default=None)
     build.add_argument("--cache-dir", metavar="DIR", default=None)
+    build.epilog = INI_EPILOG
     build.set_defaults(func=_env_build)
     lst = env_sub.add_parser("list", help="list cached environments: name, python, size, last use")
     lst.add_argument("--cache-dir", metavar="DIR", default=None)
@@ -58,8 +119,6 @@ def add_env_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _spec_or_lock(text: str) -> Environment | LockedEnvironment | str:
     """An environment file's Environment (its lock placed where the plugin reads it), a conda-lock.yml's lock, or
     what is wrong with the path."""
-    from pathlib import Path
-
     from .envs.lock import read_lock
     from .errors import JobFileError, LockError
     from .pytest_plugin.documents import load_environment_file, read_document, with_default_lock
@@ -105,6 +164,7 @@ def _spec(found: Environment | LockedEnvironment | str, text: str) -> Environmen
 def _env_lock(args: argparse.Namespace) -> int:
     from .envs.lock import lock_environment
 
+    args = with_project_ini(args, args.spec)
     env = _spec(_spec_or_lock(args.spec), args.spec)
     if env is None or env.conda is None or env.lock_file is None:
         return 2
@@ -126,6 +186,7 @@ def _env_build(args: argparse.Namespace) -> int:
     from .core.environment import Environment
     from .envs.build import build_environment, ensure_environment
 
+    args = with_project_ini(args, args.source)
     found = _spec_or_lock(args.source)
     if isinstance(found, str):
         print(f"error: {found}", file=sys.stderr)
@@ -208,6 +269,7 @@ def _clean(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-modelarts", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"pytest-modelarts {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     add_env_parsers(sub)
     add_clean_parser(sub)
@@ -215,6 +277,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_job_parser(sub)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pytest-modelarts")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "(not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

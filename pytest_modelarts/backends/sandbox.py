@@ -267,6 +267,7 @@ def install_requirements(python: Path, code_dir: Path, name: str, target: Path, 
     with open(log, "ab") as out:
         out.write(f"[pytest-modelarts] installing {name} (the platform does this before the boot file)\n".encode())
         out.flush()
+        start = out.tell()
         command = [find_uv_bin(), "pip", "install", "--python", str(python), "--target", str(target), "-r", name]
         if python.resolve().name.startswith("python2"):  # uv installs for Python 3.6+ only: 2.7's own pip, as its images
             command = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-warn-script-location",
@@ -277,7 +278,20 @@ def install_requirements(python: Path, code_dir: Path, name: str, target: Path, 
             env=contract.installer_environment(os.environ),
         )
     if result.returncode != 0:
-        raise BackendError(f"installing {name} from the code directory failed (exit {result.returncode}); see {log}")
+        raise BackendError(_install_failure(name, result.returncode, log, start))
+
+
+def _install_failure(name: str, code: int, log: Path, start: int, lines: int = 12) -> str:
+    """The installer's cause first (uv's ``cause:`` or ``error:`` line), then its last lines: the fix is in them."""
+    with open(log, "rb") as f:
+        f.seek(start)
+        output = f.read()[-64 * 1024:].decode(errors="replace").splitlines()
+    said = [line.strip() for line in output if line.strip()]
+    why = next((line for line in reversed(said) if line.startswith(("cause:", "error:", "ERROR:"))), said[-1] if said else "")
+    why = why.split(":", 1)[1].strip() if why.startswith(("cause:", "error:", "ERROR:")) else why
+    tail = "\n".join(output[-lines:])
+    return (f"{why} ({name} in the code directory could not be installed: exit {code})\n"
+            f"--- the installer's last lines ---\n{tail}\n--- log: {log}")
 
 
 def walk(root: Path) -> Iterator[Path]:

@@ -15,6 +15,7 @@ import pytest
 from ..core.phase import JobPhase
 from ..core.training_job import TrainingJob
 from ..errors import JobError
+from .fidelity import summary_lines, why_relocated
 
 #: name of the TestReport attribute holding the job records of a test (as plain dicts: xdist serialises them)
 REPORT_ATTR = "modelarts_jobs"
@@ -43,6 +44,8 @@ class JobRecord:
     usage: str = ""
     #: whether the sandbox and logs are still there (a passing test's are removed; failed ones kept up to a limit)
     kept: bool = True
+    #: a local job: whether it ran in sandboxed nodes (False: relocated); None: another backend
+    sandboxed: bool | None = None
 
     @classmethod
     def of(cls, job: TrainingJob, nodeid: str, *, kept: bool = True) -> JobRecord:
@@ -51,7 +54,7 @@ class JobRecord:
             duration=round(job.duration, 3), env_hash=job.runtime.env_hash if job.runtime else None,
             sandbox=str(job.sandbox) if job.sandbox else None, command=shlex.join(job.command) if job.command else None,
             logs=tuple(job.log_locations()), output_conflicts=tuple(job.output_conflicts),
-            lost_writes=tuple(job.lost_writes), kept=kept,
+            lost_writes=tuple(job.lost_writes), kept=kept, sandboxed=_sandboxed(job),
             peak_memory=tuple(p or 0 for p in usage.peaks) if (usage := job.usage()) is not None else (),
             usage=usage.describe() if usage is not None else "",
         )
@@ -70,11 +73,27 @@ class JobRecord:
         return self.phase is not JobPhase.COMPLETED
 
 
+def _sandboxed(job: TrainingJob) -> bool | None:
+    try:
+        value = job.get_job_info().get("sandboxed")
+    except Exception:  # a record is still made of a job whose backend cannot tell
+        return None
+    return value if isinstance(value, bool) else None
+
+
 def format_job_error(exc: JobError, tail_lines: int) -> str:
     """The failure text of a smoke job: its cause, what happened, exit code, command, sandbox, logs, last log lines."""
     job = exc.job
-    # the first line is what a CI summary and a junit message show: the cause first, then what happened
-    lines = [f"ModelArts job failed: {exc.cause} ({exc.summary})" if exc.cause else f"ModelArts job failed: {exc.summary}"]
+    # the first line is what a CI summary line and a junit message show, cut to the terminal's width: the cause
+    # first, then what happened; then what to do about it and where, before the details
+    lines = [f"{exc.cause} (ModelArts {exc.summary})" if exc.cause else f"ModelArts {exc.summary}"]
+    if job is not None:
+        from .hints import hints_for  # only for a failure: not on every pytest run's start-up
+
+        try:
+            lines += [f"  {hint}" for hint in hints_for(exc, job)]
+        except Exception:  # a hint is a help: a log that cannot be read leaves the report as it is
+            pass
     if job is not None:
         lines.append(f"  phase:     {job.phase.value}")
         lines.append(f"  exit code: {exc.exit_code}")
@@ -149,6 +168,9 @@ def write_summary(tr: Any, records: Sequence[JobRecord], promotions: Sequence[Ma
                               yellow=True)
             for lost in r.lost_writes:
                 tr.write_line(f"    lost write: {lost}: online this file is lost; write it under --train_url", yellow=True)
+        relocated = sum(r.sandboxed is False for r in records)
+        for notice in summary_lines(why_relocated() if relocated else None, relocated):
+            tr.write_line(notice, yellow=True, bold=True)
     if promotions:
         tr.write_sep("-", "promoted online")
         cells = [(p["job_name"], f"job id {p['job_id']}", p["phase"], p["train_instance_type"],

@@ -150,9 +150,25 @@ class JobResult:
         return self
 
     def assert_file(self, *relative: str) -> JobResult:
+        __tracebackhide__ = True  # the failure is the test's line, not ours
         missing = [r for r in relative if not self.has_file(r)]
-        assert not missing, f"missing in train_url {self.train_url}: {', '.join(missing)}; found: {', '.join(self.files()) or 'nothing'}"
+        if missing:
+            found = f"missing in train_url {self.train_url}: {', '.join(missing)}; found: {', '.join(self.files()) or 'nothing'}"
+            elsewhere = [hint for name in missing if (hint := self._written_elsewhere(name))]
+            raise AssertionError("; ".join(elsewhere) + f"\n{found}" if elsewhere else found)
         return self
+
+    def _written_elsewhere(self, name: str) -> str | None:
+        """Where the job wrote ``name`` instead of train_url (the working directory, usually), with the fix."""
+        base = name.rsplit("/", 1)[-1]
+        places = [w.split(" (", 1)[0] for w in self.job.lost_writes if w.split(" (", 1)[0].rsplit("/", 1)[-1] == base]
+        if not places and self.job.sandbox is not None:  # a relocated run sees no lost writes: look in its tree
+            places = [str(p.relative_to(self.job.sandbox)) for p in Path(self.job.sandbox).glob(f"**/user-job-dir/**/{base}")
+                      if p.is_file()][:3]
+        if not places:
+            return None
+        return (f"{name} was written to {', '.join(places)} (the working directory, MA_JOB_DIR), not under --train_url: "
+                f"ModelArts keeps only train_url; fix: write it to os.path.join(args.train_url, {base!r})")
 
     def assert_log_contains(self, *texts: str) -> JobResult:
         log = self.log

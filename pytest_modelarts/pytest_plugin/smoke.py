@@ -50,12 +50,16 @@ ENABLE_HINT = "ModelArts smoke test: run pytest with --modelarts (or set modelar
 
 
 def ignore_run_root(root: Path) -> None:
-    """The run root holds sandboxes, logs and the ledger, never anything to commit: it says so to git itself."""
+    """The run root holds sandboxes and logs, never anything to commit, and the promotion ledger, to commit: it says so
+    to git itself."""
     with contextlib.suppress(OSError):
         root.mkdir(parents=True, exist_ok=True)
         ignore = root / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# written by pytest-modelarts: run sandboxes, logs and the promotion ledger\n*\n")
+        # (an older plugin's file, which ignored the ledger too, is replaced)
+        if not ignore.exists() or ignore.read_text() == "# written by pytest-modelarts: run sandboxes, logs and the promotion ledger\n*\n":
+            # the ledger is kept: committed, it tells a fresh CI checkout what was promoted already (docs/online.md)
+            ignore.write_text("# written by pytest-modelarts: run sandboxes and logs; the promotion ledger is kept\n*\n"
+                              "!promotions.json\n")
 
 
 def worker_id(config: pytest.Config) -> str:

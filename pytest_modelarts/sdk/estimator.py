@@ -15,6 +15,7 @@ from typing import Any, Self
 
 from ..core.container import ContainerOptions
 from ..core.environment import Environment
+from ..core.hyperparameters import check_hyperparameters
 from ..core.job import JobConfig
 from ..core.objectstore import LocalObs
 from ..core.runner import start_job
@@ -103,10 +104,18 @@ class Estimator:
         return self._config
 
     def with_overrides(self, **changes: Any) -> Estimator:
-        """A copy with some Estimator parameters changed (only the rules a change can affect run again)."""
+        """A copy with some Estimator parameters changed (only the rules a change can affect run again).
+
+        ``hyperparameters`` are merged: the labels given take the new values, the others keep theirs
+        (``with_overrides(hyperparameters={"epochs": 1})`` changes only ``--epochs``). To replace them all, evolve
+        the configuration: ``Estimator.from_config(est.config.evolve(hyperparameters=...), est.session)``.
+        """
         unknown = set(changes) - set(ESTIMATOR_PARAMETERS[1:])
         if unknown:
             raise unknown_keywords_error("Estimator", unknown, ESTIMATOR_PARAMETERS)
+        if changes.get("hyperparameters") is not None:
+            given = check_hyperparameters(changes["hyperparameters"], owner="Estimator")
+            changes["hyperparameters"] = self._config.hyperparameters.updated(given)
         if "container_options" in changes:
             changes["container"] = changes.pop("container_options")
         if "obs_root" in changes:

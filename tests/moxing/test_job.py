@@ -64,7 +64,9 @@ def test_import_cost(tmp_path: Path) -> None:
     env = job_env(tmp_path, {"root": None, "buckets": {}})
     done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    loaded = set(ast.literal_eval(done.stdout))
+    # modules compiled into the interpreter (errno) cost nothing; which of them start-up loaded already depends on the
+    # install (an editable install's finder imports some), so they are not counted
+    loaded = set(ast.literal_eval(done.stdout)) - set(sys.builtin_module_names)
     assert loaded <= {"__future__", "moxing", "moxing.file", "moxing._compat", "moxing._framework", "moxing._local", "moxing._objects",
                       "moxing._ops"}, loaded
     for bytecode in ("source", "cached bytecode"):

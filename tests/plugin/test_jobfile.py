@@ -54,7 +54,7 @@ def test_a_failing_job_file_job_reports_like_a_marked_test(project: pytest.Pytes
     result = project.runpytest("--modelarts")
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines([
-        "*ModelArts job failed: boom: failing on purpose (job 'broken' failed with exit code 7)",
+        "*boom: failing on purpose (ModelArts job 'broken' failed with exit code 7)",
         "  exit code: 7",
         "*boom: failing on purpose",
     ])

@@ -57,7 +57,7 @@ def test_a_failing_job_reports_exit_code_log_tail_sandbox_and_command_not_a_trac
     result = project.runpytest("--modelarts", "--modelarts-log-lines=3")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "*ModelArts job failed: boom: failing on purpose (job 'test_broken' failed with exit code 3)",
+        "*boom: failing on purpose (ModelArts job 'test_broken' failed with exit code 3)",
         "  exit code: 3",
         "  command:   *train.py --data_url=* --train_url=* --exit=3*",
         "  sandbox:   *runs/test_broken-* (kept)",
@@ -91,7 +91,7 @@ def test_the_estimator_fixture_runs_the_smoke_configuration_and_its_failures_are
     """)
     result = project.runpytest("--modelarts")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*ModelArts job failed: boom: failing on purpose (job 'test_by_hand' failed with exit code 5)*", "  exit code: 5"])
+    result.stdout.fnmatch_lines(["*boom: failing on purpose (ModelArts job 'test_by_hand' failed with exit code 5)*", "  exit code: 5"])
 
 
 def test_the_marker_timeout_stops_the_job_and_fails_the_test(project: pytest.Pytester) -> None:

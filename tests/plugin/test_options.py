@@ -94,4 +94,4 @@ def test_python_source_local_runs_the_job_in_a_locked_uv_venv(project: pytest.Py
 def test_the_run_root_tells_git_to_ignore_it(project: pytest.Pytester) -> None:
     project.makepyfile(MARKED)
     project.runpytest("--modelarts").assert_outcomes(passed=1)
-    assert (project.path / ".modelarts" / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert (project.path / ".modelarts" / ".gitignore").read_text().splitlines()[-2:] == ["*", "!promotions.json"]

@@ -164,11 +164,11 @@ def test_the_cause_is_in_the_summary_line_and_the_junit_message(project: pytest.
     )
     result = project.runpytest("--modelarts", "-rf", "--junitxml=out.xml")
     result.assert_outcomes(errors=0, failed=1)
-    result.stdout.fnmatch_lines(["FAILED *::test_missing_dep - ModelArts job failed: ModuleNotFoundError: No module named "
+    result.stdout.fnmatch_lines(["FAILED *::test_missing_dep - ModuleNotFoundError: No module named "
                                  "'pandas_that_is_not_there'*"])
     (failure,) = ET.parse(project.path / "out.xml").getroot().iter("failure")
     assert failure.get("message", "").startswith(
-        "ModelArts job failed: ModuleNotFoundError: No module named 'pandas_that_is_not_there' (job 'test_missing_dep'")
+        "ModuleNotFoundError: No module named 'pandas_that_is_not_there' (ModelArts job 'test_missing_dep'")
 
 
 def test_a_multi_node_failure_shows_the_failing_workers_tail(project: pytest.Pytester) -> None:
@@ -190,7 +190,7 @@ def test_a_multi_node_failure_shows_the_failing_workers_tail(project: pytest.Pyt
     )
     result = project.runpytest("--modelarts", "-rf")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*ModelArts job failed: RuntimeError: worker one broke (worker 1) (job 'test_two'*",
+    result.stdout.fnmatch_lines(["*RuntimeError: worker one broke (worker 1) (ModelArts job 'test_two'*",
                                  "  failed:    worker 1: its log follows"])
     out = result.stdout.str()
     tail = out[out.index("--- last "):]
@@ -206,7 +206,7 @@ def test_small_things_of_the_report(project: pytest.Pytester) -> None:
     project.makepyfile(test_small=TESTS)
     line = project.runpytest("--modelarts", "--tb=line", "-k", "bad")
     line.assert_outcomes(failed=1, deselected=2)
-    line.stdout.fnmatch_lines(["ModelArts job failed: boom: failing on purpose (job 'test_bad' failed with exit code 3)"])
+    line.stdout.fnmatch_lines(["boom: failing on purpose (ModelArts job 'test_bad' failed with exit code 3)"])
     assert "--- last" not in line.stdout.str()
     quiet = project.runpytest("--modelarts", "-qq", "-k", "good")
     assert "ModelArts jobs" not in quiet.stdout.str()

@@ -10,11 +10,11 @@ from pathlib import Path
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def test_the_seed_example_runs_in_its_locked_environment(tmp_path):
-    """examples/seed_example.py: the seed document's code with our import path completes, in the locked env."""
+def test_the_sdk_example_runs_in_its_locked_environment(tmp_path):
+    """examples/sdk_example.py: the SDK reference's example with its own imports completes, in the locked env."""
     lock = EXAMPLES / "mlp-digits.conda-lock.yml"
     before = lock.read_bytes()
-    result = subprocess.run([sys.executable, str(EXAMPLES / "seed_example.py")], cwd=tmp_path,
+    result = subprocess.run([sys.executable, str(EXAMPLES / "sdk_example.py")], cwd=tmp_path,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     info = ast.literal_eval(result.stdout.strip().splitlines()[-1])

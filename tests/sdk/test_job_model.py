@@ -111,7 +111,7 @@ ECHO_ARGS = "import json, sys\nprint('ARGS=' + json.dumps([a for a in sys.argv[1
 
 def test_the_hyperparameter_dict_is_accepted_wherever_hyperparameters_are(tmp_path) -> None:
     """The Estimator, ``with_overrides`` and ``JobConfig.evolve`` take the dict ``{"epochs": 3}`` (numbers and
-    bools become str, as in the marker) and the seed's list; the boot file gets the same ``--label=value`` either way."""
+    bools become str, as in the marker) and the SDK's list; the boot file gets the same ``--label=value`` either way."""
     code = tmp_path / "code"
     code.mkdir()
     (code / "train.py").write_text(ECHO_ARGS)
@@ -119,11 +119,13 @@ def test_the_hyperparameter_dict_is_accepted_wherever_hyperparameters_are(tmp_pa
     estimator = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type="local",
                           train_instance_count=1, hyperparameters={"epochs": 2, "lr": 0.5, "shuffle": True, "name": "a"})
     assert estimator.config.hyperparameters == (("epochs", "2"), ("lr", "0.5"), ("shuffle", "true"), ("name", "a"))
-    overridden = estimator.with_overrides(hyperparameters={"epochs": 3})
-    assert overridden.config.hyperparameters == Hyperparameters([("epochs", "3")])
+    overridden = estimator.with_overrides(hyperparameters={"epochs": 3})  # merged: the other labels keep their values
+    assert overridden.config.hyperparameters == Hyperparameters([("epochs", "3"), ("lr", "0.5"), ("shuffle", "true"), ("name", "a")])
     assert estimator.with_overrides(hyperparameters=[{"label": "epochs", "value": "3"}]).config == overridden.config
-    assert estimator.config.evolve(hyperparameters={"epochs": 3}).hyperparameters == overridden.config.hyperparameters
-    for est, expected in ((estimator, ["--epochs=2", "--lr=0.5", "--shuffle=true", "--name=a"]), (overridden, ["--epochs=3"])):
+    assert estimator.config.evolve(hyperparameters={"epochs": 3}).hyperparameters == Hyperparameters([("epochs", "3")])  # replaces
+    assert estimator.with_overrides(hyperparameters={"seed": 7}).config.hyperparameters.labels() == ["epochs", "lr", "shuffle", "name", "seed"]
+    for est, expected in ((estimator, ["--epochs=2", "--lr=0.5", "--shuffle=true", "--name=a"]),
+                          (overridden, ["--epochs=3", "--lr=0.5", "--shuffle=true", "--name=a"])):
         job = est.fit(wait=True)
         line = next(line for line in job.logs().splitlines() if line.startswith("ARGS="))
         assert json.loads(line.removeprefix("ARGS=")) == expected

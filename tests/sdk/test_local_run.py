@@ -1,4 +1,4 @@
-"""A local run reproduces the ModelArts container contract and its job handle behaves like the seed SDK's."""
+"""A local run reproduces the ModelArts container contract and its job handle behaves like the ModelArts SDK's."""
 
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ def estimator(session: Session, code: Path, boot: str = "train.py", **kw) -> Est
                      train_instance_type="local", train_instance_count=kw.pop("count", 1), **kw)
 
 
-def test_the_seed_example_runs_with_our_import_path(tmp_path, monkeypatch):
-    """The seed's example (local code dir; no output_path, no inputs) completes with the documented defaults."""
+def test_the_sdk_reference_example_runs_with_our_import_path(tmp_path, monkeypatch):
+    """The SDK reference's local-training example (local code dir; no output_path, no inputs) completes with the documented defaults."""
     code = tmp_path / "train"
     code.mkdir()
     write(code, "tensorflow_mlp_mnist.py", PROBE)
@@ -63,7 +63,7 @@ def test_the_seed_example_runs_with_our_import_path(tmp_path, monkeypatch):
     assert "[pytest-modelarts] job my_training_job" in job.logs() and "unisolated interpreter" in job.logs()
 
 
-def test_seed_style_conda_assignment_is_validated():
+def test_sdk_style_conda_assignment_is_validated():
     env = Environment("tensorflow_mlp_mnist")
     env.conda = CondaDependencies.create(pip_packages=["tensorflow==1.13.1"], conda_packages=["python=3.6.2"])
     assert env.conda.conda_packages == ("python=3.6.2",)

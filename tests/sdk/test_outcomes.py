@@ -66,7 +66,7 @@ def test_the_failure_report_is_made_of_the_errors_fields() -> None:
     err = JobFailedError("job 'x' failed with exit code 3; logs: no", log_tail=["a", "b", "ValueError: no"],
                          exit_code=3, failed_worker=1, cause="ValueError: no (worker 1)")
     text = format_job_error(err, 2)
-    assert text.splitlines() == ["ModelArts job failed: ValueError: no (worker 1) (job 'x' failed with exit code 3; logs: no)",
+    assert text.splitlines() == ["ValueError: no (worker 1) (ModelArts job 'x' failed with exit code 3; logs: no)",
                                  "--- last 2 log lines ---", "b", "ValueError: no"]
-    assert format_job_error(JobError("job 'y' was lost"), 5).splitlines() == ["ModelArts job failed: job 'y' was lost",
+    assert format_job_error(JobError("job 'y' was lost"), 5).splitlines() == ["ModelArts job 'y' was lost",
                                                                                "--- last 0 log lines ---"]

@@ -1,4 +1,4 @@
-"""Every rule of the seed's four tables is enforced before anything runs, with an error naming the parameter."""
+"""Every rule of the SDK reference's four tables is enforced before anything runs, with an error naming the parameter."""
 
 from __future__ import annotations
 

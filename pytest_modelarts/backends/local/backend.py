@@ -60,8 +60,13 @@ class LocalBackend(Backend):
         overlays = why_not is None and _overlay_safe(config, self.session.local_root)
         box = sb.create_sandbox(plan, self.session.local_root, stage_code=not overlays,
                                 stage_inputs=not overlays or not _inputs_overlaid(config))
-        if plan.requirements is not None:
-            sb.install_requirements(runtime.python, config.code_path, plan.requirements, plan.requirements_site, box.log_file(0))
+        if plan.requirements is not None:  # a step of its own: an install may take minutes before the job starts
+            from ...envs.progress import Progress
+
+            sink = self.session.progress
+            with (Progress(sink=sink) if sink is not None else Progress()).step(
+                    f"installing {plan.requirements} from the code directory of job {config.job_name}"):
+                sb.install_requirements(runtime.python, config.code_path, plan.requirements, plan.requirements_site, box.log_file(0))
         nodes = self._nodes(plan, box, overlays) if why_not is None else None
         commands, launchers, envs, cwds = [], [], [], []
         groups: JobGroups | None = None

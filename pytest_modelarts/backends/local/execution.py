@@ -19,6 +19,7 @@ from ...core.phase import JobPhase
 from ...core.session import Session
 from .. import sandbox as sb
 from ..workers import WorkerJob
+from . import relocated
 from .limits import JobGroups
 from .nodes import JobNodes
 from .standby import Standby, own_environment
@@ -52,6 +53,8 @@ class LocalExecution(WorkerJob):
         self._nodes = nodes
         self._lost: list[str] = []
         self._variables = variables or []
+        # relocated workers write into their tree directly: listed now, compared at the end (lost writes)
+        self._before = relocated.snapshot(sandbox, len(commands)) if nodes is None else None
         self._follow_logs()
         try:
             for i, (command, env, cwd) in enumerate(zip(launchers or commands, envs, cwds, strict=True)):
@@ -144,7 +147,9 @@ class LocalExecution(WorkerJob):
                 layout = self._box.contract.layout()
                 # what the platform keeps (train_url, the logs), and a v1 job's own bucket of links (see sandbox._bucket_links)
                 self._lost = self._nodes.lost_writes(kept=[layout.train_url(), layout.log_dir, layout.home / ".obs"])
-                self._log_note(*(f"wrote {lost}: online this file is lost; write it under --train_url" for lost in self._lost))
+            elif self._before is not None:
+                self._lost = relocated.lost_writes(self._box, self._before)
+            self._log_note(*(f"wrote {lost}: online this file is lost; write it under --train_url" for lost in self._lost))
             super()._deliver()
         finally:
             if self._nodes is not None:

@@ -1,6 +1,6 @@
 """Processes started before a job needs them, so that its start does not wait for theirs.
 
-A local job's path used to begin with two starts of its own: the worker's supervisor (a Python interpreter and its
+Without it, a local job's path would begin with two starts of its own: the worker's supervisor (a Python interpreter and its
 imports, ~20 ms) and, in a sandboxed node, the namespace holder with its network (~15 ms). Neither depends on the
 job until it is handed its part through its stdin, so a :class:`Standby` keeps some started and waiting: a job
 takes one, and when the job has ended (not while it starts: a process starting beside the job's own start took

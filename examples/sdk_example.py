@@ -1,19 +1,22 @@
-"""The seed document's own example, with this project's import path.
+"""The ModelArts SDK reference's local-training example ("Debugging a Training Job"), with the SDK's own imports.
 
-    python examples/seed_example.py
+    python examples/sdk_example.py
 
 It runs the digits MLP locally under the ModelArts contract in a *locked* environment, in a sandboxed node where
 the machine allows it: the lock ``mlp-digits.conda-lock.yml`` (committed next to this file; made on the first run
 when missing) is built into the cache, with python from a local interpreter (``python_source="local"``: conda
 channels may be unreachable) and the pip packages from PyPI; later runs reuse the cached build. Step 2 of the
-seed page changes only ``train_instance_type`` (e.g. ``"modelarts.vm.cpu.2u"``, with an ``obs://`` output_path
+that page changes only ``train_instance_type`` (e.g. ``"modelarts.vm.cpu.2u"``, with an ``obs://`` output_path
 and inputs) to train online. The pytest smoke tests next to this file use the same locked environment
 (``mlp_digits.env.toml``).
 """
 
 from pathlib import Path
 
-from pytest_modelarts import CondaDependencies, Environment, Estimator, Session
+from modelarts.environment import Environment
+from modelarts.environment.conda_env import CondaDependencies
+from modelarts.estimator import Estimator
+from modelarts.session import Session
 
 HERE = Path(__file__).resolve().parent
 

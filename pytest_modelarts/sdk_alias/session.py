@@ -1,0 +1,5 @@
+"""``modelarts.session``: the SDK's ``Session``."""
+
+from pytest_modelarts.core.session import Session
+
+__all__ = ["Session"]
