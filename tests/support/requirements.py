@@ -20,7 +20,10 @@ HARDWARE = frozenset({"gpu"})
 
 
 def required(what: str) -> bool:
+    """``all`` requires everything but hardware; ``-name`` takes one thing back out (``all,-python2.7``)."""
     wanted = {w.strip() for w in os.environ.get(VARIABLE, "").split(",") if w.strip()}
+    if f"-{what}" in wanted:
+        return False
     return what in wanted or ("all" in wanted and what not in HARDWARE)
 
 
