@@ -94,7 +94,7 @@ def test_a_shell_command_gets_the_platform_arguments_on_its_last_command(session
               user_command="echo first > /cache/first.txt && python ${MA_JOB_DIR}/code/probe.py").fit(inputs=data, wait=True)
     probe = probe_of(tmp_path / "out")
     assert probe["argv"] == [f"{MA}/user-job-dir/code/probe.py", f"--data_url={MA}/inputs/data_url_0",
-                             f"--train_url={MA}/outputs/train_url_0", "--note=two words; $HOME", "--num_gpus=0"]
+                             f"--train_url={MA}/outputs/train_url_0", "--note=two words; $HOME"]
     assert probe["cwd"] == "/home/ma-user"
     assert probe["env"]["note"] == "two words; $HOME"  # still a variable too
 

@@ -95,9 +95,9 @@ def test_probe_sees_the_container_contract(sdk_session, tmp_path):
         str(mount / "user-job-dir" / "demo-code" / "sub" / "train.py"),
         f"--data_url={mount}/inputs/data_url_0",
         f"--train_url={mount}/outputs/train_url_0",
-        "--lr=0.01", "--epochs=2", "--num_gpus=0",
+        "--lr=0.01", "--epochs=2",
     ]
-    assert probe["unknown"] == ["--epochs=2", "--num_gpus=0"]
+    assert probe["unknown"] == ["--epochs=2"]  # v2 appends no --num_gpus (docs/contract.md)
     assert probe["inputs"] == ["sample.csv"]
     assert env["MA_NUM_HOSTS"] == env["VC_WORKER_NUM"] == "1"
     assert env["VC_TASK_INDEX"] == "0"
