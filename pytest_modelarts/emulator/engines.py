@@ -24,9 +24,9 @@ def engines_document() -> dict[str, Any]:
     return {"total": len(items), "items": items}
 
 
-def engine_problem(algorithm: dict[str, Any]) -> tuple[str, str] | None:
-    """``(error code, message)`` when ``algorithm.engine`` names no engine where the API requires one, or one the
-    catalog does not have; None when it is fine."""
+def engine_problem(algorithm: dict[str, Any], *, required: bool = True) -> tuple[str, str] | None:
+    """``(error code, message)`` when ``algorithm.engine`` names no engine where the API requires one (unless not
+    ``required``), or one the catalog does not have; None when it is fine."""
     if algorithm.get("id") or algorithm.get("subscription_id"):
         return None  # an algorithm of algorithm management brings its own engine
     engine = algorithm.get("engine") or {}
@@ -34,6 +34,8 @@ def engine_problem(algorithm: dict[str, Any]) -> tuple[str, str] | None:
         return None  # a custom image
     engine_id, name, version = engine.get("engine_id"), engine.get("engine_name"), engine.get("engine_version")
     if not (engine_id or name):
+        if not required:
+            return None
         return ENGINE_MISSING, ("algorithm.engine: is required for a code_dir + boot_file job: give engine_id, "
                                 "engine_name + engine_version, or image_url")
     if engines.by_api_fields(name, version, engine_id) is None:

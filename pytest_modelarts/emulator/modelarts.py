@@ -160,6 +160,9 @@ class TrainingService:
         self._new_job = functools.partial(EmulatedJob, store=store, work_root=work_root, phase_delay=phase_delay, python=python)
         self.jobs: dict[str, EmulatedJob] = {}
         self.create_requests = 0
+        #: a code_dir + boot_file job must name an engine, as the API requires (:mod:`.engines`); False lets an
+        #: engine-less body through, for a client that knowingly sends one (the project's example names none)
+        self.require_engine = True
         self._lock = threading.Lock()
 
     def handle(self, method: str, path: str, query: str, body: bytes) -> Response:
@@ -219,7 +222,7 @@ class TrainingService:
             if env_problems:
                 return api_error(400, ENV_ERROR_CODE, "invalid training job: " + "; ".join(env_problems))
         problems = problems or check_create_body(data)
-        engine_refusal = engine_problem(data.get("algorithm") or {}) if not problems and isinstance(data, dict) else None
+        engine_refusal = engine_problem(data.get("algorithm") or {}, required=self.require_engine) if not problems and isinstance(data, dict) else None
         if engine_refusal is not None:
             return api_error(400, *engine_refusal)
         if problems:

@@ -31,6 +31,9 @@ from tests.support.requirements import missing
 
 #: the engines' Pythons come from local interpreters (pyenv's): conda channels may be unreachable
 PYTHON_SOURCE = "local"
+#: packages of the catalog that other tests install for real from PyPI: a stand-in would hide PyPI's versions of
+#: them (uv takes a package only from the first index that has it)
+REAL_ELSEWHERE = frozenset({"scikit-learn"})
 
 
 def stand_in_wheel(folder: Path, name: str, version: str) -> Path:
@@ -58,6 +61,8 @@ def build_index(root: Path) -> Path:
     for engine in engines.catalog():
         for pin in engine.packages:
             name, _, version = pin.partition("==")
+            if name in REAL_ELSEWHERE:
+                continue
             by_name.setdefault(name, [])
             wheel = stand_in_wheel(files, name, version)
             if wheel not in by_name[name]:

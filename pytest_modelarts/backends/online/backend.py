@@ -54,11 +54,6 @@ class OnlineBackend(Backend):
                                  "an online job needs an obs:// directory for its outputs, e.g. 'obs://bucket/job/output/'")
         if config.log_url is not None and config.log_url.scheme != "obs":
             raise ParameterError("Estimator", "log_url", config.log_url, "an online job exports its logs to an obs:// directory")
-        if config.boot_file is not None and not config.is_custom_image and config.framework_type is None:
-            raise ParameterError("Estimator", "framework_type", None,
-                                 "an online boot-file job runs on a preset engine, which ModelArts requires (algorithm.engine): "
-                                 "give framework_type and framework_version, e.g. framework_type='PyTorch'; "
-                                 "smoke-test it on the same engine")
         if config.data_source is not None:
             raise ParameterError("fit", "data_source", config.data_source,
                                  "is not supported by the online backend; give inputs or dataset_id + dataset_version_id")
