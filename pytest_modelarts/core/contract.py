@@ -227,6 +227,10 @@ class Contract:
     #: maintainer's answer in huaweicloud/dls-example#7); the new one does not: its user guide's own example boot file
     #: parses its arguments strictly (docs/contract.md, "--num_gpus")
     num_gpus_argument: bool
+    #: True where the job's scheduler is Volcano, whose svc plugin writes ``/etc/volcano/<task>.host`` (new-version jobs)
+    volcano: bool
+    #: True where a preset engine's ``run_user`` (the v2 API's) is the user the job runs as
+    engine_run_user: bool
 
     def layout(self) -> Layout:
         """The container's paths."""
@@ -246,7 +250,7 @@ class Contract:
 
 class V2Contract(Contract):
     version, home, mount_name, user_name, object_urls, submittable = Version.V2, MA_HOME, MOUNT_DIR, "ma-user", False, True
-    num_gpus_argument = False
+    num_gpus_argument, volcano, engine_run_user = False, True, True
 
     def variables(self, layout: Layout, worker: Worker) -> dict[str, str]:
         """The variables of a v2 container, as the user guide's page on training-container variables lists them."""
@@ -278,7 +282,7 @@ class V2Contract(Contract):
 
 class V1Contract(Contract):
     version, home, mount_name, user_name, object_urls, submittable = Version.V1, V1_HOME, "", "work", True, False
-    num_gpus_argument = True
+    num_gpus_argument, volcano, engine_run_user = True, False, False
 
     def variables(self, layout: Layout, worker: Worker) -> dict[str, str]:
         """The variables of an old (v1) container: DLS_* and BATCH_CUSTOM<i>_HOSTS, locations as obs:// URLs."""

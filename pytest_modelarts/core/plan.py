@@ -162,7 +162,7 @@ class JobPlan:
     def volcano_files(self) -> dict[str, str]:
         """The files of ``/etc/volcano`` of a v2 job (its scheduler is Volcano): ``worker.host``, every worker's host
         name, one a line, in index order; none for v1."""
-        if self.contract.version is not ct.Version.V2:
+        if not self.contract.volcano:
             return {}
         return {f"{ct.TASK_NAME}.host": "".join(f"{host}\n" for host in self.hosts)}
 
@@ -260,7 +260,7 @@ def plan_job(config: JobConfig, session: Session, runtime: PythonRuntime | None,
     engine = engine_of(config)
     if config.container.user is not None:
         user = parse_run_user(config.container.user, "ContainerOptions", "user")
-    elif engine is not None and engine.run_user is not None and version is ct.Version.V2:
+    elif engine is not None and engine.run_user is not None and version.contract.engine_run_user:
         user = (engine.run_user, session.run_user[1])  # the engine's run_user (the API's), in the contract's group
     else:
         user = session.run_user

@@ -47,7 +47,7 @@ def test_a_boot_file_job_builds_path_and_pythonpath_on_the_image_s(tmp_path: Pat
               train_instance_type="local", train_instance_count=1, output_path=tmp_path / "out").fit(wait=True)
     env = probe_of(tmp_path / "out")["env"]
     assert env.get(VENV_MARKER) == "1"
-    assert env["PATH"] == VENV_PATH
+    assert env["PATH"] == f"/home/ma-user/anaconda/bin:{VENV_PATH}"  # a preset image's ${MA_HOME}/anaconda/bin:${PATH}
     # the preset images' ${MA_JOB_DIR}:${PYTHONPATH}, moxing between them
     assert env["PYTHONPATH"] == f"{MA}/user-job-dir:{JOB_SITE}:{VENV_PYTHONPATH}"
 

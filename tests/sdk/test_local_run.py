@@ -164,15 +164,16 @@ def test_failure_raises_with_last_log_lines_and_keeps_outputs(sdk_session, code_
 
 
 def test_parse_args_scripts_fail_like_online(sdk_session, code_dir):
-    """The platform adds parameters the script did not declare: parse_args() fails, as it would online."""
+    """A hyperparameter the script did not declare: parse_args() fails, as it would online. (A v2 job gets no
+    --num_gpus: docs/contract.md.)"""
     write(code_dir, "train.py", """
         import argparse
         p = argparse.ArgumentParser(); p.add_argument("--data_url"); p.add_argument("--train_url")
         p.parse_args()
     """)
     with pytest.raises(JobFailedError) as excinfo:
-        estimator(sdk_session, code_dir).fit(wait=True)
-    assert "unrecognized arguments: --num_gpus=0" in str(excinfo.value)
+        estimator(sdk_session, code_dir, hyperparameters=[{"label": "lr", "value": "0.1"}]).fit(wait=True)
+    assert "unrecognized arguments: --lr=0.1" in str(excinfo.value)
 
 
 def test_relative_open_fails_like_online(sdk_session, code_dir):

@@ -332,7 +332,8 @@ class JobNodes:
 def etc_view_line(extra: Path, view: Path) -> str:
     """The holder's command that mounts ``extra`` over the host's /etc at ``view``: a read-only overlay of the two
     (no upper layer), so that the job's own files (/etc/volcano) appear beside the host's without touching them."""
-    options = shlex.quote(f"lowerdir={extra}:/etc")
+    escaped = str(extra).replace("\\", "\\\\").replace(":", "\\:").replace(",", "\\,")  # overlayfs' separators
+    options = shlex.quote(f"lowerdir={escaped}:/etc")
     target = shlex.quote(str(view))
     return f"mount -t overlay overlay -o {options} {target} 2>/dev/null || fuse-overlayfs -o {options} {target}"
 
