@@ -101,11 +101,15 @@ def test_the_promoted_body_carries_the_engine_of_the_smoke_run(use_engine_index:
     assert smoke_job.phase is JobPhase.COMPLETED, smoke_job.logs()
     smoke = SmokeRun(contract="v2", labels=(), code_hash=None, env_hash=smoke_job.runtime.env_hash, engine=PYTORCH.engine_id)
     online = local.config.evolve(train_instance_type="modelarts.vm.cpu.2u", output_path="obs://emulator-bucket/out/")
-    promote(online.fit(inputs=str(data), job_name="engine-job"), session, ledger=Ledger(tmp_path / "ledger.json"),
-            lock_hash=None, smoke=smoke)
+    record = promote(online.fit(inputs=str(data), job_name="engine-job"), session, ledger=Ledger(tmp_path / "ledger.json"),
+                     lock_hash=None, smoke=smoke, wait=True)
     (document,) = modelarts_emulator.jobs()
     # the catalog's names, whatever case the job gave
     assert document["algorithm"]["engine"] == {"engine_name": PYTORCH.name, "engine_version": PYTORCH.version}
+    # and the emulated online job ran on that engine too
+    assert record.phase == "Completed"
+    seen = json.loads((Path(modelarts_emulator.obs_root) / "emulator-bucket" / "out" / "seen.json").read_text())
+    assert (seen["torch"], seen["python"], seen["uid"]) == ("1.8.0", "3.7", 1102)
 
 
 def test_promotion_refuses_an_online_engine_other_than_the_smoke_runs(modelarts_emulator, tmp_path: Path) -> None:
