@@ -235,12 +235,27 @@ class EmulatedJob:
             self._store.upload(exported, log_url)
         self._finish(phase if phase in (JobPhase.COMPLETED, JobPhase.TERMINATED) else JobPhase.FAILED)
 
-    @staticmethod
-    def _engine(algorithm: dict[str, Any]) -> Engine | None:
-        """The catalog's engine the request names (checked at create), where a local run can reproduce it."""
+    def _engine(self, algorithm: dict[str, Any]) -> Engine | None:
+        """The catalog's engine the request names (checked at create), where this machine can reproduce it: else
+        the job runs on the emulator's interpreter, and its work directory's ``environment.log`` says why."""
+        from ..envs.interpreters import select_interpreter
+        from ..errors import EnvError
+
         engine = algorithm.get("engine") or {}
         found = by_api_fields(engine.get("engine_name"), engine.get("engine_version"), engine.get("engine_id"))
-        return found if found is not None and found.local_problem is None else None
+        if found is None:
+            return None
+        why = found.local_problem
+        if why is None:
+            try:
+                select_interpreter(f"{found.python}.*")
+            except EnvError:
+                why = f"no local interpreter of Python {found.python}"
+        if why is not None:
+            _StepsTo(self._work / "environment.log").line(f"emulator: engine {found.engine_id} not reproduced ({why}): "
+                                                          "the job runs on the emulator's interpreter")
+            return None
+        return found
 
     def _download(self, what: str, url: str, dest: Path) -> Path:
         try:

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.support.engines import build_index
+from tests.support.engines import build_index, engine_pythons_present
 
 FLAVOR = "modelarts.vm.cpu.2u"
 
@@ -27,6 +27,7 @@ def online(modelarts_emulator, monkeypatch, engine_index):
         monkeypatch.setenv(name, value)
     # online boot-file jobs run on a preset engine; its framework comes from the stand-in index, its Python from a
     # local interpreter (tests/support/engines.py)
+    engine_pythons_present()
     monkeypatch.setenv("UV_INDEX", engine_index.as_uri())
     monkeypatch.setenv("PYTEST_MODELARTS_PYTHON", "local")
     return modelarts_emulator
