@@ -94,3 +94,18 @@ def test_the_marker_and_job_files_take_the_engine(pytester: pytest.Pytester) -> 
     out = result.stdout.str() + result.stderr.str()
     assert "framework_type='Torch'): is not a preset engine; the engines are: PyTorch" in out
     assert "framework_version='tensorflow_9'): is not a version of the preset engine TensorFlow" in out
+
+
+@pytest.mark.parametrize(("contract", "user", "expected"), [
+    ("v2", None, (1102, 100)),  # the engine's run_user
+    ("v2", "1000:100", (1000, 100)),  # the job's own choice wins
+    ("v1", None, (1000, 100)),  # old jobs ran as the session's user (work)
+])
+def test_the_run_user_of_an_engine_job(tmp_path: Path, contract: str, user: str | None, expected: tuple[int, int]) -> None:
+    from pytest_modelarts import ContainerOptions, JobConfig
+    from pytest_modelarts.core.plan import plan_job
+
+    (tmp_path / "train.py").write_text("print('hi')\n")
+    config = JobConfig.template(code_dir=str(tmp_path), boot_file="train.py", train_instance_type="local", train_instance_count=1,
+                                framework_type="PyTorch", contract=contract, container=ContainerOptions(user=user)).fit(job_name="u")
+    assert plan_job(config, Session(local_root=tmp_path / "root"), None, "abcd").user == expected
