@@ -118,6 +118,13 @@ def create_sandbox(plan: JobPlan, local_root: Path, *, stage_code: bool = True, 
     (root / "status").mkdir()
     if plan.requirements is not None:
         plan.requirements_site.mkdir()
+    if plan.pip_layer is not None:
+        plan.pip_layer.write()
+    volcano = plan.volcano_files()
+    if volcano:
+        plan.volcano_dir.mkdir(parents=True)
+        for name, text in volcano.items():
+            (plan.volcano_dir / name).write_text(text)
     exclude = (local_root,)
     for worker in range(sandbox.workers):
         for directory in sandbox.layout_of(worker).directories():

@@ -51,6 +51,9 @@ class CondaDependencies:
     channels: tuple[str, ...] = ()
     pip_packages: tuple[str, ...] = ()
     conda_packages: tuple[str, ...] = ()
+    #: the preset engine (``engine_id``) whose Python and framework these packages pin: set by
+    #: :meth:`~pytest_modelarts.core.engines.Engine.environment`, so that the lock records it
+    engine: str | None = None
 
     @classmethod
     def create(
@@ -67,11 +70,14 @@ class CondaDependencies:
         )
 
     def to_dict(self) -> dict[str, list[str]]:
-        return {
+        found = {
             "channels": list(self.channels),
             "pip_packages": list(self.pip_packages),
             "conda_packages": list(self.conda_packages),
         }
+        if self.engine is not None:  # only then: the spec hash of an environment without an engine stays as it was
+            found["engine"] = [self.engine]
+        return found
 
 
 @dataclass

@@ -25,6 +25,7 @@ from . import contract
 from .codetree import CodeTree
 from .container import ContainerOptions
 from .contract import Version
+from .engines import find as find_engine
 from .environment import Environment
 from .hyperparameters import check_hyperparameters
 from .location import Location
@@ -151,6 +152,8 @@ def _image_and_engine(v: Values) -> None:
         raise ParameterError(E, "user_command", v["user_command"], "is the start command of a custom image: give user_image_url too")
     if v["framework_version"] is not None and v["framework_type"] is None:
         raise ParameterError(E, "framework_version", v["framework_version"], "needs framework_type (e.g. 'PyTorch')")
+    if v["framework_type"] is not None and image is None:
+        find_engine(v["framework_type"], v["framework_version"], owner=E)  # an engine the catalog does not know is refused
     description = v["job_description"]
     if description is not None and len(description) > MAX_DESCRIPTION:
         raise ParameterError(E, "job_description", description, f"must be at most {MAX_DESCRIPTION} characters")

@@ -76,6 +76,8 @@ def modelarts(
     smoke_cpus: float | None = None,
     network_mode: str | None = None,
     run_user: str | int | None = None,
+    framework_type: str | None = None,
+    framework_version: str | None = None,
 ) -> dict[str, Any]:
     """The signature of the ``modelarts`` marker; calling it checks the arguments' names and binds them."""
     return dict(locals())
@@ -121,6 +123,8 @@ class SmokeSpec:
     user_image_url: Any = None
     user_command: Any = None
     container: ContainerOptions = ContainerOptions()
+    framework_type: Any = None  # the preset engine (core.engines), the same for the smoke run and the online job
+    framework_version: Any = None
     expect: Any = field(default=None, compare=False)  # job files only (see jobfile.Expectations)
     local: JobConfig | None = field(default=None, compare=False)
     online: JobConfig | None = field(default=None, compare=False)
@@ -162,7 +166,8 @@ def build_spec(values: Mapping[str, Any], base: Path, *, expect: Any = None) -> 
     job's rules unchanged; only what the plugin itself means (``timeout``, ``train_instance_type``) is checked here."""
     v = {name: values.get(name) for name in PARAMETERS}
     out: dict[str, Any] = {k: v[k] for k in ("boot_file", "train_instance_type", "online_inputs", "online_output_path",
-                                             "job_name", "backend", "contract", "user_image_url", "user_command")}
+                                             "job_name", "backend", "contract", "user_image_url", "user_command",
+                                             "framework_type", "framework_version")}
     out.update(base=base, expect=expect, train_instance_count=values.get("train_instance_count", 1))
     for name in ("code_dir", "inputs", "smoke_inputs", "output_path"):
         out[name] = _path(base, v[name])
@@ -264,7 +269,8 @@ def _job_config(spec: SmokeSpec, session: Session, job_name: str, *, inputs: Any
         return JobConfig.template(
             code_dir=spec.code_dir, boot_file=spec.boot_file, environment=spec.environment,
             train_instance_count=spec.train_instance_count, user_image_url=spec.user_image_url,
-            user_command=spec.user_command, code_excludes=(session.local_root,), **fields,
+            user_command=spec.user_command, code_excludes=(session.local_root,), framework_type=spec.framework_type,
+            framework_version=spec.framework_version, **fields,
         ).fit(inputs=inputs, job_name=job_name)
     except ParameterError as exc:
         keyword = renames.get(exc.parameter, exc.parameter)

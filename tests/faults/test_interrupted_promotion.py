@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent("""\
     code, data, ledger = sys.argv[1:4]
     session = Session(stream_logs=False)
     est = Estimator(modelarts_session=session, code_dir=code, boot_file="train.py", train_instance_type="%s",
-                    train_instance_count=1, output_path="obs://emulator-bucket/out/")
+                    framework_type="PyTorch", train_instance_count=1, output_path="obs://emulator-bucket/out/")
     promote(est.config.fit(inputs=data, job_name="interrupted"), session, ledger=Ledger(ledger), lock_hash=None)
 """ % FLAVOR)
 
@@ -42,7 +42,7 @@ def _tree(tmp_path: Path) -> tuple[Path, Path]:
 
 def _estimator(session: Session, code: Path) -> Estimator:
     """The estimator SCRIPT builds, in this process."""
-    return Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
+    return Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR, framework_type="PyTorch",
                      train_instance_count=1, output_path="obs://emulator-bucket/out/")
 
 

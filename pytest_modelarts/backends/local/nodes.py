@@ -162,6 +162,9 @@ class JobNodes:
                         (overlay.base / part).mkdir(parents=True, exist_ok=True)
         mounts = [overlay.mount_line() + " </dev/null" for node in self.nodes for overlay in (node.code, node.data)
                   if overlay is not None]
+        if self._etc_view is not None:  # the host's /etc with the job's own files (/etc/volcano) added, read-only
+            self._etc_view.mkdir(parents=True, exist_ok=True)
+            mounts.append(etc_view_line(self.plan.volcano_dir.parent, self._etc_view) + " </dev/null")
 
         def fresh() -> subprocess.Popen[bytes]:
             return start_holder(network_lines(len(self.nodes)) if not self._outside else None)
@@ -272,11 +275,19 @@ class JobNodes:
         net = f"--net=/proc/{pid}/root{worker_netns(index)}" if not self._outside else "-n"
         return ["nsenter", "-t", str(pid), "-U", "-m", net, "-p", "--", *argv]
 
+    @property
+    def _etc_view(self) -> Path | None:
+        """Where the holder mounts the job's /etc (the host's, plus /etc/volcano), when the job has files there."""
+        return self.root / "node" / "etc-view" if self.plan.volcano_files() else None
+
     def _host_view(self, index: int) -> list[str]:
         """The host's top level as the worker sees it; on a private network its /sys is the worker's own (the
         holder mounted it from inside the worker's network namespace), so that /sys/class/net lists its own
-        interfaces (what NCCL and gloo look at), not the host's."""
+        interfaces (what NCCL and gloo look at), not the host's. /etc is the job's view of it, where it has one."""
         view = list(_host_top_level())
+        if self._etc_view is not None and "/etc" in view:
+            at = view.index("/etc")  # "--ro-bind", "/etc", "/etc"
+            view[at] = str(self._etc_view)
         if not self._outside and "/sys" in view:
             at = view.index("/sys")  # "--ro-bind", "/sys", "/sys"
             view[at:at + 2] = [worker_sysfs(index), "/sys"]
@@ -317,6 +328,15 @@ class JobNodes:
                 shown = inside.relative_to(layout.mount) if layout.mount in inside.parents else inside
                 found.append(f"{shown} ({what}{worker})")
         return found
+
+
+def etc_view_line(extra: Path, view: Path) -> str:
+    """The holder's command that mounts ``extra`` over the host's /etc at ``view``: a read-only overlay of the two
+    (no upper layer), so that the job's own files (/etc/volcano) appear beside the host's without touching them."""
+    escaped = str(extra).replace("\\", "\\\\").replace(":", "\\:").replace(",", "\\,")  # overlayfs' separators
+    options = shlex.quote(f"lowerdir={escaped}:/etc")
+    target = shlex.quote(str(view))
+    return f"mount -t overlay overlay -o {options} {target} 2>/dev/null || fuse-overlayfs -o {options} {target}"
 
 
 def _created(home: Path, inside: PurePosixPath, covered: Sequence[PurePosixPath]) -> Iterator[str]:
