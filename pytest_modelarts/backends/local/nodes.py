@@ -2,8 +2,10 @@
 
 What a worker sees (docs/sandbox.md): the container's own tree (``/home/ma-user``, ``MA_JOB_DIR``,
 ``inputs/data_url_0``, ``outputs/train_url_0``, ``log``), a private ``/tmp``, a writable ``/cache`` of its own,
-the rest of the host read-only; the user ``ma-user`` (uid 1000 by default); a network stack of its own on a
-network private to the job, where the workers reach each other by the contract's host names and nothing else
+read-only: the host's base system (``/usr``, ``/lib*``, chosen ``/etc`` files: :data:`BASE_DIRS`,
+:data:`BASE_ETC`), the job's environment and the interpreter it needs, and nothing else of the host (no homes,
+``/root``, ``/srv``, ``/opt``, ``/var``, checkout, other jobs' sandboxes); the user ``ma-user`` (uid 1000 by
+default); a network stack of its own on a network private to the job, where the workers reach each other by the contract's host names and nothing else
 (no host loopback, no outside network) unless the job asks for the host's network.
 
 How, without root (``unshare``, ``ip`` and ``bwrap``, no packet forwarding of our own)::
@@ -47,10 +49,6 @@ from .standby import dismiss, own_environment
 
 #: the documented user of ModelArts' custom images (uid 1000, group users 100)
 DEFAULT_UID, DEFAULT_GID = 1000, 100
-#: top-level host entries not bound into a node (fresh mounts, or private to the host)
-#: /var: a container runtime's layers are mounted under it and come and go, and a recursive bind of a tree whose
-#: mount vanishes meanwhile fails ("Unable to apply mount flags"); a ModelArts container has a /var of its image's
-NEVER_BIND = frozenset({"proc", "dev", "tmp", "home", "run", "cache", "lost+found", "mnt", "media", "var"})
 TOOLS = ("bwrap", "unshare", "nsenter", "ip")
 REQUIRE_VARIABLE = "PYTEST_MODELARTS_REQUIRE_SANDBOX"
 #: seconds a holder may take to mount a job's overlays and say "ready" (milliseconds, usually) before it is given up
@@ -289,7 +287,7 @@ class JobNodes:
                   *([runtime.prefix] if runtime.prefix else [])] if runtime is not None else []
         args: list[str] = []
         for path in [*python, *(m.path for m in mounts if not m.writable)]:
-            if len(path.parts) > 1 and path.parts[1] in NEVER_BIND and path.exists():
+            if not under_base(path) and path.exists():
                 args += ["--ro-bind", str(path), str(path)]
         for mount in mounts:
             if mount.writable:
@@ -339,16 +337,44 @@ def _created(home: Path, inside: PurePosixPath, covered: Sequence[PurePosixPath]
                 yield os.path.relpath(path, home)
 
 
+#: the host's base system a node sees, read-only (as an image's own /usr): nothing else of the host's top level
+#: (no /root, /home, /srv, /opt, /var, /mnt, nor the project's checkout wherever it lies); the environment, its
+#: interpreter and the job's own tree are bound one by one (:meth:`JobNodes._extra_binds`, :meth:`worker_argv`)
+BASE_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "sys")
+#: the entries of the host's /etc a program may need (the dynamic loader, name resolution, certificates, time zone,
+#: alternatives' links, Debian's python config); never its passwd, group, hosts (the node's own are generated),
+#: shadow, sudoers, ssh keys, pip.conf or anything else of the host's configuration
+BASE_ETC = ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "nsswitch.conf", "host.conf", "gai.conf",
+            "resolv.conf", "services", "protocols", "networks", "ethertypes", "localtime", "timezone", "ssl",
+            "ca-certificates", "ca-certificates.conf", "pki", "mime.types", "magic", "magic.mime", "os-release",
+            "debian_version", "lsb-release", "fonts", "environment", "profile", "profile.d", "bash.bashrc", "inputrc",
+            "locale.alias", "python3", *(f"python3.{minor}" for minor in range(6, 15)))
+
+
+def under_base(path: Path) -> bool:
+    """True for a path the base view shows already (under /usr, /lib...)."""
+    return len(path.parts) > 1 and path.parts[1] in BASE_DIRS and path.parts[1] != "sys"
+
+
 @functools.cache
 def _host_top_level() -> tuple[str, ...]:
-    """``--ro-bind`` every top-level host directory and file, ``--symlink`` each top-level link (/lib -> usr/lib)."""
+    """``--ro-bind`` the host's base directories (:data:`BASE_DIRS`) and the chosen entries of its /etc
+    (:data:`BASE_ETC`), ``--symlink`` a top-level link among them (/lib -> usr/lib)."""
     args: list[str] = []
-    for name in sorted(os.listdir("/")):
+    for name in BASE_DIRS:
         path = "/" + name
-        if name in NEVER_BIND:
-            continue
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
-        elif os.path.isdir(path) or os.path.isfile(path):
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    args += ["--dir", "/etc"]
+    for name in BASE_ETC:
+        path = "/etc/" + name
+        if os.path.islink(path) and not os.path.exists(path):
+            continue  # a dangling link (resolv.conf of a resolver not running): nothing to show
+        if os.path.islink(path) and not os.path.realpath(path).startswith("/etc/"):
+            # e.g. /etc/localtime -> /usr/share/zoneinfo/..: the link as it is, its target is in the base
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.exists(path):
             args += ["--ro-bind", path, path]
     return tuple(args)
