@@ -32,7 +32,6 @@ import errno
 import filecmp
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -252,28 +251,6 @@ def place_whole(source: Path, dest: Path) -> None:
         with contextlib.suppress(OSError):
             partial.unlink()
         raise
-
-
-def install_requirements(python: Path, code_dir: Path, name: str, target: Path, log: Path) -> None:
-    """What preset images do with a requirements file in the code dir: ``pip install -r`` it before the job.
-
-    As the platform does it: from the code directory (a bare wheel name, ``./mypkg`` or ``-r other.txt`` in the
-    file resolve there), with the contract's environment only (a package's build never sees your cloud keys).
-    Installed into ``target`` (put on PYTHONPATH) so that neither the cached environment nor the user's
-    interpreter is modified; uv does the install, and its output goes to the job's log.
-    """
-    from uv import find_uv_bin
-
-    with open(log, "ab") as out:
-        out.write(f"[pytest-modelarts] installing {name} (the platform does this before the boot file)\n".encode())
-        out.flush()
-        result = subprocess.run(
-            [find_uv_bin(), "pip", "install", "--python", str(python), "--target", str(target), "-r", name],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=code_dir,
-            env=contract.installer_environment(os.environ),
-        )
-    if result.returncode != 0:
-        raise BackendError(f"installing {name} from the code directory failed (exit {result.returncode}); see {log}")
 
 
 def walk(root: Path) -> Iterator[Path]:

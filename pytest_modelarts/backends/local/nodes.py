@@ -2,8 +2,8 @@
 
 What a worker sees (docs/sandbox.md): the container's own tree (``/home/ma-user``, ``MA_JOB_DIR``,
 ``inputs/data_url_0``, ``outputs/train_url_0``, ``log``), a private ``/tmp``, a writable ``/cache`` of its own,
-read-only: the host's base system (``/usr``, ``/lib*``, chosen ``/etc`` files: :data:`BASE_DIRS`,
-:data:`BASE_ETC`), the job's environment and the interpreter it needs, and nothing else of the host (no homes,
+read-only: the host's base system (``/usr``, ``/lib*``, chosen ``/etc`` files: see
+:mod:`.baseview`), the job's environment and the interpreter it needs, and nothing else of the host (no homes,
 ``/root``, ``/srv``, ``/opt``, ``/var``, checkout, other jobs' sandboxes); the user ``ma-user`` (uid 1000 by
 default); a network stack of its own on a network private to the job, where the workers reach each other by the contract's host names and nothing else
 (no host loopback, no outside network) unless the job asks for the host's network.
@@ -44,6 +44,7 @@ from ...core.oskit import children
 from ...core.plan import JobPlan, Network
 from ...errors import BackendError
 from ..sandbox import walk
+from .baseview import host_base_view, under_base
 from .holder import ONE_WORKER_HOLDERS, network_lines, node_address, start_holder, worker_netns, worker_sysfs
 from .standby import dismiss, own_environment
 
@@ -134,6 +135,9 @@ class JobNodes:
     _holder: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _holder_pid: int | None = field(default=None, init=False, repr=False)
     _binds: list[str] = field(default_factory=list, init=False, repr=False)  # the plan's mounts, every worker's
+    #: the installer node's copy-on-write view of the code (where the code is overlaid): a package's build writes in
+    #: its source tree, which must be neither the user's files nor a worker's view
+    installer_code: Overlay | None = None
 
     @property
     def _outside(self) -> bool:
@@ -153,13 +157,13 @@ class JobNodes:
         (etc / "passwd").write_text(passwd)
         (etc / "group").write_text(group)
         self._binds = self._extra_binds()
-        for node in self.nodes:
-            for overlay in (node.code, node.data):
-                if overlay is not None:
-                    for part in ("upper", "work", "merged"):
-                        (overlay.base / part).mkdir(parents=True, exist_ok=True)
-        mounts = [overlay.mount_line() + " </dev/null" for node in self.nodes for overlay in (node.code, node.data)
-                  if overlay is not None]
+        overlays = [overlay for node in self.nodes for overlay in (node.code, node.data) if overlay is not None]
+        if self.installer_code is not None:
+            overlays.append(self.installer_code)
+        for overlay in overlays:
+            for part in ("upper", "work", "merged"):
+                (overlay.base / part).mkdir(parents=True, exist_ok=True)
+        mounts = [overlay.mount_line() + " </dev/null" for overlay in overlays]
 
         def fresh() -> subprocess.Popen[bytes]:
             return start_holder(network_lines(len(self.nodes)) if not self._outside else None)
@@ -269,11 +273,41 @@ class JobNodes:
         net = f"--net=/proc/{pid}/root{worker_netns(index)}" if not self._outside else "-n"
         return ["nsenter", "-t", str(pid), "-U", "-m", net, "-p", "--", *argv]
 
+    def installer_argv(self, command: Sequence[str], env: Mapping[str, str], *, writable: Sequence[Path],
+                       tools: Sequence[tuple[Path, PurePosixPath]]) -> list[str]:
+        """The command that runs ``command`` (a package install) in an *installer node*: worker 0's view of the
+        files (its home, a copy-on-write view of the code, the environment read-only, the base system), ``writable``
+        bound read-write at their own paths (the install's target), ``tools`` bound read-only (host path, path
+        inside: the installer itself), with exactly ``env``, in the job's user, mount and pid namespaces (it ends
+        with the job) but on the host's network: it needs the package index, as the platform's pip reaches its
+        mirror. Nothing of the host beyond that: no homes, no checkout, no caller's environment, no host process
+        in its /proc."""
+        assert self._holder_pid is not None, "start() the nodes first"
+        node, layout, (uid, gid) = self.nodes[0], self.plan.layout, self.plan.user
+        etc = self.root / "node" / "etc"
+        code = self.installer_code.merged if self.installer_code is not None else node.home / layout.code_dir(
+            self.plan.code_name).relative_to(layout.home)
+        argv = ["bwrap", "--unshare-user", "--uid", str(uid), "--gid", str(gid), "--unshare-pid", "--unshare-ipc",
+                "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--tmpfs", "/", *host_base_view(),
+                "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/run",
+                *self._binds, "--ro-bind", str(etc / "passwd"), "/etc/passwd", "--ro-bind", str(etc / "group"),
+                "/etc/group", "--dir", "/home", "--bind", str(node.home), str(layout.home),
+                "--bind", str(code), str(layout.code_dir(self.plan.code_name))]
+        for path in writable:
+            argv += ["--bind", str(path), str(path)]
+        for host, inside in tools:
+            argv += ["--ro-bind", str(host), str(inside)]
+        argv += ["--remount-ro", "/", "--chdir", str(layout.code_dir(self.plan.code_name)), "--clearenv"]
+        for name, value in env.items():
+            argv += ["--setenv", name, value]
+        # no -n: the host's network namespace, the one nsenter runs in
+        return ["nsenter", "-t", str(self._holder_pid), "-U", "-m", "-p", "--", *argv, "--", *command]
+
     def _host_view(self, index: int) -> list[str]:
         """The host's top level as the worker sees it; on a private network its /sys is the worker's own (the
         holder mounted it from inside the worker's network namespace), so that /sys/class/net lists its own
         interfaces (what NCCL and gloo look at), not the host's."""
-        view = list(_host_top_level())
+        view = list(host_base_view())
         if not self._outside and "/sys" in view:
             at = view.index("/sys")  # "--ro-bind", "/sys", "/sys"
             view[at:at + 2] = [worker_sysfs(index), "/sys"]
@@ -335,46 +369,3 @@ def _created(home: Path, inside: PurePosixPath, covered: Sequence[PurePosixPath]
             path = os.path.join(base, name)
             if path not in skip:
                 yield os.path.relpath(path, home)
-
-
-#: the host's base system a node sees, read-only (as an image's own /usr): nothing else of the host's top level
-#: (no /root, /home, /srv, /opt, /var, /mnt, nor the project's checkout wherever it lies); the environment, its
-#: interpreter and the job's own tree are bound one by one (:meth:`JobNodes._extra_binds`, :meth:`worker_argv`)
-BASE_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "sys")
-#: the entries of the host's /etc a program may need (the dynamic loader, name resolution, certificates, time zone,
-#: alternatives' links, Debian's python config); never its passwd, group, hosts (the node's own are generated),
-#: shadow, sudoers, ssh keys, pip.conf or anything else of the host's configuration
-BASE_ETC = ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "nsswitch.conf", "host.conf", "gai.conf",
-            "resolv.conf", "services", "protocols", "networks", "ethertypes", "localtime", "timezone", "ssl",
-            "ca-certificates", "ca-certificates.conf", "pki", "mime.types", "magic", "magic.mime", "os-release",
-            "debian_version", "lsb-release", "fonts", "environment", "profile", "profile.d", "bash.bashrc", "inputrc",
-            "locale.alias", "python3", *(f"python3.{minor}" for minor in range(6, 15)))
-
-
-def under_base(path: Path) -> bool:
-    """True for a path the base view shows already (under /usr, /lib...)."""
-    return len(path.parts) > 1 and path.parts[1] in BASE_DIRS and path.parts[1] != "sys"
-
-
-@functools.cache
-def _host_top_level() -> tuple[str, ...]:
-    """``--ro-bind`` the host's base directories (:data:`BASE_DIRS`) and the chosen entries of its /etc
-    (:data:`BASE_ETC`), ``--symlink`` a top-level link among them (/lib -> usr/lib)."""
-    args: list[str] = []
-    for name in BASE_DIRS:
-        path = "/" + name
-        if os.path.islink(path):
-            args += ["--symlink", os.readlink(path), path]
-        elif os.path.isdir(path):
-            args += ["--ro-bind", path, path]
-    args += ["--dir", "/etc"]
-    for name in BASE_ETC:
-        path = "/etc/" + name
-        if os.path.islink(path) and not os.path.exists(path):
-            continue  # a dangling link (resolv.conf of a resolver not running): nothing to show
-        if os.path.islink(path) and not os.path.realpath(path).startswith("/etc/"):
-            # e.g. /etc/localtime -> /usr/share/zoneinfo/..: the link as it is, its target is in the base
-            args += ["--symlink", os.readlink(path), path]
-        elif os.path.exists(path):
-            args += ["--ro-bind", path, path]
-    return tuple(args)

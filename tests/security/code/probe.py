@@ -14,9 +14,9 @@ p.add_argument("--hold", default="")
 a, _ = p.parse_known_args()
 
 
-def attempt(action):
+def attempt(action, path):
     try:
-        action()
+        action(path)
         return "done"
     except OSError as exc:
         return type(exc).__name__
@@ -39,8 +39,8 @@ def write(path):
             fh.write(b"# probe was here\n")
 
 
-report = {"read": {path: attempt(lambda: read(path)) for path in json.loads(a.read)},
-          "write": {path: attempt(lambda: write(path)) for path in json.loads(a.write)},
+report = {"read": {path: attempt(read, path) for path in json.loads(a.read)},
+          "write": {path: attempt(write, path) for path in json.loads(a.write)},
           "list": {path: sorted(os.listdir(path)) if os.path.isdir(path) else None for path in json.loads(a.list)},
           "prefix": sys.prefix, "root": sorted(os.listdir("/"))}
 print("PROBE " + json.dumps(report), flush=True)
