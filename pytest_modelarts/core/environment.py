@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError
+from .requirement_specs import check_pip_packages
 
 _ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
@@ -50,9 +51,11 @@ class CondaDependencies:
         conda_packages: Iterable[str] | None = None,
     ) -> CondaDependencies:
         owner = "CondaDependencies.create"
+        pip = _str_list(owner, "pip_packages", pip_packages)
+        check_pip_packages(owner, pip)
         return cls(
             channels=_str_list(owner, "channels", channels),
-            pip_packages=_str_list(owner, "pip_packages", pip_packages),
+            pip_packages=pip,
             conda_packages=_str_list(owner, "conda_packages", conda_packages),
         )
 
