@@ -42,6 +42,7 @@ from ..core.codetree import CodeTree
 from ..core.contract import V2_CONTRACT, Contract, Layout
 from ..core.job import JobConfig
 from ..errors import BackendError
+from .leftovers import claim, partial_name, release, sweep_partials, sweep_runs
 
 if TYPE_CHECKING:
     from ..core.plan import JobPlan
@@ -109,10 +110,12 @@ def create_sandbox(plan: JobPlan, local_root: Path, *, stage_code: bool = True, 
     config = plan.config
     assert config.code_path is not None or config.is_custom_image
     root = plan.sandbox_root
+    sweep_runs(root.parent, remove)  # what killed runs left here (see .leftovers)
     try:
         root.mkdir(parents=True, exist_ok=False)
     except FileExistsError:
         raise BackendError(f"sandbox {root} exists already") from None
+    claim(root)
     sandbox = Sandbox(root=root, code_name=plan.code_name, job_id=plan.job_id, workers=plan.count, contract=plan.contract)
     (root / "status").mkdir()
     if plan.requirements is not None:
@@ -180,9 +183,17 @@ def deliver(config: JobConfig, sandbox: Sandbox) -> list[OutputConflict]:
 
     Returns the output conflicts, which are also noted in worker 0's log.
     """
+    try:
+        return _deliver(config, sandbox)
+    finally:
+        release(sandbox.root)  # the job has ended: its sandbox is the run's to keep or remove
+
+
+def _deliver(config: JobConfig, sandbox: Sandbox) -> list[OutputConflict]:
     target = output_location(config, sandbox)
     try:
         target.mkdir(parents=True, exist_ok=True)
+        sweep_partials(target)  # half-copied files of a delivery killed earlier
     except OSError as exc:
         raise DeliveryError(f"output_path {str(target)!r} cannot be created ({exc.strerror or exc}); the intact outputs "
                             f"are in the sandbox, kept: {sandbox.train_url(0)}") from None
@@ -240,7 +251,7 @@ def deliver_tree(source: Path, target: Path) -> None:
 def place_whole(source: Path, dest: Path) -> None:
     """Copy ``source`` (a file, or a link as a link) to ``dest`` through a copy beside it and a rename, so that
     ``dest`` is never seen half-written and an error leaves no partial file."""
-    partial = dest.with_name(f".{dest.name}.partial")
+    partial = partial_name(dest)
     try:
         if source.is_symlink():
             os.symlink(os.readlink(source), partial)
