@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError
-from .requirement_specs import check_pip_packages
+from .requirement_specs import check_channels, check_conda_packages, check_lock_file, check_pip_packages
 
 _ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
@@ -52,12 +52,11 @@ class CondaDependencies:
     ) -> CondaDependencies:
         owner = "CondaDependencies.create"
         pip = _str_list(owner, "pip_packages", pip_packages)
+        conda, where = _str_list(owner, "conda_packages", conda_packages), _str_list(owner, "channels", channels)
         check_pip_packages(owner, pip)
-        return cls(
-            channels=_str_list(owner, "channels", channels),
-            pip_packages=pip,
-            conda_packages=_str_list(owner, "conda_packages", conda_packages),
-        )
+        check_conda_packages(owner, conda)
+        check_channels(owner, where)
+        return cls(channels=where, pip_packages=pip, conda_packages=conda)
 
     def to_dict(self) -> dict[str, list[str]]:
         return {
@@ -91,6 +90,7 @@ class Environment:
         if name == "lock_file" and value is not None:
             if not isinstance(value, (str, Path)):
                 raise ParameterError("Environment", "lock_file", value, "must be a path or None")
+            check_lock_file(value)
             value = Path(value)
         super().__setattr__(name, value)
 
