@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..core.bootfile import undeclared
+from ..core.bootfile import doubtful, undeclared
 from ..core.container import ContainerOptions
 from ..core.environment import Environment
 from ..core.hyperparameters import Hyperparameters, check_hyperparameters
@@ -270,6 +271,8 @@ def _check_declared(spec: SmokeSpec, local: JobConfig) -> None:
         problems = undeclared(local.code_path / local.boot_file, pairs) if local.code_path and local.boot_file else []
         if problems:
             raise ParameterError(OWNER, keyword, pairs, "; ".join(problems))
+        for doubt in doubtful(local.code_path / local.boot_file, pairs) if local.code_path and local.boot_file else []:
+            warnings.warn(f"{OWNER}({keyword}=...): {doubt}", UserWarning, stacklevel=2)  # a guess: never a refusal
 
 
 def job_name_for(text: str) -> str:
