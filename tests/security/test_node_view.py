@@ -51,7 +51,7 @@ def test_a_root_owned_secret_the_shadow_file_and_the_checkout_are_out_of_a_nodes
     secret.write_text("host secret")
     secret.chmod(0o600)
     session = Session(local_root=outside_home_and_tmp / "root", stream_logs=False, stop_grace_period=1, sandbox=True)
-    paths = [str(secret), str(outside_home_and_tmp), "/etc/shadow", "/etc/gshadow", "/srv", "/opt", "/var/lib",
+    paths = [str(secret), str(outside_home_and_tmp), "/etc/shadow", "/etc/gshadow", "/etc/ssl/private", "/srv", "/opt", "/var/lib",
              str(CHECKOUT / "pyproject.toml"), str(CHECKOUT / ".git"), os.path.expanduser("~/.ssh"), "/etc/ssh"]
     job = probe(session, read=paths, listed=["/root", str(CHECKOUT), "/etc"])
     assert job.phase is JobPhase.COMPLETED, job.logs()

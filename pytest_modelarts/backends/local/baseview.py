@@ -18,7 +18,8 @@ BASE_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "sys")
 #: alternatives' links, Debian's python config); never its passwd, group, hosts (the node's own are generated),
 #: shadow, sudoers, ssh keys, pip.conf or anything else of the host's configuration
 BASE_ETC = ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "nsswitch.conf", "host.conf", "gai.conf",
-            "resolv.conf", "services", "protocols", "networks", "ethertypes", "localtime", "timezone", "ssl",
+            "resolv.conf", "services", "protocols", "networks", "ethertypes", "localtime", "timezone", "ssl/certs",
+            "ssl/openssl.cnf",
             "ca-certificates", "ca-certificates.conf", "pki", "mime.types", "magic", "magic.mime", "os-release",
             "debian_version", "lsb-release", "fonts", "environment", "profile", "profile.d", "bash.bashrc", "inputrc",
             "locale.alias", "python3", *(f"python3.{minor}" for minor in range(6, 15)))
@@ -49,5 +50,20 @@ def host_base_view() -> tuple[str, ...]:
             # e.g. /etc/localtime -> /usr/share/zoneinfo/..: the link as it is, its target is in the base
             args += ["--symlink", os.readlink(path), path]
         elif os.path.exists(path):
-            args += ["--ro-bind", path, path]
+            args += ["--ro-bind", path, path, *_hidden_within(path)]
     return tuple(args)
+
+
+def _hidden_within(path: str) -> list[str]:
+    """An empty tmpfs over each folder under ``path`` that others may not enter (``/etc/ssl/private``, 0700): what
+    the host keeps from its other users stays out of a node, even where the node's uid maps to the owner's."""
+    if not os.path.isdir(path) or os.path.islink(path):
+        return []
+    hidden = []
+    for base, dirs, _files in os.walk(path):
+        for name in list(dirs):
+            folder = os.path.join(base, name)
+            if not os.path.islink(folder) and not os.stat(folder).st_mode & 0o001:
+                hidden += ["--tmpfs", folder]
+                dirs.remove(name)
+    return hidden
