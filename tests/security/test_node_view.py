@@ -106,3 +106,29 @@ def test_the_nodes_own_user_and_host_files_stand_for_the_hosts(tmp_path: Path, p
     job = probe(session, read=[path])
     assert job.phase is JobPhase.COMPLETED, job.logs()
     assert report(job)["read"] == {path: "done"}
+
+
+def test_what_the_base_keeps_from_other_users_is_hidden_in_a_node(tmp_path: Path) -> None:
+    """Within the /etc entries a node sees, a folder others may not enter and a file others may not read (as
+    /etc/ssl/private) are covered, even for a root caller, whose node uid maps to the owner's."""
+    import subprocess
+
+    from pytest_modelarts.backends.local.baseview import _hidden_within
+
+    etc = tmp_path / "etc-entry"
+    (etc / "private").mkdir(parents=True)
+    (etc / "private" / "key.pem").write_text("secret key")
+    (etc / "private").chmod(0o700)
+    (etc / "shadow-like").write_text("secret hash")
+    (etc / "shadow-like").chmod(0o600)
+    (etc / "public.conf").write_text("shown")
+    hidden = _hidden_within(str(etc))
+    argv = ["bwrap", "--unshare-user", "--uid", "1000", "--ro-bind", "/", "/", "--ro-bind", str(etc), str(etc), *hidden,
+            "--", sys.executable, "-c",
+            "import os, sys\nd = sys.argv[1]\ntry:\n    shadow = repr(open(d + '/shadow-like').read())\n"
+            "except PermissionError:\n    shadow = 'denied'\n"
+            "print(sorted(os.listdir(d + '/private')), shadow, open(d + '/public.conf').read())", str(etc)]
+    seen = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert seen.returncode == 0, seen.stderr
+    # the file is covered by /dev/null, which a user namespace's mount opens for nobody (nodev): denied, or empty
+    assert seen.stdout.split()[0] == "[]" and seen.stdout.split()[1] in ("denied", "''") and seen.stdout.split()[2] == "shown"

@@ -55,15 +55,20 @@ def host_base_view() -> tuple[str, ...]:
 
 
 def _hidden_within(path: str) -> list[str]:
-    """An empty tmpfs over each folder under ``path`` that others may not enter (``/etc/ssl/private``, 0700): what
-    the host keeps from its other users stays out of a node, even where the node's uid maps to the owner's."""
+    """An empty tmpfs over each folder under ``path`` that others may not enter (``/etc/ssl/private``, 0700), an
+    empty file (/dev/null) over each file others may not read: what the host keeps from its other users stays out
+    of a node, even where the node's uid maps to the owner's (a root caller)."""
     if not os.path.isdir(path) or os.path.islink(path):
-        return []
+        return [] if os.path.islink(path) or os.stat(path).st_mode & 0o004 else ["--ro-bind", "/dev/null", path]
     hidden = []
-    for base, dirs, _files in os.walk(path):
+    for base, dirs, files in os.walk(path):
         for name in list(dirs):
             folder = os.path.join(base, name)
             if not os.path.islink(folder) and not os.stat(folder).st_mode & 0o001:
                 hidden += ["--tmpfs", folder]
                 dirs.remove(name)
+        for name in files:
+            file = os.path.join(base, name)
+            if not os.path.islink(file) and not os.stat(file).st_mode & 0o004:
+                hidden += ["--ro-bind", "/dev/null", file]
     return hidden
