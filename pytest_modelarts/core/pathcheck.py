@@ -75,7 +75,8 @@ def path_problem(value: str | os.PathLike[str], *, written: bool, folder: bool =
         existing = existing.parent
     real = os.path.realpath(existing)
     # a device read as inputs is refused by the code-tree policy, which says which kind of file it is
-    if any(real == p or real.startswith(p + "/") for p in (PSEUDO if written else PSEUDO[:2])):
+    shm = real == "/dev/shm" or real.startswith("/dev/shm/")  # a tmpfs of files, a ramdisk some runners use
+    if not shm and any(real == p or real.startswith(p + "/") for p in (PSEUDO if written else PSEUDO[:2])):
         return f"lies in {real.split('/')[1] and '/' + real.split('/')[1]}, a pseudo file system of the kernel, not a folder of files"
     if st is not None and folder and written and not os.path.isdir(path):
         return "is a file, not a folder"
