@@ -94,3 +94,26 @@ def test_pytest_killed_during_a_requirements_install_leaves_no_installer(tmp_pat
             proc.wait()
     wait_until(lambda: tagged(tag) == [], 30,
                what=lambda: f"no installer process to be left: {command_lines(tag)}")
+
+
+PARENT = """\
+import subprocess, sys
+from pytest_modelarts.core.deathsig import die_with_parent
+subprocess.run([sys.executable, "-c", "import time; time.sleep(600)", sys.argv[1]], preexec_fn=die_with_parent)
+"""
+
+
+def test_an_installer_started_to_die_with_its_parent_ends_when_the_parent_is_killed() -> None:
+    """What the environment build's uv and the relocated install are started with: SIGKILL of the process that
+    started them (pytest) ends them too, where no namespace of ours holds them."""
+    tag = f"dies-with-parent-{uuid.uuid4().hex}"
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, tag])
+    try:
+        wait_until(lambda: command_lines(tag) and len(command_lines(tag)) == 2, 60, what="the child to start")
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+    wait_until(lambda: command_lines(tag) == [], 30, what=lambda: f"the child to end: {command_lines(tag)}")
