@@ -121,6 +121,7 @@ def build_environment(
             cache.touch(key)
             return BuiltEnvironment(key, final, locked.python_source, marker["interpreter"], False, name)
         cache.remove_staging(key)  # leftovers of a killed build
+        cache.sweep_staging()  # and of killed builds of other environments
         if final.exists():  # published but broken (its local interpreter is gone, a file damaged): rebuild
             trash = cache.staging / f"{key[:16]}-broken"
             os.rename(final, trash)

@@ -9,8 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pytest_modelarts import Estimator, JobPhase, Session
 from pytest_modelarts.backends.leftovers import OWNER_NOTE
+from tests.support.conda_channel import LocalChannel, conda_channel  # noqa: F401  (fixture)
 from tests.support.waiting import wait_until
 
 KILLED_RUN = """\
@@ -87,3 +90,30 @@ def _ticks(pid: int) -> str | None:
     from pytest_modelarts.core.oskit import start_ticks
 
     return start_ticks(pid)
+
+
+def test_a_killed_builds_staging_is_removed_by_the_next_build_of_any_environment(
+        tmp_path: Path, conda_channel: LocalChannel, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """A build killed halfway leaves a staging dir; the next build, of whatever environment, removes it (a build
+    under way, whose lock is held, keeps its own)."""
+    import filelock
+
+    from pytest_modelarts.envs.build import ensure_environment
+    from pytest_modelarts.envs.cache import EnvCache
+    from tests.envs.conftest import full_env
+
+    monkeypatch.setenv("PYTEST_MODELARTS_PKGS_DIR", str(tmp_path / "pkgs"))
+    monkeypatch.delenv("PYTEST_MODELARTS_PYTHON", raising=False)
+    cache = EnvCache(tmp_path / "cache")
+    for folder in (cache.staging, cache.locks):
+        folder.mkdir(parents=True, exist_ok=True)
+    killed = cache.staging / "0123456789abcdef-killed"
+    (killed / "lib").mkdir(parents=True)
+    (killed / "lib" / "half.so").write_bytes(b"x" * 1000)
+    busy = cache.staging / "fedcba9876543210-building"
+    busy.mkdir()
+    held = filelock.FileLock(str(cache.lock_path("fedcba9876543210" + "0" * 48)))
+    with held:
+        ensure_environment(full_env(conda_channel, conda_packages=["python=3.11"], pip_packages=[]),
+                           cache_dir=cache.root, lock_path=tmp_path / "e.conda-lock.yml")
+        assert not killed.exists() and busy.is_dir()
