@@ -2,11 +2,11 @@
 
 What a worker sees (docs/sandbox.md): the container's own tree (``/home/ma-user``, ``MA_JOB_DIR``,
 ``inputs/data_url_0``, ``outputs/train_url_0``, ``log``), a private ``/tmp``, a writable ``/cache`` of its own,
-read-only: the host's base system (``/usr``, ``/lib*``, chosen ``/etc`` files: see
-:mod:`.baseview`), the job's environment and the interpreter it needs, and nothing else of the host (no homes,
-``/root``, ``/srv``, ``/opt``, ``/var``, checkout, other jobs' sandboxes); the user ``ma-user`` (uid 1000 by
-default); a network stack of its own on a network private to the job, where the workers reach each other by the contract's host names and nothing else
-(no host loopback, no outside network) unless the job asks for the host's network.
+read-only: the host's base system (``/usr``, ``/lib*``, chosen ``/etc`` files: see :mod:`.baseview`), the job's
+environment and the interpreter it needs, and nothing else of the host (no homes, ``/root``, ``/srv``, ``/opt``,
+``/var``, checkout, other jobs' sandboxes); the user ``ma-user`` (uid 1000 by default); a network stack of its
+own on a network private to the job, where the workers reach each other by the contract's host names and nothing
+else (no host loopback, no outside network) unless the job asks for the host's network.
 
 How, without root (``unshare``, ``ip`` and ``bwrap``, no packet forwarding of our own)::
 
