@@ -30,6 +30,7 @@ from .environment import Environment
 from .hyperparameters import check_hyperparameters
 from .location import Location
 from .objectstore import LocalObs
+from .pathcheck import check_path
 from .session import parse_run_user
 
 LOCAL_INSTANCE_TYPE = "local"
@@ -176,6 +177,7 @@ def _code(v: Values) -> None:
                 raise ParameterError(E, "boot_file", boot_file, f"must be a .py file inside code_dir {code_dir!r}")
             v["boot_file"] = rel.as_posix()
         return
+    check_path(E, "code_dir", str(code_dir.path), written=False)
     if not code_dir.path.is_dir():
         raise ParameterError(E, "code_dir", code_dir, "must be an existing directory")
     root = code_dir.path.resolve()
@@ -224,6 +226,7 @@ def check_location(owner: str, name: str, value: str, *, local: bool, must_exist
         if where.scheme != "obs":
             raise ParameterError(owner, name, value, "must be an obs:// URL, a local path or a file:// URL")
         return where
+    check_path(owner, name, str(where.path), written=name != "inputs", folder=name != "inputs")
     if must_exist and not where.path.exists():
         raise ParameterError(owner, name, value, "does not exist" + _nearest(where.path))
     if name == "inputs":

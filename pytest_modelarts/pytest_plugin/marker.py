@@ -25,20 +25,21 @@ configurations once, at collection, by the job rules (:mod:`~pytest_modelarts.co
 from __future__ import annotations
 
 import inspect
-import math
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..core.bootfile import undeclared
+from ..core.bootfile import doubtful, undeclared
 from ..core.container import ContainerOptions
 from ..core.environment import Environment
 from ..core.hyperparameters import Hyperparameters, check_hyperparameters
 from ..core.job import LOCAL_INSTANCE_TYPE, JobConfig
 from ..core.location import Location
 from ..core.objectstore import LocalObs
+from ..core.pathcheck import MAX_SECONDS, seconds_problem
 from ..core.session import Session
 from ..errors import ConfigurationError, ParameterError, SpecError, unknown_keywords_error
 from .documents import environment_from_mapping, load_environment_file, with_default_lock
@@ -183,9 +184,10 @@ def build_spec(values: Mapping[str, Any], base: Path, *, expect: Any = None) -> 
                                         user=str(v["run_user"]) if v["run_user"] is not None else None,
                                         smoke_memory=v["smoke_memory"], smoke_cpus=v["smoke_cpus"])
     timeout = v["timeout"]
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or not 0 < timeout < math.inf):  # nan and inf are numbers too
-        raise ParameterError(OWNER, "timeout", timeout, "must be a number of seconds > 0")
+    problem = seconds_problem(timeout, zero=False) if timeout is not None else None  # nan, inf and 10**20 too
+    if problem is not None:
+        raise ParameterError(OWNER, "timeout", timeout, "must be a number of seconds > 0"
+                             + (f", no more than a timer takes ({MAX_SECONDS:.0f})" if "beyond" in problem else ""))
     out["timeout"] = float(timeout) if timeout is not None else None
     if out["train_instance_type"] == LOCAL_INSTANCE_TYPE:
         raise ParameterError(OWNER, "train_instance_type", LOCAL_INSTANCE_TYPE,
@@ -284,6 +286,8 @@ def _check_declared(spec: SmokeSpec, local: JobConfig) -> None:
         problems = undeclared(local.code_path / local.boot_file, pairs) if local.code_path and local.boot_file else []
         if problems:
             raise ParameterError(OWNER, keyword, pairs, "; ".join(problems))
+        for doubt in doubtful(local.code_path / local.boot_file, pairs) if local.code_path and local.boot_file else []:
+            warnings.warn(f"{OWNER}({keyword}=...): {doubt}", UserWarning, stacklevel=2)  # a guess: never a refusal
 
 
 def job_name_for(text: str) -> str:
