@@ -90,3 +90,16 @@ def path_problem(value: str | os.PathLike[str], *, written: bool, folder: bool =
         if not os.access(existing, os.W_OK):
             return f"is not writable ({real})"
     return None
+
+
+def nearest_sibling(path: Path) -> str:
+    """``; did you mean '<sibling>'?`` for a path whose last part is a typo of an existing sibling, else ``""``."""
+    import difflib
+
+    parent = path.parent
+    try:
+        names = [entry.name for entry in parent.iterdir()] if parent.is_dir() else []
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.75)
+    return f"; did you mean {str(parent / close[0])!r}?" if close else ""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .oskit import atomic_write
 
@@ -25,6 +25,10 @@ from .oskit import atomic_write
 SWITCH_VARIABLE = "PYTEST_MODELARTS_PIP_INDEX"
 #: the layer under the job's sandbox
 LAYER_DIR = "pip-layer"
+#: where a node or a container sees the layer and uv: paths of their own, so that no host path (the sandbox's
+#: folder, the checkout's virtual environment) appears in the job's view
+LAYER_INSIDE = PurePosixPath("/run/pytest-modelarts/pip-layer")
+UV_INSIDE = PurePosixPath("/run/pytest-modelarts/uv")
 #: the line a job's ``pip install`` prints when it may not reach the index
 REFUSAL = (f"pip install: this local job may not reach the package index (online, jobs reach ModelArts' pip mirror "
            f"MA_PIP_URL); allow it with {SWITCH_VARIABLE}=1 in the environment of pytest or of your script")
@@ -58,6 +62,10 @@ class PipLayer:
     def site(self) -> Path:
         return self.root / "site"
 
+    def seen(self, *, inside: bool) -> PurePosixPath:
+        """Where the job sees the layer: :data:`LAYER_INSIDE` in a node or a container, else its own folder."""
+        return LAYER_INSIDE if inside else PurePosixPath(self.root)
+
     def write(self) -> None:
         """Lay the layer out: its folders and its ``pip``."""
         for folder in (self.bin, self.site, self.root / "cache"):
@@ -67,7 +75,10 @@ class PipLayer:
             atomic_write(self.bin / name, script, mode=0o755)
 
     def _script(self) -> str:
-        uv, python, site, cache = (shlex.quote(str(p)) for p in (self.uv, self.python, self.site, self.root / "cache"))
+        # the layer's own folders from where the script lies (a node sees the layer at LAYER_INSIDE, a relocated job
+        # at its folder); uv at UV_INSIDE where it is bound there
+        python, host_uv = shlex.quote(str(self.python)), shlex.quote(str(self.uv))
+        uv, site, cache = '"$uv"', '"$layer/site"', '"$layer/cache"'
         if self.reachable:
             settings = "".join(f"export {name}={shlex.quote(value)}; " for name, value in sorted(self.settings.items()))
             install = (f'{settings}export UV_CACHE_DIR={cache}; [ -n "$MA_PIP_URL" ] && export UV_INDEX_URL="$MA_PIP_URL"; '
@@ -76,7 +87,10 @@ class PipLayer:
             install = f"echo {shlex.quote(REFUSAL)} >&2; exit 1"
         # pip's options that uv does not take, and that mean nothing for a layer: --user, --no-warn-script-location
         return f"""#!/bin/sh
-# pip of a pytest-modelarts job: installs into the job's own layer ({site}), never into its shared environment
+# pip of a pytest-modelarts job: installs into the job's own layer, never into its shared environment
+layer=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
+uv={shlex.quote(str(UV_INSIDE))}
+[ -x "$uv" ] || uv={host_uv}
 if [ "$1" = install ]; then
     shift
     for arg in "$@"; do

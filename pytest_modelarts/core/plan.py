@@ -30,7 +30,7 @@ from .engines import Engine
 from .engines import find as find_engine
 from .objectstore import ENV_VARIABLE as OBS_VARIABLE
 from .objectstore import LocalObs
-from .piplayer import LAYER_DIR, PipLayer
+from .piplayer import LAYER_DIR, LAYER_INSIDE, UV_INSIDE, PipLayer
 from .piplayer import switched_on as pip_index_switched_on
 
 if TYPE_CHECKING:
@@ -64,10 +64,16 @@ class Network(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Mount:
-    """A folder of this machine that the job sees at the same path."""
+    """A folder (or file) of this machine that the job sees at the same path, or at ``at``."""
 
     path: Path
     writable: bool
+    at: PurePosixPath | None = None
+
+    @property
+    def inside(self) -> PurePosixPath:
+        """Where the job sees it."""
+        return self.at if self.at is not None else PurePosixPath(self.path)
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,7 @@ class JobPlan:
         found = [] if self.custom_image else [Mount(path, writable=False) for path in (JOB_SITE, *site)]
         layer = self.pip_layer
         if layer is not None:  # the job's own pip and where it installs; the uv it runs
-            found += [Mount(layer.uv.parent, writable=False), Mount(layer.root, writable=True)]
+            found += [Mount(layer.uv, writable=False, at=UV_INSIDE), Mount(layer.root, writable=True, at=LAYER_INSIDE)]
         obs = self.config.local_obs
         return found + [Mount(folder, writable=True) for folder in (obs.folders() if obs is not None else ())]
 
@@ -232,14 +238,16 @@ class JobPlan:
             # "PATH=${MA_HOME}/anaconda/bin:${PATH}", "LD_LIBRARY_PATH=${MA_HOME}/anaconda/lib:${LD_LIBRARY_PATH}"
             # (CUSTOM): the local interpreter's own folders stand first, where the image's anaconda has it
             layer = self.pip_layer
-            prefix = [*([str(layer.bin)] if layer is not None else []), *(runtime.path_prefix if runtime is not None else ())]
+            # a node or a container sees the layer at a path of its own; a relocated job (a layout of its own), its folder
+            seen = layer.seen(inside=layout == self.layout) if layer is not None else None
+            prefix = [*([str(seen / "bin")] if seen is not None else []), *(runtime.path_prefix if runtime is not None else ())]
             anaconda = layout.home / ct.ANACONDA_DIR
             env["PATH"] = os.pathsep.join([*prefix, str(anaconda / "bin"), env.get("PATH", base.get("PATH", ct.BASE_PATH))])
             libraries = [*filter(None, [env.get("LD_LIBRARY_PATH", base.get("LD_LIBRARY_PATH"))]), str(anaconda / "lib"), *ct.PRESET_LIBRARY_DIRS]
             env["LD_LIBRARY_PATH"] = os.pathsep.join(libraries)
             env["LIBRARY_PATH"] = ct.PRESET_STATIC_LIBRARY_PATH
             site = [str(self.requirements_site)] if self.requirements is not None else []
-            site += [str(layer.site)] if layer is not None else []
+            site += [str(seen / "site")] if seen is not None else []
             env["PYTHONPATH"] = os.pathsep.join([str(layout.job_dir), *site, str(JOB_SITE), *filter(None, [base.get("PYTHONPATH")])])
         worker_hosts = tuple(hosts or self.hosts)
         pip_url = self.inherit.get("PIP_INDEX_URL") or ct.DEFAULT_PIP_URL

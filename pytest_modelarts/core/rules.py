@@ -30,7 +30,7 @@ from .environment import Environment
 from .hyperparameters import check_hyperparameters
 from .location import Location
 from .objectstore import LocalObs
-from .pathcheck import check_path
+from .pathcheck import check_path, nearest_sibling
 from .session import parse_run_user
 
 LOCAL_INSTANCE_TYPE = "local"
@@ -228,7 +228,7 @@ def check_location(owner: str, name: str, value: str, *, local: bool, must_exist
         return where
     check_path(owner, name, str(where.path), written=name != "inputs", folder=name != "inputs")
     if must_exist and not where.path.exists():
-        raise ParameterError(owner, name, value, "does not exist" + _nearest(where.path))
+        raise ParameterError(owner, name, value, "does not exist" + nearest_sibling(where.path))
     if name == "inputs":
         refusal = CodeTree(where.path).refusal(links=False)
         if refusal:
@@ -397,16 +397,3 @@ def _job_name(v: Values) -> None:
 def _online_output(v: Values) -> None:
     if not is_local(v) and v["output_path"] is None:
         raise ParameterError(E, "output_path", None, "is required for an online job: an obs:// directory for the outputs")
-
-
-def _nearest(path: Path) -> str:
-    """``; did you mean '<sibling>'?`` for a path whose last part is a typo of an existing sibling, else ``""``."""
-    import difflib
-
-    parent = path.parent
-    try:
-        names = [entry.name for entry in parent.iterdir()] if parent.is_dir() else []
-    except OSError:
-        return ""
-    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.75)
-    return f"; did you mean {str(parent / close[0])!r}?" if close else ""

@@ -184,8 +184,9 @@ class DockerBackend(Backend):
         step("network")
         host_names = plan.host_names(addresses)
         layout = plan.layout
-        # the plan's mounts, at the same paths; the requirements' site is written by the install that runs in the container
-        extra_mounts = [docker.types.Mount(str(m.path), str(m.path), type="bind",
+        # the plan's mounts, at the same paths (the pip layer and uv at paths of their own); the requirements' site is
+        # written by the install that runs in the container
+        extra_mounts = [docker.types.Mount(str(m.inside), str(m.path), type="bind",
                                            read_only=not m.writable and m.path != plan.requirements_site)
                         for m in plan.mounts()]
         if plan.volcano_files():  # Volcano's host files, as its svc plugin mounts them

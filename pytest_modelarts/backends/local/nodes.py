@@ -323,13 +323,16 @@ class JobNodes:
         python = [Path(runtime.python).parent.parent, Path(os.path.realpath(runtime.python)).parent.parent,
                   *([runtime.prefix] if runtime.prefix else [])] if runtime is not None else []
         args: list[str] = []
-        for path in [*python, *(m.path for m in mounts if not m.writable)]:
+        for path in python:
             if not under_base(path) and path.exists():
                 args += ["--ro-bind", str(path), str(path)]
         for mount in mounts:
+            if not mount.writable and (mount.at is not None or not under_base(mount.path)) and mount.path.exists():
+                args += ["--ro-bind", str(mount.path), str(mount.inside)]
+        for mount in mounts:
             if mount.writable:
                 mount.path.mkdir(parents=True, exist_ok=True)  # a bucket not made yet is empty, as a new OBS bucket is
-                args += ["--bind", str(mount.path), str(mount.path)]
+                args += ["--bind", str(mount.path), str(mount.inside)]
         return args
 
     # -- after the job ----------------------------------------------------------------------------------
