@@ -154,11 +154,10 @@ def install_fallback(module_name, missing):
     sys.modules[module_name].__class__ = _Module
 
 
-def framework_module(namespace, module):
-    # type: (Dict[str, Any], str) -> None
+def framework_module(namespace, module, file):
+    # type: (Dict[str, Any], str, Any) -> None
     """Make ``module`` (``moxing.tensorflow``, ``.pytorch``, ``.mxnet``) what users import as ``mox``: the same
     ``file``, the run parameters and ``ModeKeys``, stand-ins of its training APIs, and a clear error for the rest."""
-    from . import file
     from ._local import unsupported
 
     namespace["file"] = file

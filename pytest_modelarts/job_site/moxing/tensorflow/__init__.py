@@ -3,6 +3,7 @@ tensorflow training APIs (``mox.run`` ...) are stand-ins that raise a clear erro
 
 from __future__ import absolute_import
 
+from .. import file
 from .._framework import framework_module
 
-framework_module(globals(), __name__)
+framework_module(globals(), __name__, file)
