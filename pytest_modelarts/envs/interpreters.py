@@ -4,7 +4,7 @@ Discovery reads where interpreters live and runs no launcher: candidates are ``$
 (``os.pathsep``-separated interpreters, tried first), the current interpreter and its base, ``python3.N`` /
 ``python3`` / ``python2.7`` / ``python2`` / ``python`` in the ``PATH`` entries (2.7: the Python of ModelArts' oldest
 engines), pyenv's and uv's managed installations
-(``$PYENV_ROOT/versions/*``, ``$UV_PYTHON_INSTALL_DIR`` or uv's data dir) and conda environments
+(``$PYENV_ROOT/versions/*``, ``$UV_PYTHON_INSTALL_DIR`` or uv's data dir, under ``$HOME`` and the account's home) and conda environments
 (``$CONDA_PREFIX``, ``~/.conda/environments.txt``). A candidate counts only when it is an executable binary once
 its links are resolved: a shim (pyenv's, asdf's: a script that picks a version when run) is never executed
 (what ``$PYTEST_MODELARTS_PYTHONS`` lists is asked whatever it is: the user chose it).
