@@ -30,13 +30,17 @@ def _str_list(owner: str, parameter: str, value: Any) -> tuple[str, ...]:
     return tuple(item.strip() for item in items)
 
 
-def _no_moxing(owner: str, packages: tuple[str, ...]) -> tuple[str, ...]:
-    """pip packages without the PyPI package ``moxing``, which is not ModelArts' (:mod:`.moxing_package`)."""
+def _no_moxing(owner: str, packages: tuple[str, ...], parameter: str = "pip_packages") -> tuple[str, ...]:
+    """Packages without one named ``moxing``, which is not ModelArts' MoXing (:mod:`.moxing_package`): on PyPI an
+    unrelated project, and ModelArts' own is in its images, never in a package channel."""
     from .moxing_package import WHY, names_moxing
 
     for item in packages:
-        if names_moxing(item):
-            raise ParameterError(owner, "pip_packages", list(packages), f"{item!r}: {WHY}")
+        if names_moxing(item.split("::")[-1]):  # a conda spec may name its channel: conda-forge::moxing
+            why = WHY if parameter == "pip_packages" else (
+                "ModelArts' MoXing is in its images, in no package channel (local jobs get pytest-modelarts' own "
+                "moxing): remove 'moxing' from conda_packages")
+            raise ParameterError(owner, parameter, list(packages), f"{item!r}: {why}")
     return packages
 
 
@@ -65,7 +69,8 @@ class CondaDependencies:
     ) -> CondaDependencies:
         owner = "CondaDependencies.create"
         pip = _no_moxing(owner, _str_list(owner, "pip_packages", pip_packages))
-        conda, where = _str_list(owner, "conda_packages", conda_packages), _str_list(owner, "channels", channels)
+        conda = _no_moxing(owner, _str_list(owner, "conda_packages", conda_packages), "conda_packages")
+        where = _str_list(owner, "channels", channels)
         check_pip_packages(owner, pip)
         check_conda_packages(owner, conda)
         check_channels(owner, where)

@@ -21,6 +21,15 @@ def test_pip_packages_naming_moxing_are_refused(item: str) -> None:
     assert message.startswith("CondaDependencies.create(pip_packages=") and WHY in message and repr(item) in message
 
 
+@pytest.mark.parametrize("item", ["moxing", "moxing=1.0", "conda-forge::moxing"])
+def test_conda_packages_naming_moxing_are_refused(item: str) -> None:
+    with pytest.raises(ParameterError) as raised:
+        CondaDependencies.create(conda_packages=["python=3.11", item])
+    message = str(raised.value)
+    assert message.startswith("CondaDependencies.create(conda_packages=") and repr(item) in message
+    assert "ModelArts' MoXing is in its images" in message and "remove 'moxing' from conda_packages" in message
+
+
 def test_other_names_that_contain_moxing_are_not_refused() -> None:
     assert CondaDependencies.create(pip_packages=["moxing-framework", "moxingx"]).pip_packages == ("moxing-framework", "moxingx")
 
