@@ -34,6 +34,7 @@ import shlex
 import shutil
 import stat
 import subprocess
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -57,9 +58,17 @@ REQUIRE_VARIABLE = "PYTEST_MODELARTS_REQUIRE_SANDBOX"
 READY_TIMEOUT = 30.0
 
 
-@functools.cache
 def unavailable() -> str | None:
     """None when sandboxed nodes work on this machine, else why not (tools missing, user namespaces refused)."""
+    with _PROBING:  # a standby's thread may be probing already (Backend.prepare): its answer, not a second probe
+        return _probe()
+
+
+_PROBING = threading.Lock()
+
+
+@functools.cache
+def _probe() -> str | None:
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         return (f"{', '.join(missing)} not found (install the Debian packages bubblewrap, util-linux and iproute2: "
