@@ -25,6 +25,8 @@ rotating), after one warm-up of each; the figures are medians and the ratios our
 from __future__ import annotations
 
 import argparse
+import compileall
+import os
 import shutil
 import statistics
 import subprocess
@@ -88,6 +90,10 @@ def test_job(tmp_path):
     subprocess.run([{python!r}, {script!r}, f"--train_url={{tmp_path}}"], check=True)
 """
 
+#: what every side runs with: this environment as a user has it, where Python writes bytecode (tox sets
+#: PYTHONDONTWRITEBYTECODE=1, which would make a venv's python compile scikit-learn at every run)
+USER_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
 Steps = Callable[[str, int], list[list[str]]]  # (kind, repetition) -> the commands, run one after another
 
 
@@ -103,13 +109,28 @@ class Side:
     def run(self, kind: str, rep: int, cwd: Path) -> None:
         t0 = time.perf_counter()
         for argv in self.steps(kind, rep):
-            done = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            done = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=USER_ENV)
             if done.returncode != 0:
                 sys.exit(f"{self.name} ({kind}): {' '.join(argv)} failed:\n{done.stdout[-3000:]}")
         if rep >= 0:
             self.times.setdefault(kind, []).append(time.perf_counter() - t0)
         if kind == "cold" and self.cleanup is not None:
             self.cleanup(rep)
+
+
+def warm_bytecode(work: Path) -> None:
+    """The warm environments as a user has them after a first job: their bytecode compiled (in the background, see
+    pytest_modelarts/envs/bytecode.py; a process ending first leaves the rest to the next), waited for here."""
+    sys.path.insert(0, str(REPO))
+    from pytest_modelarts.envs import bytecode
+    from pytest_modelarts.envs.build import ensure_environment
+    from pytest_modelarts.pytest_plugin.documents import load_environment_file
+
+    env = load_environment_file(work / "env.toml")
+    for side in ("fit", "pytest"):
+        built = ensure_environment(env, cache_dir=work / "ours-warm" / side, lock_mode="check", python_source="local",
+                                   lock_path=work / "bench-peers.conda-lock.yml")
+        bytecode.wait(built.prefix)
 
 
 def local_python() -> str:
@@ -127,6 +148,9 @@ def main() -> int:
         print("skipped: no python 3.11 on this machine (--python)")
         return 0
     uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    # the package's bytecode, as `pip install` compiles it for a user (tox runs this checkout with
+    # PYTHONDONTWRITEBYTECODE=1, which would make every timed run compile pytest-modelarts from source)
+    compileall.compile_dir(str(REPO / "pytest_modelarts"), quiet=1)
     work = Path(tempfile.mkdtemp(prefix="bench-peers-"))
     py = sys.executable
     try:
@@ -202,10 +226,13 @@ def main() -> int:
                 left_out.append(f"{what}: left out ({tool} is not installed here; its install takes minutes)")
         # set-up: the lock (pytest side, lock mode create), the warm environments, the peers' caches
         sides[1].run("warm", -2, work)
-        subprocess.run([uv, "venv", "-q", "--python", args.python, str(venv_uv)], check=True)
-        subprocess.run([uv, "pip", "install", "-q", "--python", str(venv_uv / "bin" / "python"), SKLEARN], check=True)
-        subprocess.run([args.python, "-m", "venv", str(venv_pip)], check=True)
-        subprocess.run([str(venv_pip / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", SKLEARN], check=True)
+        sides[0].run("warm", -2, work)
+        warm_bytecode(work)
+        subprocess.run([uv, "venv", "-q", "--python", args.python, str(venv_uv)], check=True, env=USER_ENV)
+        subprocess.run([uv, "pip", "install", "-q", "--python", str(venv_uv / "bin" / "python"), SKLEARN], check=True, env=USER_ENV)
+        subprocess.run([args.python, "-m", "venv", str(venv_pip)], check=True, env=USER_ENV)
+        subprocess.run([str(venv_pip / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", SKLEARN], check=True,
+                       env=USER_ENV)
         for side in sides:  # warm-up: each kind once, not counted
             for kind in side.kinds:
                 side.run(kind, -1, work)
