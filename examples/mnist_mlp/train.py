@@ -27,7 +27,7 @@ def parse_args():
     parser.add_argument("--learning_rate", type=float, default=0.01)
     parser.add_argument("--max_samples", type=int, default=0, help="use at most this many samples (0: all)")
     parser.add_argument("--seed", type=int, default=0)
-    args, unknown = parser.parse_known_args()  # the platform adds parameters of its own (e.g. --num_gpus)
+    args, unknown = parser.parse_known_args()  # the platform may add parameters of its own
     if unknown:
         print(f"ignoring parameters: {' '.join(unknown)}")
     return args

@@ -32,7 +32,6 @@ import errno
 import filecmp
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -43,6 +42,7 @@ from ..core.codetree import CodeTree
 from ..core.contract import V2_CONTRACT, Contract, Layout
 from ..core.job import JobConfig
 from ..errors import BackendError
+from .leftovers import claim, partial_name, release, sweep_partials, sweep_runs
 
 if TYPE_CHECKING:
     from ..core.plan import JobPlan
@@ -110,14 +110,23 @@ def create_sandbox(plan: JobPlan, local_root: Path, *, stage_code: bool = True, 
     config = plan.config
     assert config.code_path is not None or config.is_custom_image
     root = plan.sandbox_root
+    sweep_runs(root.parent, remove)  # what killed runs left here (see .leftovers)
     try:
         root.mkdir(parents=True, exist_ok=False)
     except FileExistsError:
         raise BackendError(f"sandbox {root} exists already") from None
+    claim(root)
     sandbox = Sandbox(root=root, code_name=plan.code_name, job_id=plan.job_id, workers=plan.count, contract=plan.contract)
     (root / "status").mkdir()
     if plan.requirements is not None:
         plan.requirements_site.mkdir()
+    if plan.pip_layer is not None:
+        plan.pip_layer.write()
+    volcano = plan.volcano_files()
+    if volcano:
+        plan.volcano_dir.mkdir(parents=True)
+        for name, text in volcano.items():
+            (plan.volcano_dir / name).write_text(text)
     exclude = (local_root,)
     for worker in range(sandbox.workers):
         for directory in sandbox.layout_of(worker).directories():
@@ -181,9 +190,17 @@ def deliver(config: JobConfig, sandbox: Sandbox) -> list[OutputConflict]:
 
     Returns the output conflicts, which are also noted in worker 0's log.
     """
+    try:
+        return _deliver(config, sandbox)
+    finally:
+        release(sandbox.root)  # the job has ended: its sandbox is the run's to keep or remove
+
+
+def _deliver(config: JobConfig, sandbox: Sandbox) -> list[OutputConflict]:
     target = output_location(config, sandbox)
     try:
         target.mkdir(parents=True, exist_ok=True)
+        sweep_partials(target)  # half-copied files of a delivery killed earlier
     except OSError as exc:
         raise DeliveryError(f"output_path {str(target)!r} cannot be created ({exc.strerror or exc}); the intact outputs "
                             f"are in the sandbox, kept: {sandbox.train_url(0)}") from None
@@ -241,7 +258,7 @@ def deliver_tree(source: Path, target: Path) -> None:
 def place_whole(source: Path, dest: Path) -> None:
     """Copy ``source`` (a file, or a link as a link) to ``dest`` through a copy beside it and a rename, so that
     ``dest`` is never seen half-written and an error leaves no partial file."""
-    partial = dest.with_name(f".{dest.name}.partial")
+    partial = partial_name(dest)
     try:
         if source.is_symlink():
             os.symlink(os.readlink(source), partial)
@@ -252,46 +269,6 @@ def place_whole(source: Path, dest: Path) -> None:
         with contextlib.suppress(OSError):
             partial.unlink()
         raise
-
-
-def install_requirements(python: Path, code_dir: Path, name: str, target: Path, log: Path) -> None:
-    """What preset images do with a requirements file in the code dir: ``pip install -r`` it before the job.
-
-    As the platform does it: from the code directory (a bare wheel name, ``./mypkg`` or ``-r other.txt`` in the
-    file resolve there), with the contract's environment only (a package's build never sees your cloud keys).
-    Installed into ``target`` (put on PYTHONPATH) so that neither the cached environment nor the user's
-    interpreter is modified; uv does the install, and its output goes to the job's log.
-    """
-    from uv import find_uv_bin
-
-    with open(log, "ab") as out:
-        out.write(f"[pytest-modelarts] installing {name} (the platform does this before the boot file)\n".encode())
-        out.flush()
-        start = out.tell()
-        command = [find_uv_bin(), "pip", "install", "--python", str(python), "--target", str(target), "-r", name]
-        if python.resolve().name.startswith("python2"):  # uv installs for Python 3.6+ only: 2.7's own pip, as its images
-            command = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-warn-script-location",
-                       "--target", str(target), "-r", name]
-        result = subprocess.run(
-            command,
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=code_dir,
-            env=contract.installer_environment(os.environ),
-        )
-    if result.returncode != 0:
-        raise BackendError(_install_failure(name, result.returncode, log, start))
-
-
-def _install_failure(name: str, code: int, log: Path, start: int, lines: int = 12) -> str:
-    """The installer's cause first (uv's ``cause:`` or ``error:`` line), then its last lines: the fix is in them."""
-    with open(log, "rb") as f:
-        f.seek(start)
-        output = f.read()[-64 * 1024:].decode(errors="replace").splitlines()
-    said = [line.strip() for line in output if line.strip()]
-    why = next((line for line in reversed(said) if line.startswith(("cause:", "error:", "ERROR:"))), said[-1] if said else "")
-    why = why.split(":", 1)[1].strip() if why.startswith(("cause:", "error:", "ERROR:")) else why
-    tail = "\n".join(output[-lines:])
-    return (f"{why} ({name} in the code directory could not be installed: exit {code})\n"
-            f"--- the installer's last lines ---\n{tail}\n--- log: {log}")
 
 
 def walk(root: Path) -> Iterator[Path]:

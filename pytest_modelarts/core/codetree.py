@@ -214,7 +214,10 @@ def _entry_problem(path: Path, root: Path, links: bool) -> str | None:
         return f"cannot be read ({exc.strerror})"
     if stat.S_ISLNK(mode):
         target = os.readlink(path)
-        resolved = path.resolve()
+        try:
+            resolved = path.resolve()
+        except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a loop, later versions OSError
+            return f"is a symlink to {target!r} that runs into a symlink loop: remove the link"
         if links and not resolved.is_relative_to(root):
             return (f"is a symlink to {target!r}, outside the directory: an online job would upload that file's content; "
                     "copy the file into the directory, or give the link a target inside it")

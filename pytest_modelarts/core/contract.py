@@ -10,7 +10,7 @@ was given ``obs://`` URLs and set ``DLS_*``: one :class:`Contract` object per ve
 Docker container and the emulator agree.
 
 Decisions where the documentation is silent are listed in docs/contract.md: the working directory is
-``MA_JOB_DIR``; ``--num_gpus=<n>`` follows the hyperparameters; ``PYTHONUNBUFFERED=1``; the caller's environment
+``MA_JOB_DIR``; ``--num_gpus=<n>`` follows the hyperparameters of a v1 job only; ``PYTHONUNBUFFERED=1``; the caller's environment
 does not leak in beyond :data:`PASSTHROUGH` (and a package install's beyond :data:`INSTALLER_PASSTHROUGH`).
 """
 
@@ -68,6 +68,12 @@ PASSTHROUGH = (
     "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
 )
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: a preset image's interpreter lives in ``${MA_HOME}/anaconda`` ("PATH=${MA_HOME}/anaconda/bin:${PATH}", CUSTOM)
+ANACONDA_DIR = "anaconda"
+#: a preset image's other library folders, after the interpreter's (the variables page's LD_LIBRARY_PATH example)
+PRESET_LIBRARY_DIRS = ("/usr/local/cuda/lib64", "/usr/local/cuda/compat", "/usr/local/nvidia/lib", "/usr/local/nvidia/lib64")
+#: ``LIBRARY_PATH`` of a preset image (the variables page)
+PRESET_STATIC_LIBRARY_PATH = "/usr/local/cuda/lib64/stubs"
 #: MA_PIP_URL where the caller names no index (PIP_INDEX_URL): the job's pip mirror is PyPI here
 DEFAULT_PIP_URL = "https://pypi.org/simple/"
 
@@ -160,16 +166,18 @@ def loopback_hosts(count: int) -> list[str]:
     return [f"127.0.0.{i + 1}" for i in range(count)]
 
 
-def platform_arguments(layout: Layout, hyperparameters: Sequence[tuple[str, str]], num_gpus: int = 0,
+def platform_arguments(layout: Layout, hyperparameters: Sequence[tuple[str, str]], num_gpus: int | None = None,
                        data_url: str | None = None, train_url: str | None = None) -> list[str]:
-    """What the platform appends to a job's command: ``--data_url=.. --train_url=.. --<label>=<value> .. --num_gpus=<n>``.
+    """What the platform appends to a job's command: ``--data_url=.. --train_url=.. --<label>=<value>``, and
+    ``--num_gpus=<n>`` where ``num_gpus`` is given (the old platform's, :attr:`Contract.num_gpus_argument`).
 
     ``data_url`` defaults to the inputs directory (a job whose input is one file gets that file's path); v1 jobs
     get ``obs://`` URLs for both instead.
     """
     argv = [f"--data_url={data_url or layout.data_url()}", f"--train_url={train_url or layout.train_url()}"]
     argv += [f"--{label}={value}" for label, value in hyperparameters]
-    argv.append(f"--num_gpus={num_gpus}")
+    if num_gpus is not None:
+        argv.append(f"--num_gpus={num_gpus}")
     return argv
 
 
@@ -215,6 +223,14 @@ class Contract:
     object_urls: bool
     #: True where promotion can submit such a job (online jobs are new-version)
     submittable: bool
+    #: True where the platform appends ``--num_gpus=<n>`` to the boot file's arguments: the old platform did (a Huawei
+    #: maintainer's answer in huaweicloud/dls-example#7); the new one does not: its user guide's own example boot file
+    #: parses its arguments strictly (docs/contract.md, "--num_gpus")
+    num_gpus_argument: bool
+    #: True where the job's scheduler is Volcano, whose svc plugin writes ``/etc/volcano/<task>.host`` (new-version jobs)
+    volcano: bool
+    #: True where a preset engine's ``run_user`` (the v2 API's) is the user the job runs as
+    engine_run_user: bool
 
     def layout(self) -> Layout:
         """The container's paths."""
@@ -234,6 +250,7 @@ class Contract:
 
 class V2Contract(Contract):
     version, home, mount_name, user_name, object_urls, submittable = Version.V2, MA_HOME, MOUNT_DIR, "ma-user", False, True
+    num_gpus_argument, volcano, engine_run_user = False, True, True
 
     def variables(self, layout: Layout, worker: Worker) -> dict[str, str]:
         """The variables of a v2 container, as the user guide's page on training-container variables lists them."""
@@ -265,6 +282,7 @@ class V2Contract(Contract):
 
 class V1Contract(Contract):
     version, home, mount_name, user_name, object_urls, submittable = Version.V1, V1_HOME, "", "work", True, False
+    num_gpus_argument, volcano, engine_run_user = True, False, False
 
     def variables(self, layout: Layout, worker: Worker) -> dict[str, str]:
         """The variables of an old (v1) container: DLS_* and BATCH_CUSTOM<i>_HOSTS, locations as obs:// URLs."""

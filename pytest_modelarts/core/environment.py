@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError
+from .requirement_specs import check_channels, check_conda_packages, check_lock_file, check_pip_packages
 
 _ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
@@ -51,6 +52,9 @@ class CondaDependencies:
     channels: tuple[str, ...] = ()
     pip_packages: tuple[str, ...] = ()
     conda_packages: tuple[str, ...] = ()
+    #: the preset engine (``engine_id``) whose Python and framework these packages pin: set by
+    #: :meth:`~pytest_modelarts.core.engines.Engine.environment`, so that the lock records it
+    engine: str | None = None
 
     @classmethod
     def create(
@@ -60,18 +64,22 @@ class CondaDependencies:
         conda_packages: Iterable[str] | None = None,
     ) -> CondaDependencies:
         owner = "CondaDependencies.create"
-        return cls(
-            channels=_str_list(owner, "channels", channels),
-            pip_packages=_no_moxing(owner, _str_list(owner, "pip_packages", pip_packages)),
-            conda_packages=_str_list(owner, "conda_packages", conda_packages),
-        )
+        pip = _no_moxing(owner, _str_list(owner, "pip_packages", pip_packages))
+        conda, where = _str_list(owner, "conda_packages", conda_packages), _str_list(owner, "channels", channels)
+        check_pip_packages(owner, pip)
+        check_conda_packages(owner, conda)
+        check_channels(owner, where)
+        return cls(channels=where, pip_packages=pip, conda_packages=conda)
 
     def to_dict(self) -> dict[str, list[str]]:
-        return {
+        found = {
             "channels": list(self.channels),
             "pip_packages": list(self.pip_packages),
             "conda_packages": list(self.conda_packages),
         }
+        if self.engine is not None:  # only then: the spec hash of an environment without an engine stays as it was
+            found["engine"] = [self.engine]
+        return found
 
 
 @dataclass
@@ -98,6 +106,7 @@ class Environment:
         if name == "lock_file" and value is not None:
             if not isinstance(value, (str, Path)):
                 raise ParameterError("Environment", "lock_file", value, "must be a path or None")
+            check_lock_file(value)
             value = Path(value)
         super().__setattr__(name, value)
 

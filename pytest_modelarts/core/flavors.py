@@ -228,7 +228,7 @@ def gpu_note(flavor: Flavor | None, host: int) -> str | None:
     if flavor is None or not flavor.gpus or host >= flavor.gpus:
         return None
     return (f"{flavor.flavor_id} has {flavor.gpus} x {flavor.gpu_product} GPU; this machine has {host or 'none'}: the "
-            f"smoke run is on CPU with MA_NUM_GPUS=0 and --num_gpus=0 (online: {flavor.gpus}); a launch line such as "
+            f"smoke run is on CPU with MA_NUM_GPUS=0 (online: {flavor.gpus}); a launch line such as "
             "'torchrun --nproc_per_node=$MA_NUM_GPUS' needs a CPU fallback, e.g. --nproc_per_node=$(( MA_NUM_GPUS > 0 ? MA_NUM_GPUS : 1 ))")
 
 

@@ -18,6 +18,9 @@ from . import contract
 
 #: the kernel's limit for one argument string (MAX_ARG_STRLEN, 32 pages): a longer one fails execve with E2BIG
 MAX_ARG_BYTES = 131072 - 1
+#: what all hyperparameters together may take of a worker's command line: ARG_MAX (2 MiB with the usual 8 MiB stack)
+#: less room for the rest of the command and the job's environment
+MAX_ARGV_BYTES = 2 * 1024 * 1024 - 256 * 1024
 
 
 class Hyperparameters(tuple[tuple[str, str], ...]):
@@ -88,4 +91,9 @@ def check_hyperparameters(value: Any, *, owner: str = "Estimator") -> Hyperparam
             raise ParameterError(owner, "hyperparameters", item, f"label {label!r} is set by the platform from inputs/output_path")
         seen.add(label)
         pairs.append((label, val))
+    total = sum(len(f"--{label}={val}".encode()) + 1 for label, val in pairs)
+    if total > MAX_ARGV_BYTES:
+        raise ParameterError(owner, "hyperparameters", f"{len(pairs)} hyperparameters of {total} bytes",
+                             f"together over {MAX_ARGV_BYTES} bytes, the kernel's limit of a command line and its "
+                             "environment (ARG_MAX): pass large values in a file of the code directory or the inputs")
     return Hyperparameters(pairs)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..errors import ParameterError
 from .location import Location
+from .pathcheck import check_path
 
 ENV_VARIABLE = "PYTEST_MODELARTS_LOCAL_OBS"
 #: OBS bucket names: 3-63 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit
@@ -49,6 +50,10 @@ class LocalObs:
         def folder(text: object) -> Path:
             if not isinstance(text, (str, os.PathLike)) or not os.fspath(text).strip():
                 raise ParameterError(owner, parameter, value, "must be a folder, or a mapping of bucket names to folders")
+            if "://" in os.fspath(text):
+                raise ParameterError(owner, parameter, value, "must be a local folder (the local OBS's buckets are its "
+                                     "sub-folders), not a URL: obs:// URLs are what jobs are given, not where they live")
+            check_path(owner, parameter, text, written=True, folder=False)  # a file in the way: see rules._local_obs
             path = Path(os.fspath(text)).expanduser()
             return (path if path.is_absolute() else where / path).resolve()
 

@@ -26,8 +26,12 @@ from ..errors import ConfigurationError
 from . import contract as ct
 from . import flavors as fl
 from .commands import command_argv, host_gpus, memory_bytes
+from .engines import Engine
+from .engines import find as find_engine
 from .objectstore import ENV_VARIABLE as OBS_VARIABLE
 from .objectstore import LocalObs
+from .piplayer import LAYER_DIR, LAYER_INSIDE, UV_INSIDE, PipLayer
+from .piplayer import switched_on as pip_index_switched_on
 
 if TYPE_CHECKING:
     from .job import JobConfig
@@ -45,6 +49,8 @@ SHM_BYTES = 8 * 1024**3
 #: a v1 job's own bucket in the local OBS: ``<prefix>-<job id>``
 JOB_BUCKET_PREFIX = "modelarts-local"
 CACHE_PATH = PurePosixPath("/cache")
+#: where Volcano's svc plugin puts a job's host files, ``<task>.host``: one host name a line (docs/contract.md)
+VOLCANO_PATH = PurePosixPath("/etc/volcano")
 
 
 class Network(str, enum.Enum):
@@ -58,10 +64,16 @@ class Network(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Mount:
-    """A folder of this machine that the job sees at the same path."""
+    """A folder (or file) of this machine that the job sees at the same path, or at ``at``."""
 
     path: Path
     writable: bool
+    at: PurePosixPath | None = None
+
+    @property
+    def inside(self) -> PurePosixPath:
+        """Where the job sees it."""
+        return self.at if self.at is not None else PurePosixPath(self.path)
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,13 @@ class JobPlan:
     limits: fl.Limits = fl.Limits()
     #: what a GPU flavor's run does instead on a machine without its GPUs (one line in the log), None otherwise
     gpu_note: str | None = None
+    #: where a boot file's ``pip install`` goes (:mod:`.piplayer`); None where the interpreter is an image's
+    pip_layer: PipLayer | None = None
+
+    @property
+    def engine(self) -> Engine | None:
+        """The preset engine the job names (``framework_type``/``framework_version``), if any."""
+        return engine_of(self.config)
 
     # -- the job ------------------------------------------------------------------------------------
     @property
@@ -140,8 +159,23 @@ class JobPlan:
         libraries and the requirements' site (read-only), and the local OBS's folders (writable)."""
         site = [self.requirements_site] if self.requirements is not None else []
         found = [] if self.custom_image else [Mount(path, writable=False) for path in (JOB_SITE, *site)]
+        layer = self.pip_layer
+        if layer is not None:  # the job's own pip and where it installs; the uv it runs
+            found += [Mount(layer.uv, writable=False, at=UV_INSIDE), Mount(layer.root, writable=True, at=LAYER_INSIDE)]
         obs = self.config.local_obs
         return found + [Mount(folder, writable=True) for folder in (obs.folders() if obs is not None else ())]
+
+    @property
+    def volcano_dir(self) -> Path:
+        """Where the job's ``/etc/volcano`` files are written on this machine (under its sandbox: ``etc/volcano``)."""
+        return self.sandbox_root / "etc" / "volcano"
+
+    def volcano_files(self) -> dict[str, str]:
+        """The files of ``/etc/volcano`` of a v2 job (its scheduler is Volcano): ``worker.host``, every worker's host
+        name, one a line, in index order; none for v1."""
+        if not self.contract.volcano:
+            return {}
+        return {f"{ct.TASK_NAME}.host": "".join(f"{host}\n" for host in self.hosts)}
 
     def header(self, where: str) -> str:
         """The first line of every worker's log: the job, what runs it, where, and the contract."""
@@ -167,11 +201,13 @@ class JobPlan:
         )
 
     def arguments(self, layout: ct.Layout | None = None) -> list[str]:
-        """What the platform appends to the job's command: ``--data_url=.. --train_url=.. --<label>=<value> .. --num_gpus=<n>``."""
+        """What the platform appends to the job's command: ``--data_url=.. --train_url=.. --<label>=<value>`` (and
+        ``--num_gpus=<n>`` where the contract's platform does: v1)."""
         layout = layout or self.layout
         urls = self.urls()
         data_url = urls.data if urls else str(layout.data_url() / self.input_file) if self.input_file else None
-        return ct.platform_arguments(layout, self.config.hyperparameters, self.num_gpus, data_url=data_url,
+        num_gpus = self.num_gpus if self.contract.num_gpus_argument else None
+        return ct.platform_arguments(layout, self.config.hyperparameters, num_gpus, data_url=data_url,
                                      train_url=urls.train if urls else None)
 
     def argv(self, environment: Mapping[str, str], layout: ct.Layout | None = None,
@@ -199,9 +235,19 @@ class JobPlan:
             env.update(self.config.hyperparameters)
             env.pop("PATH", None)
         else:  # a preset image: the interpreter's PATH; the job dir, the requirements' site and moxing on PYTHONPATH
-            prefix = runtime.path_prefix if runtime is not None else ()
-            env["PATH"] = os.pathsep.join([*prefix, env.get("PATH", base.get("PATH", ct.BASE_PATH))])
+            # "PATH=${MA_HOME}/anaconda/bin:${PATH}", "LD_LIBRARY_PATH=${MA_HOME}/anaconda/lib:${LD_LIBRARY_PATH}"
+            # (CUSTOM): the local interpreter's own folders stand first, where the image's anaconda has it
+            layer = self.pip_layer
+            # a node or a container sees the layer at a path of its own; a relocated job (a layout of its own), its folder
+            seen = layer.seen(inside=layout == self.layout) if layer is not None else None
+            prefix = [*([str(seen / "bin")] if seen is not None else []), *(runtime.path_prefix if runtime is not None else ())]
+            anaconda = layout.home / ct.ANACONDA_DIR
+            env["PATH"] = os.pathsep.join([*prefix, str(anaconda / "bin"), env.get("PATH", base.get("PATH", ct.BASE_PATH))])
+            libraries = [*filter(None, [env.get("LD_LIBRARY_PATH", base.get("LD_LIBRARY_PATH"))]), str(anaconda / "lib"), *ct.PRESET_LIBRARY_DIRS]
+            env["LD_LIBRARY_PATH"] = os.pathsep.join(libraries)
+            env["LIBRARY_PATH"] = ct.PRESET_STATIC_LIBRARY_PATH
             site = [str(self.requirements_site)] if self.requirements is not None else []
+            site += [str(seen / "site")] if seen is not None else []
             env["PYTHONPATH"] = os.pathsep.join([str(layout.job_dir), *site, str(JOB_SITE), *filter(None, [base.get("PYTHONPATH")])])
         worker_hosts = tuple(hosts or self.hosts)
         pip_url = self.inherit.get("PIP_INDEX_URL") or ct.DEFAULT_PIP_URL
@@ -228,8 +274,13 @@ def plan_job(config: JobConfig, session: Session, runtime: PythonRuntime | None,
     from .session import parse_run_user
 
     version = config.contract or session.contract
-    user = (parse_run_user(config.container.user, "ContainerOptions", "user") if config.container.user is not None
-            else session.run_user)
+    engine = engine_of(config)
+    if config.container.user is not None:
+        user = parse_run_user(config.container.user, "ContainerOptions", "user")
+    elif engine is not None and engine.run_user is not None and version.contract.engine_run_user:
+        user = (engine.run_user, session.run_user[1])  # the engine's run_user (the API's), in the contract's group
+    else:
+        user = session.run_user
     # where the inputs lie on this machine (an online job's obs:// inputs have no such place)
     where = config.inputs
     inputs = config.local_path(where) if where is not None and (where.is_local or config.local_obs is not None) else None
@@ -242,14 +293,26 @@ def plan_job(config: JobConfig, session: Session, runtime: PythonRuntime | None,
         requirements = ct.requirements_file(sorted(os.listdir(config.code_path)))
         if requirements is not None:
             _refuse_moxing(config.code_path / requirements)
+    inherit = dict(environ if environ is not None else os.environ)
+    network = {"none": Network.NONE, "host": Network.OUTSIDE}.get(config.container.network_mode or "", Network.PRIVATE)
+    if pip_index_switched_on(inherit) and network is Network.PRIVATE:
+        network = Network.OUTSIDE  # the index lies outside: a local job reaches it only through the outside
+    sandbox_root = (session.local_root / "runs" / f"{config.job_name}-{job_id}").resolve()
+    layer = None
+    if runtime is not None and not config.is_custom_image:
+        from uv import find_uv_bin
+
+        layer = PipLayer(root=sandbox_root / LAYER_DIR, python=Path(runtime.python), uv=Path(find_uv_bin()),
+                         reachable=network is Network.OUTSIDE,
+                         settings={name: value for name, value in ct.installer_environment(inherit).items()
+                                   if name not in ("PATH", "HOME", "USER", "TMPDIR", "PIP_INDEX_URL", "UV_INDEX_URL")})
     return JobPlan(
-        config=config, job_id=job_id, contract=version.contract, runtime=runtime,
-        sandbox_root=(session.local_root / "runs" / f"{config.job_name}-{job_id}").resolve(),
-        user=user, network={"none": Network.NONE, "host": Network.OUTSIDE}.get(config.container.network_mode or "", Network.PRIVATE),
+        config=config, job_id=job_id, contract=version.contract, runtime=runtime, pip_layer=layer,
+        sandbox_root=sandbox_root, user=user, network=network,
         num_gpus=gpus, limits=limits, gpu_note=fl.gpu_note(limits.flavor, host_gpus()) if not options.gpus else None,
         requirements=requirements, input_file=inputs.name if inputs is not None and not inputs.is_dir() else None,
         endpoints=MappingProxyType(endpoint_variables(session.obs_endpoint, session.endpoint)),
-        inherit=MappingProxyType(dict(environ if environ is not None else os.environ)),
+        inherit=MappingProxyType(inherit),
         cpus=limits.cpus, memory=str(limits.memory_bytes) if limits.memory_bytes is not None else None,
     )
 
@@ -262,6 +325,13 @@ def _refuse_moxing(requirements: Path) -> None:
     if found:
         number, line = found[0]
         raise ConfigurationError(f"{requirements}, line {number} ({line!r}): {WHY}")
+
+
+def engine_of(config: JobConfig) -> Engine | None:
+    """The preset engine a boot-file job names (``framework_type``/``framework_version``); None without one."""
+    if config.framework_type is None or config.is_custom_image:
+        return None
+    return find_engine(config.framework_type, config.framework_version)
 
 
 def _gpus(requested: int | None) -> int:

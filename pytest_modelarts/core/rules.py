@@ -25,10 +25,12 @@ from . import contract
 from .codetree import CodeTree
 from .container import ContainerOptions
 from .contract import Version
+from .engines import find as find_engine
 from .environment import Environment
 from .hyperparameters import check_hyperparameters
 from .location import Location
 from .objectstore import LocalObs
+from .pathcheck import check_path, nearest_sibling
 from .session import parse_run_user
 
 LOCAL_INSTANCE_TYPE = "local"
@@ -151,6 +153,8 @@ def _image_and_engine(v: Values) -> None:
         raise ParameterError(E, "user_command", v["user_command"], "is the start command of a custom image: give user_image_url too")
     if v["framework_version"] is not None and v["framework_type"] is None:
         raise ParameterError(E, "framework_version", v["framework_version"], "needs framework_type (e.g. 'PyTorch')")
+    if v["framework_type"] is not None and image is None:
+        find_engine(v["framework_type"], v["framework_version"], owner=E)  # an engine the catalog does not know is refused
     description = v["job_description"]
     if description is not None and len(description) > MAX_DESCRIPTION:
         raise ParameterError(E, "job_description", description, f"must be at most {MAX_DESCRIPTION} characters")
@@ -173,6 +177,7 @@ def _code(v: Values) -> None:
                 raise ParameterError(E, "boot_file", boot_file, f"must be a .py file inside code_dir {code_dir!r}")
             v["boot_file"] = rel.as_posix()
         return
+    check_path(E, "code_dir", str(code_dir.path), written=False)
     if not code_dir.path.is_dir():
         raise ParameterError(E, "code_dir", code_dir, "must be an existing directory")
     root = code_dir.path.resolve()
@@ -221,8 +226,9 @@ def check_location(owner: str, name: str, value: str, *, local: bool, must_exist
         if where.scheme != "obs":
             raise ParameterError(owner, name, value, "must be an obs:// URL, a local path or a file:// URL")
         return where
+    check_path(owner, name, str(where.path), written=name != "inputs", folder=name != "inputs")
     if must_exist and not where.path.exists():
-        raise ParameterError(owner, name, value, "does not exist" + _nearest(where.path))
+        raise ParameterError(owner, name, value, "does not exist" + nearest_sibling(where.path))
     if name == "inputs":
         refusal = CodeTree(where.path).refusal(links=False)
         if refusal:
@@ -391,16 +397,3 @@ def _job_name(v: Values) -> None:
 def _online_output(v: Values) -> None:
     if not is_local(v) and v["output_path"] is None:
         raise ParameterError(E, "output_path", None, "is required for an online job: an obs:// directory for the outputs")
-
-
-def _nearest(path: Path) -> str:
-    """``; did you mean '<sibling>'?`` for a path whose last part is a typo of an existing sibling, else ``""``."""
-    import difflib
-
-    parent = path.parent
-    try:
-        names = [entry.name for entry in parent.iterdir()] if parent.is_dir() else []
-    except OSError:
-        return ""
-    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.75)
-    return f"; did you mean {str(parent / close[0])!r}?" if close else ""

@@ -20,7 +20,7 @@ from ..errors import ConfigurationError
 from . import hooks
 from .backend import Backend, BackendRegistry
 from .job import JobConfig
-from .plan import plan_job
+from .plan import engine_of, plan_job
 from .session import Session
 from .training_job import TrainingJob
 
@@ -119,7 +119,9 @@ def start_job(config: JobConfig, session: Session) -> TrainingJob:
         backend.prepare()
     runtime = None
     if backend.needs_runtime:
-        runtime = hook.pytest_modelarts_resolve_environment(environment=config.environment, job_config=config,
+        engine = engine_of(config)  # a preset engine's Python and framework, with the job's Environment on top
+        environment = engine.environment(config.environment) if engine is not None else config.environment
+        runtime = hook.pytest_modelarts_resolve_environment(environment=environment, job_config=config,
                                                             modelarts_session=session)
         if runtime is None:
             raise ConfigurationError(f"no plugin could provide the environment {config.environment!r}")

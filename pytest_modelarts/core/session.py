@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 from ..errors import ConfigurationError, ParameterError
 from .contract import Version
 from .objectstore import LocalObs
+from .pathcheck import check_path, seconds_problem
 
 if TYPE_CHECKING:
     import pluggy
@@ -231,6 +232,9 @@ class Session:
         self.local_python = Path(local_python) if local_python else Path(sys.executable)
         if local_python is not None and not os.access(self.local_python, os.X_OK):
             raise ParameterError("Session", "local_python", str(local_python), "must be an executable Python interpreter")
+        for name, folder in (("local_root", local_root), ("cache_dir", cache_dir)):
+            if folder is not None and folder != "":  # refused before anything is made under it (see .pathcheck)
+                check_path("Session", name, folder, written=True)
         self.local_root = Path(local_root) if local_root else Path.cwd() / ".modelarts"
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.lock_mode = LockMode.parse(lock_mode, "Session", "lock_mode")
@@ -243,15 +247,15 @@ class Session:
         self.sandbox = sandbox
         self.run_user = parse_run_user(run_user)
         self.contract = Version.parse(contract, "Session")
-        if output_sync_period is not None and (isinstance(output_sync_period, bool) or not isinstance(output_sync_period, (int, float))
-                                               or not 0 < output_sync_period < float("inf")):
+        if output_sync_period is not None and seconds_problem(output_sync_period, zero=False) is not None:
             raise ParameterError("Session", "output_sync_period", output_sync_period, "must be a number of seconds > 0, or None")
         self.output_sync_period = float(output_sync_period) if output_sync_period is not None else None
         self.obs_root = LocalObs.parse(obs_root)
         if not isinstance(stream_logs, bool):
             raise ParameterError("Session", "stream_logs", stream_logs, "must be a bool")
-        if not isinstance(stop_grace_period, (int, float)) or stop_grace_period < 0:
-            raise ParameterError("Session", "stop_grace_period", stop_grace_period, "must be a number of seconds >= 0")
+        grace = seconds_problem(stop_grace_period, zero=True)
+        if grace is not None:
+            raise ParameterError("Session", "stop_grace_period", stop_grace_period, f"{grace}: give a number of seconds >= 0")
         self.stream_logs = stream_logs
         self.stop_grace_period = float(stop_grace_period)
         #: the plugin manager whose backends and hooks this session's jobs use (pytest's, under pytest); None:

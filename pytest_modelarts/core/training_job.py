@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import JobError, JobFailedError, JobStoppedError, JobTimeoutError, ParameterError
 from .causes import cause
+from .pathcheck import seconds_problem
 from .phase import JobPhase
 
 if TYPE_CHECKING:
@@ -124,8 +125,7 @@ class TrainingJob:
         :class:`~pytest_modelarts.errors.JobTimeoutError` is raised. Ctrl-C while waiting stops the job, then
         lets the ``KeyboardInterrupt`` through: an interrupted job is Terminated, never Completed.
         """
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                    or not 0 <= timeout < float("inf")):
+        if timeout is not None and seconds_problem(timeout, zero=True) is not None:
             raise ParameterError("wait", "timeout", timeout, "must be a number of seconds >= 0, or None to wait until the end")
         try:
             phase = self._execution.wait(timeout)

@@ -7,6 +7,8 @@ Endpoints (all under ``/v2/{project_id}``): ``POST training-jobs`` (create), ``G
 models (``huaweicloudsdkmodelarts``): an unknown field or a wrong type is a 400, as are the fields the service
 requires. Error bodies have the service's shape ``{"error_code": ..., "error_msg": ...}``; the codes
 ``ModelArts.0101`` (bad request) and ``ModelArts.0104`` (no such job) are the emulator's choice.
+``GET training-job-engines`` lists the preset engines, and a create request's engine is checked against them
+(:mod:`.engines`: the API's own error codes).
 
 ``algorithm.environments`` is checked as "Creating a Training Job" documents it (opentelekomcloud-docs/modelarts
 ``api-ref/source/training_management/creating_a_training_job.rst``, Table "JobAlgorithm"): names of letters,
@@ -37,6 +39,7 @@ from ..backends.online.body import environment_problems
 from ..core.contract import V2_CONTRACT
 from ..core.location import Location
 from . import flavors
+from .engines import engine_problem, engines_document
 from .obs import ObsStore, Response
 from .runner import EmulatedJob
 
@@ -158,6 +161,9 @@ class TrainingService:
         self._new_job = functools.partial(EmulatedJob, store=store, work_root=work_root, phase_delay=phase_delay, python=python)
         self.jobs: dict[str, EmulatedJob] = {}
         self.create_requests = 0
+        #: a code_dir + boot_file job must name an engine, as the API requires (:mod:`.engines`); False lets an
+        #: engine-less body through, for a client that knowingly sends one (the project's example names none)
+        self.require_engine = True
         self._lock = threading.Lock()
 
     def handle(self, method: str, path: str, query: str, body: bytes) -> Response:
@@ -180,6 +186,8 @@ class TrainingService:
             return ok(listing, status)
         if rest == ["training-job-searches"] and method == "POST":
             return self._search(data or {})
+        if rest == ["training-job-engines"] and method == "GET":
+            return ok(engines_document())
         if len(rest) >= 2 and rest[0] == "training-jobs":
             job = self.jobs.get(rest[1])
             if job is None:
@@ -218,6 +226,9 @@ class TrainingService:
             if env_problems:
                 return api_error(400, ENV_ERROR_CODE, "invalid training job: " + "; ".join(env_problems))
         problems = problems or check_create_body(data)
+        engine_refusal = engine_problem(data.get("algorithm") or {}, required=self.require_engine) if not problems and isinstance(data, dict) else None
+        if engine_refusal is not None:
+            return api_error(400, *engine_refusal)
         if problems:
             return api_error(400, "ModelArts.0101", "invalid training job: " + "; ".join(problems))
         refused = flavors.flavor_problem(data)  # unknown, or more nodes than its max_num

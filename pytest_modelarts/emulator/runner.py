@@ -9,7 +9,8 @@ While Pending it "downloads" its code and inputs from the emulated OBS into a wo
 ``Estimator(train_instance_type="local", ...).fit(...)`` of that code with the job's parameters and node
 count, limited to its flavor's cores and memory (:mod:`~pytest_modelarts.core.flavors`); afterwards its outputs
 (and logs, when ``log_export_path`` is set) are "uploaded" to the emulated OBS.
-The environment is the emulator's own interpreter: online jobs carry an engine, not an Environment.
+The environment is the job's engine (``algorithm.engine``, through the project's catalog: its Python and framework,
+as a local run of it has them), else the emulator's own interpreter: online jobs carry an engine, not an Environment.
 ``algorithm.environments`` become environment variables of the local run (through a
 ``pytest_modelarts_resolve_environment`` wrapper of the job's own plugin manager; they never override the
 variables of the runtime contract). ``algorithm.working_dir`` is kept and shown: it is the contract's (a create
@@ -26,6 +27,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..core.engines import Engine, by_api_fields
 from ..core.hooks import hookimpl
 from ..core.location import Location
 from ..core.phase import JobPhase
@@ -174,7 +176,7 @@ class EmulatedJob:
         from ..core.container import ContainerOptions
         from ..core.flavors import find as find_flavor
         from ..core.runner import new_plugin_manager
-        from ..sdk import Estimator, Session  # the public SDK, as a user would run the job locally
+        from ..sdk import Environment, Estimator, Session  # the public SDK, as a user would run the job locally
 
         if not self._advance(JobPhase.PENDING, "Queuing"):
             return
@@ -203,11 +205,18 @@ class EmulatedJob:
             return self._finish(JobPhase.FAILED)
         if not self._advance(JobPhase.RUNNING):
             return
+        engine = self._engine(algorithm)
         # the SDK's plugin manager (hooks, built-in plugins, entry points) plus the job's environment variables
         plugins = new_plugin_manager({"pytest_modelarts.emulator.environments": _Environments(self.environments)})
-        session = Session(local_root=self._work / "runs", stream_logs=False, local_python=self._python or None, plugin_manager=plugins)
+        # an engine's Python comes from a local interpreter: conda channels may be unreachable where the emulator runs
+        session = Session(local_root=self._work / "runs", stream_logs=False, local_python=self._python or None, plugin_manager=plugins,
+                          python_source="local" if engine is not None else None, progress=_StepsTo(self._work / "environment.log"))
         out_dir = self._work / "output"
-        estimator = Estimator(
+        on_engine: dict[str, Any] = {}
+        if engine is not None:  # its lock goes to the job's work directory, never the emulator's working directory
+            on_engine = dict(framework_type=engine.name, framework_version=engine.version,
+                             environment=Environment(f"emulated-{self.id[:8]}", lock_file=self._work / "engine.conda-lock.yml"))
+        estimator = Estimator(**on_engine,
             modelarts_session=session, train_instance_type="local", train_instance_count=self.node_count,
             code_dir=str(code), boot_file=boot_rel, output_path=str(out_dir),
             hyperparameters=[{"label": p["name"], "value": str(p.get("value", ""))} for p in algorithm.get("parameters") or []],
@@ -235,6 +244,28 @@ class EmulatedJob:
             self._store.upload(exported, log_url)
         self._finish(phase if phase in (JobPhase.COMPLETED, JobPhase.TERMINATED) else JobPhase.FAILED)
 
+    def _engine(self, algorithm: dict[str, Any]) -> Engine | None:
+        """The catalog's engine the request names (checked at create), where this machine can reproduce it: else
+        the job runs on the emulator's interpreter, and its work directory's ``environment.log`` says why."""
+        from ..envs.interpreters import select_interpreter
+        from ..errors import EnvError
+
+        engine = algorithm.get("engine") or {}
+        found = by_api_fields(engine.get("engine_name"), engine.get("engine_version"), engine.get("engine_id"))
+        if found is None:
+            return None
+        why = found.local_problem
+        if why is None:
+            try:
+                select_interpreter(f"{found.python}.*")
+            except EnvError:
+                why = f"no local interpreter of Python {found.python}"
+        if why is not None:
+            _StepsTo(self._work / "environment.log").line(f"emulator: engine {found.engine_id} not reproduced ({why}): "
+                                                          "the job runs on the emulator's interpreter")
+            return None
+        return found
+
     def _download(self, what: str, url: str, dest: Path) -> Path:
         try:
             return self._store.download(url, dest)
@@ -244,6 +275,28 @@ class EmulatedJob:
 
 class _JobSetupError(Exception):
     pass
+
+
+class _StepsTo:
+    """The steps of building an emulated job's environment, told to a file of the job's work directory (the
+    emulator prints nothing of its jobs on its own output)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+
+    def _write(self, message: str) -> None:
+        with self._lock, open(self._path, "a") as out:
+            out.write(message + "\n")
+
+    def begin(self, message: str) -> None:
+        self._write(message)
+
+    def end(self) -> None:
+        pass
+
+    def line(self, message: str) -> None:
+        self._write(message)
 
 
 class _Environments:

@@ -24,12 +24,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 from ..core.contract import installer_environment
+from ..core.deathsig import die_with_parent
 from ..core.environment import Environment
 from ..core.oskit import atomic_write
 from ..core.runtime import PythonRuntime
 from ..core.session import LockMode, PythonSource
 from ..errors import BuildError
-from . import bytecode
+from . import bytecode, integrity
 from .cache import MARKER, EnvCache, read_marker
 from .lock import LockClaims, LockedEnvironment, LockedPackage, lock_environment, parse_with_conda_lock
 from .progress import Progress
@@ -81,12 +82,19 @@ class BuiltEnvironment:
         )
 
 
-def _usable(prefix: Path) -> dict[str, Any] | None:
+def _usable(prefix: Path, progress: Progress | None = None) -> dict[str, Any] | None:
     marker = read_marker(prefix)
     if marker is None:
         return None
     # a venv's python links to a local interpreter that may have gone away since
-    return marker if (prefix / "bin" / "python").exists() else None
+    if not (prefix / "bin" / "python").exists():
+        return None
+    damaged = integrity.damage(prefix)
+    if damaged is not None:
+        if progress is not None:
+            progress.info(f"environment {prefix.name[:12]} is damaged ({damaged}): it is rebuilt")
+        return None
+    return marker
 
 
 def build_environment(
@@ -100,14 +108,14 @@ def build_environment(
     cache = EnvCache.at(cache_dir)
     key = locked.key
     final = cache.env_dir(key)
-    marker = _usable(final)
+    progress = progress or Progress()
+    marker = _usable(final, progress)
     if marker is not None:
         cache.touch(key)
         _compile_later(final, marker["interpreter"])  # an earlier process ended before its compile did
         return BuiltEnvironment(key, final, locked.python_source, marker["interpreter"], False, name)
     import filelock  # only to build: it imports asyncio and ssl (~40 ms), which a built environment need not pay
 
-    progress = progress or Progress()
     for d in (cache.locks, cache.staging, cache.envs):
         d.mkdir(parents=True, exist_ok=True)
     with filelock.FileLock(str(cache.lock_path(key))):
@@ -117,10 +125,12 @@ def build_environment(
             _compile_later(final, marker["interpreter"])
             return BuiltEnvironment(key, final, locked.python_source, marker["interpreter"], False, name)
         cache.remove_staging(key)  # leftovers of a killed build
-        if final.exists():  # published but broken (its local interpreter is gone): rebuild
+        cache.sweep_staging()  # and of killed builds of other environments
+        if final.exists():  # published but broken (its local interpreter is gone, a file damaged): rebuild
             trash = cache.staging / f"{key[:16]}-broken"
             os.rename(final, trash)
             shutil.rmtree(trash, ignore_errors=True)
+            integrity.forget(final)
         start = time.perf_counter()
         staging = Path(tempfile.mkdtemp(prefix=f"{key[:16]}-", dir=cache.staging))
         progress.info(f"building environment {name!r} ({key[:12]}) from {locked.path}")
@@ -139,6 +149,7 @@ def build_environment(
                             "created": time.time()}, indent=2)
             )
             (staging / ".pytest-modelarts-last-used").touch()
+            integrity.seal(staging)  # read-only files, and their record (checked at every first use in a process)
             os.rename(staging, final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -215,13 +226,16 @@ def _install_conda(locked: LockedEnvironment, staging: Path, final: Path, cache:
     # rattler's protocol gives every callback a no-op default (a docstring body), which mypy takes for abstract
     reporter = _Reporter()  # type: ignore[abstract]
     cache.pkgs.mkdir(parents=True, exist_ok=True)
+    copies = rattler.Config()  # no hard, reflink or symbolic links into the package cache (see .integrity)
+    for option in ("allow-hard-links", "allow-ref-links", "allow-symbolic-links"):
+        copies.set(option, "false")
     with progress.step(f"installing {len(records)} conda package(s) with rattler"):
         try:
             asyncio.run(
                 rattler.install(
                     records, target_prefix=staging, alternative_target_prefix=final,
                     package_cache=PackageCache(cache.pkgs), installed_packages=[], show_progress=False,
-                    reporter=reporter, execute_link_scripts=False,
+                    reporter=reporter, execute_link_scripts=False, config=copies,
                 )
             )
         except Exception as exc:
@@ -255,7 +269,7 @@ def _make_venv(locked: LockedEnvironment, staging: Path, progress: Progress) -> 
         proc = subprocess.run(
             [find_uv_bin(), "venv", "--relocatable", "--no-project", "--no-config", "--quiet", "--allow-existing",
              "--python", str(interp.path), str(staging)],
-            capture_output=True, text=True, env=_uv_env(),
+            capture_output=True, text=True, env=_uv_env(), preexec_fn=die_with_parent,  # no orphan uv after a kill
         )
     if proc.returncode != 0:
         raise BuildError(f"uv venv with {interp} failed:\n{proc.stderr.strip()}")
@@ -287,9 +301,11 @@ def _install_pip(packages: tuple[LockedPackage, ...], prefix: Path, progress: Pr
     req.write_text(pip_requirements(packages))
     with progress.step(f"installing {len(packages)} pip package(s) with uv (hashes enforced)"):
         proc = subprocess.run(
+            # copies: a link into uv's cache would make an edit of this environment's file an edit of the cache's,
+            # and so of every environment built from it later
             [find_uv_bin(), "pip", "install", "--python", str(prefix / "bin" / "python"), "--no-deps", "--require-hashes",
-             "--no-config", "--quiet", "-r", str(req)],
-            capture_output=True, text=True, env=_uv_env(),
+             "--no-config", "--quiet", "--link-mode", "copy", "-r", str(req)],
+            capture_output=True, text=True, env=_uv_env(), preexec_fn=die_with_parent,  # no orphan uv after a kill
         )
     if proc.returncode != 0:
         message = proc.stderr.strip()

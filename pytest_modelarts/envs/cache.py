@@ -122,6 +122,33 @@ class EnvCache:
         with open(self.build_log, "a") as f:  # O_APPEND: concurrent writers do not interleave short lines
             f.write(line + "\n")
 
+    def sweep_staging(self, *, dry_run: bool = False) -> int:
+        """Remove the staging dirs whose build no longer holds its lock (leftovers of killed builds, of any key);
+        return their bytes. Every build calls it, so a killed build's leftovers go with the next run's first build,
+        not only with ``gc``. A lock held by this process counts as held (a second flock of it is refused)."""
+        import filelock
+
+        freed = 0
+        if not self.staging.is_dir():
+            return 0
+        for entry in sorted(self.staging.iterdir()):
+            key_prefix = entry.name.split("-", 1)[0]
+            holders = [p for p in self.locks.glob(f"{key_prefix}*.lock")] if self.locks.is_dir() else []
+            busy = False
+            for path in holders:
+                lock = filelock.FileLock(str(path))
+                try:
+                    lock.acquire(timeout=0)
+                    lock.release()
+                except filelock.Timeout:
+                    busy = True
+            if busy:
+                continue
+            freed += _disk_usage(entry)
+            if not dry_run:
+                shutil.rmtree(entry, ignore_errors=True)
+        return freed
+
     def remove_staging(self, key: str) -> None:
         """Remove leftovers of builds of ``key`` (call with the key's lock held)."""
         if self.staging.is_dir():
@@ -252,24 +279,7 @@ def gc(cache_dir: os.PathLike[str] | str | None = None, *, older_than: float, dr
             freed += size
         finally:
             lock.release()
-    # staging dirs whose build no longer holds its lock are leftovers of killed builds
-    if cache.staging.is_dir():
-        for entry in sorted(cache.staging.iterdir()):
-            key_prefix = entry.name.split("-", 1)[0]
-            holders = [p for p in cache.locks.glob(f"{key_prefix}*.lock")] if cache.locks.is_dir() else []
-            busy = False
-            for path in holders:
-                lock = filelock.FileLock(str(path))
-                try:
-                    lock.acquire(timeout=0)
-                    lock.release()
-                except filelock.Timeout:
-                    busy = True
-            if busy:
-                continue
-            freed += _disk_usage(entry)
-            if not dry_run:
-                shutil.rmtree(entry, ignore_errors=True)
+    freed += cache.sweep_staging(dry_run=dry_run)
     return GcResult(tuple(removed), freed, kept)
 
 

@@ -4,7 +4,7 @@ Discovery reads where interpreters live and runs no launcher: candidates are ``$
 (``os.pathsep``-separated interpreters, tried first), the current interpreter and its base, ``python3.N`` /
 ``python3`` / ``python2.7`` / ``python2`` / ``python`` in the ``PATH`` entries (2.7: the Python of ModelArts' oldest
 engines), pyenv's and uv's managed installations
-(``$PYENV_ROOT/versions/*``, ``$UV_PYTHON_INSTALL_DIR`` or uv's data dir) and conda environments
+(``$PYENV_ROOT/versions/*``, ``$UV_PYTHON_INSTALL_DIR`` or uv's data dir, under ``$HOME`` and the account's home) and conda environments
 (``$CONDA_PREFIX``, ``~/.conda/environments.txt``). A candidate counts only when it is an executable binary once
 its links are resolved: a shim (pyenv's, asdf's: a script that picks a version when run) is never executed
 (what ``$PYTEST_MODELARTS_PYTHONS`` lists is asked whatever it is: the user chose it).
@@ -75,13 +75,28 @@ def _conda_prefixes() -> list[Path]:
     return prefixes + [Path(p) for p in listed]
 
 
+def _account_home() -> Path:
+    """The home of the account this process runs as (its passwd entry), whatever $HOME says."""
+    import pwd
+
+    try:
+        return Path(pwd.getpwuid(os.getuid()).pw_dir)
+    except KeyError:
+        return Path.home()
+
+
 def _managed_dirs() -> list[Path]:
     """bin directories of pyenv's and uv's installations and of conda environments."""
-    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    uv = Path(os.environ.get("UV_PYTHON_INSTALL_DIR") or data / "uv" / "python")
+    # the account's home too: $HOME may be another folder (a test's, a tool's) while the installations stay put
+    homes = dict.fromkeys([Path.home(), _account_home()])
+    pyenv = [Path(os.environ["PYENV_ROOT"]) / "versions"] if os.environ.get("PYENV_ROOT") else []
+    pyenv += [home / ".pyenv" / "versions" for home in homes]
+    data = [Path(os.environ["XDG_DATA_HOME"])] if os.environ.get("XDG_DATA_HOME") else []
+    data += [home / ".local" / "share" for home in homes]
+    uv = [Path(os.environ["UV_PYTHON_INSTALL_DIR"])] if os.environ.get("UV_PYTHON_INSTALL_DIR") else []
+    uv += [folder / "uv" / "python" for folder in data]
     dirs: list[Path] = []
-    for root in (pyenv, uv):
+    for root in dict.fromkeys([*pyenv, *uv]):
         try:
             # newest first by version: pyenv names them 3.11.7, uv cpython-3.11.7-linux-x86_64-gnu
             versions = sorted(os.scandir(root), key=lambda e: [int(x) for x in re.findall(r"\d+", e.name)[:3]], reverse=True)

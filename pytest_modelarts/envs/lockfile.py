@@ -14,6 +14,7 @@ import functools
 import json
 import platform as host
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,6 +85,10 @@ class LockedEnvironment:
     written: bool = False  # True when this call (re)wrote the file
     key: str = field(default="", compare=False)
     sealed_hash: str | None = field(default=None, compare=False)  # the content hash written at solve time, if any
+    #: each package's dependencies by name (``"conda:numpy"`` -> names), as the lock records them
+    dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    #: True when the lock records its pip packages' dependencies too (locks written by this version)
+    pip_graph: bool = field(default=False, compare=False)
 
     @property
     def conda(self) -> tuple[LockedPackage, ...]:
@@ -198,6 +203,9 @@ def read_lock(path: Path) -> LockedEnvironment | None:
             channels=tuple(json.loads(custom.get(META + "spec", "{}")).get("channels", [])),
             packages=packages,
             sealed_hash=custom.get(META + "content-hash"),
+            dependencies={f"{p['manager']}:{p['name']}": tuple(str(d) for d in (p.get("dependencies") or {}))
+                          for p in content.get("package") or []},
+            pip_graph=str(custom.get(META + "pip-graph", "")).lower() == "true",
         )
     except (KeyError, AttributeError, TypeError, IndexError, ValueError, yaml.YAMLError) as exc:
         raise LockError(
@@ -254,6 +262,10 @@ def contents_mismatch(locked: LockedEnvironment, spec: CondaDependencies, platfo
         name = _spec_name(item)
         if locked.python_source == "conda" and name not in conda:
             return f"conda package {name!r} of the spec is not in the lock"
+    stray = unreached(locked, spec)
+    if stray:
+        return (f"{', '.join(stray)} follow{'s' if len(stray) == 1 else ''} from no package of the spec (no chain of "
+                "dependencies leads there): a package added to the lock by hand would be installed unasked")
     python = conda.get("python")
     if python is not None and not (python.version + ".").startswith(locked.python_version + "."):
         return f"its python-version {locked.python_version!r} is not that of its python package ({python.version})"
@@ -261,6 +273,38 @@ def contents_mismatch(locked: LockedEnvironment, spec: CondaDependencies, platfo
     if wanted and not (locked.python_version + ".").startswith(wanted + "."):
         return f"its python-version {locked.python_version!r} does not match its python spec {locked.python_spec!r}"
     return None
+
+
+def unreached(locked: LockedEnvironment, spec: CondaDependencies) -> list[str]:
+    """The lock's packages that no chain of recorded dependencies leads to from the spec's packages (``pip:name``,
+    ``conda:name``). Conda packages are always checked (a lock records their dependencies); pip packages where the
+    lock records theirs too (:attr:`LockedEnvironment.pip_graph`)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    roots = {_spec_name(item) for item in spec.conda_packages} | {"python"}
+    pip_roots = set()
+    for item in spec.pip_packages:
+        try:
+            pip_roots.add(canonicalize_name(Requirement(item).name))
+        except InvalidRequirement:
+            return []  # a URL or path requirement: the resolver's to judge
+    found: list[str] = []
+    for manager, starts, checked in (("conda", roots, True), ("pip", pip_roots, locked.pip_graph)):
+        names = {(canonicalize_name(p.name) if manager == "pip" else p.name): p.name
+                 for p in locked.packages if p.manager == manager}
+        if not checked or not names:
+            continue
+        reached, todo = set(), [n for n in starts if n in names]
+        while todo:
+            name = todo.pop()
+            if name in reached:
+                continue
+            reached.add(name)
+            deps = locked.dependencies.get(f"{manager}:{names[name]}", ())
+            todo += [d for d in ((canonicalize_name(x) if manager == "pip" else x) for x in deps) if d in names]
+        found += [f"{manager} package {names[n]!r}" for n in sorted(names) if n not in reached]
+    return found
 
 
 def _with_key(locked: LockedEnvironment) -> LockedEnvironment:

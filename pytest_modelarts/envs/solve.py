@@ -119,6 +119,30 @@ def _wheel_rank(python_version: str) -> dict[Tag, int]:
     return {tag: i for i, tag in enumerate(tags)}
 
 
+def _pip_graph(args: list[str], pip_packages: Sequence[str]) -> dict[str, set[str]]:
+    """Which resolved pip package needs which (parent -> children, canonical names), from the same resolution in
+    uv's annotated requirements format (``idna==3.7  # via requests``; uv's cache answers it): recorded in the lock,
+    so that a package that follows from none of the spec's is found (lockfile.unreached)."""
+    from packaging.utils import canonicalize_name
+
+    graph_args = [a if a != "pylock.toml" else "requirements.txt" for a in args] + ["--annotation-style", "line"]
+    proc = subprocess.run(graph_args, input="\n".join(pip_packages) + "\n", capture_output=True, text=True,
+                          env=installer_environment(os.environ))
+    if proc.returncode != 0:
+        raise LockError(f"the dependencies of pip packages {list(pip_packages)} cannot be listed:\n{proc.stderr.strip()}")
+    graph: dict[str, set[str]] = {}
+    for line in proc.stdout.splitlines():
+        requirement, _, note = line.partition("#")
+        name = re.split(r"[=<>!~@\[; ]", requirement.strip(), maxsplit=1)[0]
+        if not name or not note.strip().startswith("via"):
+            continue
+        for parent in note.strip()[3:].split(","):
+            parent = parent.strip()
+            if parent and not parent.startswith("-"):  # "-r -": the spec itself
+                graph.setdefault(canonicalize_name(parent), set()).add(canonicalize_name(name))
+    return graph
+
+
 def _resolve_pip(pip_packages: Sequence[str], python_version: str, platform: str, progress: Progress) -> list[LockedDependency]:
     """uv pip compile -> locked pip packages (one artifact each: the best wheel for this machine, else the sdist).
 
@@ -126,7 +150,7 @@ def _resolve_pip(pip_packages: Sequence[str], python_version: str, platform: str
     needs 3.7.1 (pandas 1.3.5) would not resolve for a 3.7.16 that can install it."""
     _import_conda_lock()
     from conda_lock.lockfile.v2prelim.models import HashModel, LockedDependency
-    from packaging.utils import parse_wheel_filename
+    from packaging.utils import canonicalize_name, parse_wheel_filename
     from uv import find_uv_bin
 
     args = [
@@ -143,6 +167,7 @@ def _resolve_pip(pip_packages: Sequence[str], python_version: str, platform: str
         hint = " (unknown to the package index)" if "not found in the package registry" in flat else ""
         raise LockError(f"{what}{hint} cannot be resolved for Python {python_version} on {platform}:\n{message}")
     data = tomllib.loads(proc.stdout)
+    graph = _pip_graph(args, pip_packages)
     rank = _wheel_rank(python_version)
     locked = []
     for pkg in data.get("packages", []):
@@ -163,7 +188,8 @@ def _resolve_pip(pip_packages: Sequence[str], python_version: str, platform: str
             raise LockError(f"pip package {pkg['name']}=={pkg.get('version')} has no file uv can lock by URL and hash")
         locked.append(
             LockedDependency(
-                name=pkg["name"], version=str(pkg["version"]), manager="pip", platform=platform, dependencies={},
+                name=pkg["name"], version=str(pkg["version"]), manager="pip", platform=platform,
+                dependencies={child: "*" for child in sorted(graph.get(canonicalize_name(pkg["name"]), ()))},
                 url=artifact["url"], hash=HashModel(sha256=artifact["hashes"]["sha256"]), categories={"main"},
             )
         )
@@ -242,6 +268,7 @@ def solve(
             META + "python": python_source,
             META + "python-spec": python_spec,
             META + "python-version": python_version,
+            **({META + "pip-graph": "true"} if spec.pip_packages else {}),
         },
     )
     lockfile = Lockfile(package=packages, metadata=meta)

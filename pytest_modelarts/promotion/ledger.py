@@ -44,6 +44,9 @@ class PromotionRecord:
     output_path: str | None = None
     submitted_at: float = 0.0
     smoke: dict[str, Any] | None = None  # what the smoke run ran with (promotion.parity.SmokeRun), when known
+    #: a pending record's create request may create its job until then (seconds since the epoch): the request's
+    #: longest wait for its answer; 0 for records written without it
+    answer_by: float = 0.0
 
     @property
     def is_pending(self) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..core.contract import Version
 from ..core.job import JobConfig
+from ..core.plan import engine_of
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class SmokeRun:
     command: tuple[str, ...] = ()  # worker 0's command, for the record
     image: str | None = None  # the image of a container run, for the record
     variables: tuple[str, ...] = ()  # the names of the variables the job saw, for the record
+    engine: str | None = None  # the preset engine (engine_id) the smoke run ran on; None: none
 
     def to_dict(self) -> dict[str, Any]:
         """As the ledger keeps it (JSON: lists, not tuples)."""
@@ -43,6 +45,11 @@ class SmokeRun:
         if extra:
             found.append(f"hyperparameters: the smoke run gave --{', --'.join(extra)}, which the online job will not "
                          "get: smoke_hyperparameters may change values of hyperparameters, not add labels")
+        online_engine = engine_of(online)
+        online_id = online_engine.engine_id if online_engine is not None else None
+        if online_id != self.engine:
+            found.append(f"engine: the smoke run ran on {self.engine or 'no preset engine'}, the online job would run on "
+                         f"{online_id or 'no preset engine'}: give the smoke run the same framework_type/framework_version")
         if self.code_hash is not None and code_hash is not None and self.code_hash != code_hash:
             found.append("code: the code directory changed after the smoke run passed")
         if self.env_hash is not None and env_hash is not None and self.env_hash != env_hash:

@@ -13,8 +13,9 @@ Within one submission, the online backend itself never creates a job twice: afte
 (timeout, dropped connection, 5xx) it looks the job up by name before creating it again. Across processes, a
 *pending* record (phase ``Submitting``, no job id) is written before the create request: when the process dies
 while the request is in flight (SIGTERM, SIGKILL), the next run finds the pending record and looks the job up by
-the recorded name (the backend's ``find_job``, the record's time as the request's) before creating one, so an
-interrupted promotion never leads to a second online job.
+the recorded name (the backend's ``find_job``, the record's time as the request's) before creating one, and keeps
+looking until the request's longest wait has passed (the service may still be creating the job when the next run
+first looks), so an interrupted promotion never leads to a second online job.
 
 One promotion reads the code tree once (:func:`~pytest_modelarts.core.codetree.digest_once`: the key's digest is the
 upload's) and follows its job through one handle, started or attached once, which :func:`submit` returns.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import time
 from typing import NamedTuple
 
@@ -140,10 +142,11 @@ def submit(
                     existing = dataclasses.replace(existing, phase=phase)
                     ledger.record(existing)
                 return Promotion(existing, job)
+            now = time.time()
             pending = PromotionRecord(
                 key=key, job_id="", job_name=config.job_name, phase=SUBMITTING, created=True,
-                train_instance_type=config.train_instance_type, output_path=config.output_path, submitted_at=time.time(),
-                smoke=smoke.to_dict() if smoke else None,
+                train_instance_type=config.train_instance_type, output_path=config.output_path, submitted_at=now,
+                smoke=smoke.to_dict() if smoke else None, answer_by=now + request_timeout(),
             )
             ledger.record(pending)  # before the create request: a process killed while it is in flight leaves this
             try:
@@ -163,10 +166,37 @@ def submit(
     return Promotion(rec, job)
 
 
+def request_timeout() -> float:
+    """The longest a create request waits for its answer: the online clients' read timeout
+    (``PYTEST_MODELARTS_HTTP_TIMEOUT``, default 60 s; the clients refuse a bad value before any request)."""
+    try:
+        value = float(os.environ.get("PYTEST_MODELARTS_HTTP_TIMEOUT", "60"))
+    except ValueError:
+        return 60.0
+    return value if 0 < value < float("inf") else 60.0
+
+
+#: seconds between two lookups of a job whose create request may still be in flight
+LOOKUP_INTERVAL = 0.5
+
+
 def _recover(pending: PromotionRecord, config: JobConfig, session: Session,
              ledger: Ledger) -> tuple[PromotionRecord | None, TrainingJob | None]:
-    """The record and handle of the job an interrupted promotion created, found by name; (None, None) if none."""
-    job_id = backend_for(config, session).find_job(pending.job_name, created_after=pending.submitted_at)
+    """The record and handle of the job an interrupted promotion created, found by name; (None, None) if none.
+
+    The interrupted process's create request may have reached the service and still be at work there: the job
+    appears when the service is done with it, which may be after our first lookup (a loaded machine, a slow
+    service). So "no such job" is believed only once the request could no longer create one (``answer_by``, the
+    request's longest wait); until then the job is looked for again. Submitting anew earlier made two jobs.
+    """
+    backend = backend_for(config, session)
+    answer_by = pending.answer_by or pending.submitted_at + request_timeout()
+    while True:
+        job_id = backend.find_job(pending.job_name, created_after=pending.submitted_at)
+        left = answer_by - time.time()
+        if job_id or left <= 0:
+            break
+        time.sleep(min(LOOKUP_INTERVAL, left))
     if not job_id:
         ledger.forget(pending.key)
         return None, None

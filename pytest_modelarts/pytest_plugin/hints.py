@@ -127,7 +127,7 @@ def hints_for(exc: JobError, job: Any) -> list[str]:
     if m:
         given = m.group(1)
         platform = [a for a in PLATFORM_ARGUMENTS if a in given]
-        who = (f"ModelArts passes {', '.join(platform)} to every boot file" if platform
+        who = (f"ModelArts passes {', '.join(platform)} to this boot file" if platform
                else "these are the job's hyperparameters or arguments ModelArts passes")
         hints.append(f"fix: {who}; parse with parser.parse_known_args() instead of parse_args() (the platform may add "
                      "arguments), or declare them")

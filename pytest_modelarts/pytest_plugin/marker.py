@@ -25,20 +25,21 @@ configurations once, at collection, by the job rules (:mod:`~pytest_modelarts.co
 from __future__ import annotations
 
 import inspect
-import math
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..core.bootfile import undeclared
+from ..core.bootfile import doubtful, undeclared
 from ..core.container import ContainerOptions
 from ..core.environment import Environment
 from ..core.hyperparameters import Hyperparameters, check_hyperparameters
 from ..core.job import LOCAL_INSTANCE_TYPE, JobConfig
 from ..core.location import Location
 from ..core.objectstore import LocalObs
+from ..core.pathcheck import MAX_SECONDS, seconds_problem
 from ..core.session import Session
 from ..errors import ConfigurationError, ParameterError, SpecError, unknown_keywords_error
 from .documents import environment_from_mapping, load_environment_file, with_default_lock
@@ -76,6 +77,8 @@ def modelarts(
     smoke_cpus: float | None = None,
     network_mode: str | None = None,
     run_user: str | int | None = None,
+    framework_type: str | None = None,
+    framework_version: str | None = None,
 ) -> dict[str, Any]:
     """The signature of the ``modelarts`` marker; calling it checks the arguments' names and binds them."""
     return dict(locals())
@@ -121,6 +124,8 @@ class SmokeSpec:
     user_image_url: Any = None
     user_command: Any = None
     container: ContainerOptions = ContainerOptions()
+    framework_type: Any = None  # the preset engine (core.engines), the same for the smoke run and the online job
+    framework_version: Any = None
     expect: Any = field(default=None, compare=False)  # job files only (see jobfile.Expectations)
     local: JobConfig | None = field(default=None, compare=False)
     online: JobConfig | None = field(default=None, compare=False)
@@ -162,7 +167,8 @@ def build_spec(values: Mapping[str, Any], base: Path, *, expect: Any = None) -> 
     job's rules unchanged; only what the plugin itself means (``timeout``, ``train_instance_type``) is checked here."""
     v = {name: values.get(name) for name in PARAMETERS}
     out: dict[str, Any] = {k: v[k] for k in ("boot_file", "train_instance_type", "online_inputs", "online_output_path",
-                                             "job_name", "backend", "contract", "user_image_url", "user_command")}
+                                             "job_name", "backend", "contract", "user_image_url", "user_command",
+                                             "framework_type", "framework_version")}
     out.update(base=base, expect=expect, train_instance_count=values.get("train_instance_count", 1))
     for name in ("code_dir", "inputs", "smoke_inputs", "output_path"):
         out[name] = _path(base, v[name])
@@ -178,9 +184,10 @@ def build_spec(values: Mapping[str, Any], base: Path, *, expect: Any = None) -> 
                                         user=str(v["run_user"]) if v["run_user"] is not None else None,
                                         smoke_memory=v["smoke_memory"], smoke_cpus=v["smoke_cpus"])
     timeout = v["timeout"]
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or not 0 < timeout < math.inf):  # nan and inf are numbers too
-        raise ParameterError(OWNER, "timeout", timeout, "must be a number of seconds > 0")
+    problem = seconds_problem(timeout, zero=False) if timeout is not None else None  # nan, inf and 10**20 too
+    if problem is not None:
+        raise ParameterError(OWNER, "timeout", timeout, "must be a number of seconds > 0"
+                             + (f", no more than a timer takes ({MAX_SECONDS:.0f})" if "beyond" in problem else ""))
     out["timeout"] = float(timeout) if timeout is not None else None
     if out["train_instance_type"] == LOCAL_INSTANCE_TYPE:
         raise ParameterError(OWNER, "train_instance_type", LOCAL_INSTANCE_TYPE,
@@ -264,7 +271,8 @@ def _job_config(spec: SmokeSpec, session: Session, job_name: str, *, inputs: Any
         return JobConfig.template(
             code_dir=spec.code_dir, boot_file=spec.boot_file, environment=spec.environment,
             train_instance_count=spec.train_instance_count, user_image_url=spec.user_image_url,
-            user_command=spec.user_command, code_excludes=(session.local_root,), **fields,
+            user_command=spec.user_command, code_excludes=(session.local_root,), framework_type=spec.framework_type,
+            framework_version=spec.framework_version, **fields,
         ).fit(inputs=inputs, job_name=job_name)
     except ParameterError as exc:
         keyword = renames.get(exc.parameter, exc.parameter)
@@ -278,6 +286,8 @@ def _check_declared(spec: SmokeSpec, local: JobConfig) -> None:
         problems = undeclared(local.code_path / local.boot_file, pairs) if local.code_path and local.boot_file else []
         if problems:
             raise ParameterError(OWNER, keyword, pairs, "; ".join(problems))
+        for doubt in doubtful(local.code_path / local.boot_file, pairs) if local.code_path and local.boot_file else []:
+            warnings.warn(f"{OWNER}({keyword}=...): {doubt}", UserWarning, stacklevel=2)  # a guess: never a refusal
 
 
 def job_name_for(text: str) -> str:

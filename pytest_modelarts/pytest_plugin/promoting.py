@@ -10,6 +10,7 @@ import pytest
 from ..core.causes import remote_cause
 from ..core.job import JobConfig
 from ..core.phase import JobPhase
+from ..core.plan import engine_of
 from ..core.runner import attach_job
 from ..core.session import Session
 from ..core.training_job import TrainingJob
@@ -75,12 +76,14 @@ def smoke_run(job: TrainingJob, session: Session, code_hash: str | None) -> Smok
         command=tuple(job.command or ()),
         image=info.get("image"),
         variables=tuple(info.get("variables") or ()),
+        engine=engine.engine_id if (engine := engine_of(job.config)) is not None else None,
     )
 
 
 def _lock_key(config: JobConfig) -> str | None:
     """The key of the environment's lock as it is now (what the online job's pinned requirements come from)."""
-    env = config.environment
+    engine = engine_of(config)  # an engine's job locks the engine's pins with its Environment on top
+    env = engine.environment(config.environment) if engine is not None and engine.local_problem is None else config.environment
     if env is None or env.conda is None:
         return None
     locked = read_lock(env.default_lock_path())

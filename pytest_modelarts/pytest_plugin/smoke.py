@@ -229,7 +229,7 @@ class SmokeRunner:
                 problems.append(f"  {item.nodeid}: {spec.online_error}")
         if problems:
             raise pytest.UsageError("--modelarts-promote: these jobs cannot go online as configured; fix them (marker "
-                                    "or job file: online_output_path, online_inputs, train_instance_type) or deselect "
+                                    "or job file: online_output_path, online_inputs, train_instance_type, framework_type) or deselect "
                                     "them:\n" + "\n".join(problems))
 
     @pytest.hookimpl(wrapper=True)

@@ -44,7 +44,7 @@ def test_custom_image_job_follows_the_contract_and_outputs_belong_to_the_chosen_
     # the documented command, not through a shell, variables substituted, the platform's arguments appended to
     # it; hyperparameters are also variables; run in /home/ma-user
     assert probe["argv"] == [f"{MA}/user-job-dir/code/probe.py", "--extra=1", f"--data_url={MA}/inputs/data_url_0",
-                             f"--train_url={MA}/outputs/train_url_0", "--lr=0.1", "--epochs=3", "--num_gpus=0"]
+                             f"--train_url={MA}/outputs/train_url_0", "--lr=0.1", "--epochs=3"]
     assert env["lr"] == "0.1" and env["epochs"] == "3"
     assert probe["cwd"] == "/home/ma-user"
     assert probe["uid"] == MA_USER_UID  # the image's user
@@ -101,11 +101,11 @@ def test_boot_file_job_in_docker_gets_hyperparameters_as_arguments(
     probe = json.loads((tmp_path / "out" / "probe.json").read_text())
     assert probe["uid"] == 1000 and probe["gid"] == 100  # ma-user, as ModelArts runs an image, unless told otherwise
     assert probe["argv"] == [f"{MA}/user-job-dir/code/probe.py", f"--data_url={MA}/inputs/data_url_0",
-                             f"--train_url={MA}/outputs/train_url_0", "--lr=0.1", "--num_gpus=0"]
+                             f"--train_url={MA}/outputs/train_url_0", "--lr=0.1"]
     assert "lr" not in probe["env"]
     assert probe["cwd"] == f"{MA}/user-job-dir"
-    # PATH is the image's; PYTHONPATH the job dir, moxing, then the image's (none here)
-    assert probe["env"]["PATH"] == "/usr/local/bin:/usr/bin:/bin" and probe["env"]["PYTHONPATH"] == f"{MA}/user-job-dir:{JOB_SITE}"
+    # PATH is the image's, after a preset image's ${MA_HOME}/anaconda/bin; PYTHONPATH the job dir, moxing, then the image's (none here)
+    assert probe["env"]["PATH"] == "/home/ma-user/anaconda/bin:/usr/local/bin:/usr/bin:/bin" and probe["env"]["PYTHONPATH"] == f"{MA}/user-job-dir:{JOB_SITE}"
     assert job.command[0] == "python"
 
 
@@ -114,7 +114,7 @@ def test_shell_commands_run_in_the_image_shell(session: Session, tmp_path: Path,
                     train_instance_count=1, output_path=tmp_path / "out",
                     user_command='echo "from sh" > $MA_MOUNT_PATH/outputs/train_url_0/sh.txt && echo done').fit(wait=True)
     assert (tmp_path / "out" / "sh.txt").read_text() == "from sh\n"
-    arguments = f"--data_url={MA}/inputs/data_url_0 --train_url={MA}/outputs/train_url_0 --num_gpus=0"
+    arguments = f"--data_url={MA}/inputs/data_url_0 --train_url={MA}/outputs/train_url_0"
     assert job.command == ["/bin/sh", "-c", 'echo "from sh" > $MA_MOUNT_PATH/outputs/train_url_0/sh.txt && echo done ' + arguments]
     assert f"done {arguments}" in job.logs()  # the platform's arguments went to the last command
 

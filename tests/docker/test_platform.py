@@ -47,7 +47,7 @@ def test_a_boot_file_job_builds_path_and_pythonpath_on_the_image_s(tmp_path: Pat
               train_instance_type="local", train_instance_count=1, output_path=tmp_path / "out").fit(wait=True)
     env = probe_of(tmp_path / "out")["env"]
     assert env.get(VENV_MARKER) == "1"
-    assert env["PATH"] == VENV_PATH
+    assert env["PATH"] == f"/home/ma-user/anaconda/bin:{VENV_PATH}"  # a preset image's ${MA_HOME}/anaconda/bin:${PATH}
     # the preset images' ${MA_JOB_DIR}:${PYTHONPATH}, moxing between them
     assert env["PYTHONPATH"] == f"{MA}/user-job-dir:{JOB_SITE}:{VENV_PYTHONPATH}"
 
@@ -94,7 +94,7 @@ def test_a_shell_command_gets_the_platform_arguments_on_its_last_command(session
               user_command="echo first > /cache/first.txt && python ${MA_JOB_DIR}/code/probe.py").fit(inputs=data, wait=True)
     probe = probe_of(tmp_path / "out")
     assert probe["argv"] == [f"{MA}/user-job-dir/code/probe.py", f"--data_url={MA}/inputs/data_url_0",
-                             f"--train_url={MA}/outputs/train_url_0", "--note=two words; $HOME", "--num_gpus=0"]
+                             f"--train_url={MA}/outputs/train_url_0", "--note=two words; $HOME"]
     assert probe["cwd"] == "/home/ma-user"
     assert probe["env"]["note"] == "two words; $HOME"  # still a variable too
 

@@ -11,6 +11,7 @@ import pytest
 
 from pytest_modelarts.envs import interpreters
 from pytest_modelarts.envs.interpreters import find_interpreters, select_interpreter
+from tests.support.requirements import missing
 
 BASE = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
 
@@ -24,7 +25,26 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(tmp_path / "uv"))
     for name in ("CONDA_PREFIX", "PYTEST_MODELARTS_PYTHONS", "XDG_DATA_HOME"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(interpreters, "_account_home", lambda: tmp_path / "home")  # the account's home, too
     return tmp_path
+
+
+def test_pyenv_under_the_accounts_home_is_found_whatever_home_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytester, tox and CI runners give $HOME another folder and may drop PYENV_ROOT: pyenv's installations in
+    the account's own home are still found."""
+    import pwd
+
+    account = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".pyenv" / "versions"
+    installed = sorted(p.parent for p in account.glob("*/bin/python[0-9].[0-9]*") if p.name.replace(".", "").isalnum()
+                       and p.name[len("python"):].replace(".", "").isdigit()) if account.is_dir() else []
+    if not installed:
+        missing("python3.7", f"no pyenv installation in {account} (pyenv install 3.7)")
+    monkeypatch.setenv("PYTEST_MODELARTS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name in ("PYENV_ROOT", "UV_PYTHON_INSTALL_DIR", "XDG_DATA_HOME", "PYTEST_MODELARTS_PYTHONS"):
+        monkeypatch.delenv(name, raising=False)
+    found = {i.path.parent for i in find_interpreters()}  # each installation's bin folder
+    assert set(installed) <= found, sorted(set(installed) - found)
 
 
 def test_a_shim_is_never_run_and_managed_versions_are_found(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

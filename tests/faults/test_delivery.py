@@ -22,23 +22,61 @@ def fit(session, code: Path, out: Path):
     return est.fit(wait=False, job_name="deliver")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
-def test_a_read_only_output_path_fails_the_job_and_names_the_sandbox(sdk_session, code_dir, tmp_path):
+READ_ONLY_RUN = """\
+import json, subprocess, sys
+from pytest_modelarts import Estimator, JobFailedError, Session
+code, out, root = sys.argv[1:4]
+session = Session(local_root=root, stream_logs=False, stop_grace_period=1.0)
+est = Estimator(modelarts_session=session, code_dir=code, boot_file="train.py", train_instance_type="local",
+                train_instance_count=1, output_path=out)
+# output_path was writable when it was checked; it turns read-only while the job runs (a disk remounted read-only)
+subprocess.run(["mount", "--bind", out, out], check=True)
+subprocess.run(["mount", "-o", "remount,bind,ro", out, out], check=True)
+job = est.fit(wait=False, job_name="deliver")
+job.wait()
+try:
+    job.raise_for_status()
+    print(json.dumps({"phase": job.phase.value, "error": None}))
+except JobFailedError as exc:
+    print(json.dumps({"phase": job.phase.value, "error": str(exc), "sandbox": str(job.sandbox)}))
+"""
+
+
+def test_a_read_only_output_path_fails_the_job_and_names_the_sandbox(code_dir, tmp_path):
+    """A read-only mount, which stops root too: the job runs in a mount namespace of its own (``unshare``) where
+    output_path is bound read-only after the job was configured."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None:
+        from tests.support.requirements import missing
+
+        missing("sandbox", "unshare (util-linux) is needed to mount output_path read-only")
+    (code_dir / "train.py").write_text(WRITE)
     out = tmp_path / "out"
     out.mkdir()
-    out.chmod(0o500)
-    try:
-        job = fit(sdk_session, code_dir, out)
-        assert job.wait() is JobPhase.FAILED
-        with pytest.raises(JobFailedError, match="delivering the outputs to output_path .* failed.*intact outputs are in the sandbox, kept"):
-            job.raise_for_status()
-    finally:
-        out.chmod(0o700)
+    namespaces = ["unshare", "--mount", "--propagation", "private"] if os.geteuid() == 0 else \
+        ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"]
+    result = subprocess.run([*namespaces, sys.executable, "-c", READ_ONLY_RUN, str(code_dir), str(out),
+                             str(tmp_path / "runs-root")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["phase"] == "Failed", seen
+    assert "delivering the outputs to output_path" in seen["error"] and "intact outputs are in the sandbox, kept" in seen["error"]
+    assert (Path(seen["sandbox"]) / "home" / "modelarts" / "outputs" / "train_url_0" / "model.bin").stat().st_size == 100000
+    assert list(out.iterdir()) == []  # nothing half-written where the mount was
 
 
 def test_an_output_path_that_cannot_be_created_fails_the_job(sdk_session, code_dir, tmp_path):
+    """A file put where output_path's folder goes after the job was configured (given then, the path is refused
+    at once: tests/gallery/test_bad_paths.py)."""
+    (code_dir / "train.py").write_text(WRITE)
+    est = Estimator(modelarts_session=sdk_session, code_dir=str(code_dir), boot_file="train.py",
+                    train_instance_type="local", train_instance_count=1, output_path=str(tmp_path / "a-file" / "out"))
     (tmp_path / "a-file").write_text("")
-    job = fit(sdk_session, code_dir, tmp_path / "a-file" / "out")
+    job = est.fit(wait=False, job_name="deliver")
     assert job.wait() is JobPhase.FAILED
     with pytest.raises(JobFailedError, match="output_path .* cannot be created.*intact outputs are in the sandbox, kept"):
         job.raise_for_status()

@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent("""\
     code, data, ledger = sys.argv[1:4]
     session = Session(stream_logs=False)
     est = Estimator(modelarts_session=session, code_dir=code, boot_file="train.py", train_instance_type="%s",
-                    train_instance_count=1, output_path="obs://emulator-bucket/out/")
+                    framework_type="PyTorch", train_instance_count=1, output_path="obs://emulator-bucket/out/")
     promote(est.config.fit(inputs=data, job_name="interrupted"), session, ledger=Ledger(ledger), lock_hash=None)
 """ % FLAVOR)
 
@@ -42,7 +42,7 @@ def _tree(tmp_path: Path) -> tuple[Path, Path]:
 
 def _estimator(session: Session, code: Path) -> Estimator:
     """The estimator SCRIPT builds, in this process."""
-    return Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
+    return Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR, framework_type="PyTorch",
                      train_instance_count=1, output_path="obs://emulator-bucket/out/")
 
 
@@ -87,7 +87,9 @@ def test_a_pending_record_whose_job_never_reached_the_service_is_submitted_again
     assert rec.created and len(modelarts_emulator.jobs()) == 1
     # a pending record under another name, as a process killed before its request left would leave it
     from dataclasses import replace
-    ledger.record(replace(rec, job_id="", phase="Submitting", job_name="lost-before-sending"))
+    # (long ago: its request can no longer create a job, so none is waited for)
+    ledger.record(replace(rec, job_id="", phase="Submitting", job_name="lost-before-sending",
+                          submitted_at=rec.submitted_at - 3600, answer_by=rec.submitted_at - 3540))
     again = promote(config, session, ledger=ledger, lock_hash=None)
     assert again.created and again.job_id != rec.job_id and len(modelarts_emulator.jobs()) == 2
 
@@ -121,3 +123,37 @@ def replace_phase(rec, phase):
     from dataclasses import replace
 
     return replace(rec, phase=phase)
+
+
+def test_a_job_the_service_creates_after_the_reruns_first_lookup_is_adopted(modelarts_emulator, tmp_path):
+    """The interrupted request may still be at work in the service when the rerun first looks (a loaded machine):
+    the rerun looks again until that request could no longer create a job, and adopts the job when it appears."""
+    import threading
+    import time
+    from dataclasses import replace
+
+    from pytest_modelarts.core.runner import start_job
+
+    code, data = _tree(tmp_path)
+    session = modelarts_emulator.session()
+    config = _estimator(session, code).config.fit(inputs=str(data), job_name="first")
+    ledger = Ledger(tmp_path / "ledger.json")
+    first = promote(config, session, ledger=ledger, lock_hash=None)
+    now = time.time()
+    ledger.record(replace(first, job_id="", phase="Submitting", job_name="late", submitted_at=now, answer_by=now + 60))
+    service = modelarts_emulator.emulator
+    lookups_before = service.requests["modelarts"]
+
+    def the_interrupted_request_completes() -> None:  # once the rerun has looked and found nothing
+        wait_until(lambda: service.requests["modelarts"] > lookups_before, 60, "the rerun's first lookup")
+        start_job(config.evolve(job_name="late"), session)
+
+    late = threading.Thread(target=the_interrupted_request_completes)
+    late.start()
+    try:
+        rec = promote(config, session, ledger=ledger, lock_hash=None)
+    finally:
+        late.join(60)
+    names = sorted(j["metadata"]["name"] for j in modelarts_emulator.jobs())
+    assert names == ["first", "late"], names  # no third job
+    assert (rec.created, rec.job_name) == (False, "late")

@@ -19,7 +19,8 @@ from .conftest import CODE
 def body(flavor_id: str, count: int) -> dict[str, Any]:
     """A create body the emulator accepts but for its flavor and node count."""
     return {"kind": "job", "metadata": {"name": "flavored"},
-            "algorithm": {"code_dir": "obs://emulator-bucket/code/", "boot_file": "obs://emulator-bucket/code/hog.py"},
+            "algorithm": {"code_dir": "obs://emulator-bucket/code/", "boot_file": "obs://emulator-bucket/code/hog.py",
+                          "engine": {"engine_name": "PyTorch", "engine_version": "pytorch_1.8.0-cuda_10.2-py_3.7-ubuntu_18.04-x86_64"}},
             "spec": {"resource": {"flavor_id": flavor_id, "node_count": count}}}
 
 
@@ -49,7 +50,7 @@ def test_a_create_request_over_max_num_or_of_an_unknown_flavor_is_refused(
 
 
 def test_an_estimator_of_an_unknown_flavor_gets_the_services_refusal(modelarts_emulator: Any, tmp_path: Any) -> None:
-    est = Estimator(modelarts_session=modelarts_emulator.session(), code_dir=str(CODE), boot_file="hog.py",
+    est = Estimator(modelarts_session=modelarts_emulator.session(), code_dir=str(CODE), boot_file="hog.py", framework_type="PyTorch",
                     train_instance_type="modelarts.vm.cpu.64u", train_instance_count=1, output_path="obs://emulator-bucket/out/")
     with pytest.raises(OnlineError, match=r"ModelArts.2781|Flavor \(modelarts.vm.cpu.64u\) not found"):
         est.fit(inputs=str(CODE))
@@ -57,7 +58,7 @@ def test_an_estimator_of_an_unknown_flavor_gets_the_services_refusal(modelarts_e
 
 
 def test_an_emulated_job_runs_with_its_flavors_cores_and_memory(modelarts_emulator: Any) -> None:
-    est = Estimator(modelarts_session=modelarts_emulator.session(), code_dir=str(CODE), boot_file="hog.py",
+    est = Estimator(modelarts_session=modelarts_emulator.session(), code_dir=str(CODE), boot_file="hog.py", framework_type="PyTorch",
                     train_instance_type="modelarts.vm.cpu.2u", train_instance_count=1, output_path="obs://emulator-bucket/out/")
     job = est.fit(inputs=str(CODE), wait=True)
     log = job.logs()

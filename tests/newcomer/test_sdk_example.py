@@ -142,7 +142,8 @@ def test_other_missing_modules_are_still_missing(tmp_path: Path) -> None:
 
 def test_the_sdk_references_session_and_estimator_arguments_are_accepted(tmp_path: Path) -> None:
     """The AK/SK Session of the SDK reference's "Session Authentication" page and every Estimator keyword of its
-    "Creating a Training Job" example (local paths in place of its OBS ones)."""
+    "Creating a Training Job" example (local paths in place of its OBS ones; its ``framework_version`` names an
+    old-version engine, which the preset engine catalog does not hold, so the catalog's PyTorch version stands in)."""
     code = tmp_path / "src"
     code.mkdir()
     (code / "pytorch_sentiment.py").write_text("print('ok')\n")
@@ -154,7 +155,7 @@ def test_the_sdk_references_session_and_estimator_arguments_are_accepted(tmp_pat
         estimator = Estimator(
                               modelarts_session=session,
                               framework_type='PyTorch',
-                              framework_version='PyTorch-1.0.0-python3.6',
+                              framework_version='pytorch_1.8.0-cuda_10.2-py_3.7-ubuntu_18.04-x86_64',
                               code_dir='{code}/',
                               boot_file='{code}/pytorch_sentiment.py',
                               log_url='{tmp_path}/log/',

@@ -13,6 +13,7 @@ from .conftest import FLAVOR
 def test_wrong_secret_key_is_an_authentication_error_from_obs(modelarts_emulator, online_code, online_data):
     session = modelarts_emulator.session(secret_key="not-the-right-secret")
     est = Estimator(modelarts_session=session, code_dir=str(online_code), boot_file="train.py", train_instance_type=FLAVOR,
+                    framework_type="PyTorch",
                     train_instance_count=1, output_path="obs://emulator-bucket/out/")
     with pytest.raises(AuthenticationError, match="check the access key and secret key") as info:
         est.fit(inputs=str(online_data))
@@ -24,7 +25,7 @@ def test_wrong_secret_key_is_an_authentication_error_from_modelarts(modelarts_em
     # obs:// code and inputs: the first request goes to the ModelArts API
     session = modelarts_emulator.session(secret_key="not-the-right-secret")
     est = Estimator(modelarts_session=session, code_dir="obs://emulator-bucket/code/", boot_file="train.py",
-                    train_instance_type=FLAVOR, train_instance_count=1, output_path="obs://emulator-bucket/out/")
+                    train_instance_type=FLAVOR, framework_type="PyTorch", train_instance_count=1, output_path="obs://emulator-bucket/out/")
     with pytest.raises(AuthenticationError) as info:
         est.fit(inputs="obs://emulator-bucket/data/")
     assert info.value.status == 401

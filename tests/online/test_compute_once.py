@@ -22,7 +22,7 @@ from pytest_modelarts.promotion import Ledger, SmokeRun, promote
 from pytest_modelarts.promotion.ledger import SUBMITTING
 from pytest_modelarts.promotion.promote import submit
 
-from .conftest import FLAVOR
+from .conftest import FLAVOR, PYTORCH
 
 
 class CountingOnline(OnlineBackend):
@@ -64,6 +64,7 @@ def counted(modelarts_emulator):
 
 def _config(session, code, data, name="once"):
     est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
+                    framework_type="PyTorch",
                     train_instance_count=1, output_path="obs://emulator-bucket/out/")
     return est.config.fit(inputs=str(data), job_name=name)
 
@@ -91,6 +92,7 @@ def test_each_promotion_step_attaches_to_its_job_once(counted, modelarts_emulato
 def test_one_set_of_clients_serves_every_job_of_a_session(counted, modelarts_emulator, online_code, online_data):
     session, _ = counted
     jobs = [Estimator(modelarts_session=session, code_dir=str(online_code), boot_file="train.py", train_instance_type=FLAVOR,
+                      framework_type="PyTorch",
                       train_instance_count=1, output_path="obs://emulator-bucket/out/").fit(inputs=str(online_data), job_name=f"c{i}")
             for i in range(2)]
     shared = Clients.of(session)
@@ -159,6 +161,7 @@ package:
 def test_one_adoption_window_from_the_time_of_the_create_request(modelarts_emulator, online_code, online_data):
     session = modelarts_emulator.session()
     job = Estimator(modelarts_session=session, code_dir=str(online_code), boot_file="train.py", train_instance_type=FLAVOR,
+                    framework_type="PyTorch",
                     train_instance_count=1, output_path="obs://emulator-bucket/out/").fit(inputs=str(online_data), job_name="adopt")
     backend = OnlineBackend(session)
     now = time.time()
@@ -172,8 +175,9 @@ def test_one_adoption_window_from_the_time_of_the_create_request(modelarts_emula
 @pytest.mark.parametrize("version", list(Version))
 def test_promotion_refuses_a_smoke_run_of_a_contract_it_cannot_submit(version, online_code, tmp_path, sdk_session):
     config = Estimator(modelarts_session=sdk_session, code_dir=str(online_code), boot_file="train.py", train_instance_type=FLAVOR,
+                       framework_type="PyTorch",
                        train_instance_count=1, output_path="obs://b/out/").config.fit(inputs="obs://b/in/", job_name="v")
-    found = SmokeRun(contract=version.value, labels=(), code_hash=None, env_hash=None).differences(config, code_hash=None,
-                                                                                                  env_hash=None)
+    found = SmokeRun(contract=version.value, labels=(), code_hash=None, env_hash=None, engine=PYTORCH).differences(
+        config, code_hash=None, env_hash=None)
     assert bool(found) is not version.contract.submittable
     assert all(line.startswith("contract: ") for line in found)

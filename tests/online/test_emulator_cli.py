@@ -126,6 +126,7 @@ def test_without_keys_it_makes_random_test_keys_and_prints_them_so_a_session_can
                           endpoint=exports["MODELARTS_ENDPOINT"], obs_endpoint=exports["MODELARTS_OBS_ENDPOINT"],
                           local_root=str(tmp_path / ".modelarts"))
         job = Estimator(modelarts_session=session, code_dir=str(online_code), boot_file="train.py", train_instance_type=FLAVOR,
+                        framework_type="PyTorch",
                         train_instance_count=1, output_path="obs://b1/out/").fit(inputs=str(online_data), wait=True)
         assert job.phase is JobPhase.COMPLETED and "epochs 1 data ['train.csv']" in job.logs()
         assert (tmp_path / "state" / "obs" / "b1" / "out" / "model.txt").read_text() == "trained 1"

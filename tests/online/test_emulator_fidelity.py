@@ -30,6 +30,7 @@ print('greeting', os.environ.get('GREETING'), 'cwd', os.getcwd())
 
 def _estimator(session, code, **kw):
     return Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
+                     framework_type="PyTorch",
                      train_instance_count=1, output_path="obs://emulator-bucket/out/", **kw)
 
 

@@ -28,7 +28,7 @@ def online_env(modelarts_emulator, monkeypatch):
 
 def fit(emulator, code, data, *, epochs="2", name, wait=True, nodes=1):
     return Estimator(modelarts_session=emulator.session(), code_dir=str(code), boot_file="train.py",
-                     train_instance_type=FLAVOR if nodes == 1 else MULTI_NODE_FLAVOR, train_instance_count=nodes, output_path="obs://emulator-bucket/out/",
+                     train_instance_type=FLAVOR if nodes == 1 else MULTI_NODE_FLAVOR, framework_type="PyTorch", train_instance_count=nodes, output_path="obs://emulator-bucket/out/",
                      hyperparameters=[{"label": "epochs", "value": epochs}]).fit(inputs=str(data), job_name=name, wait=wait)
 
 

@@ -14,6 +14,7 @@ from .conftest import FLAVOR, MULTI_NODE_FLAVOR
 
 def estimator(session, code, **kw):
     params = dict(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=FLAVOR,
+                  framework_type="PyTorch",
                   train_instance_count=1, output_path=kw.pop("output_path", "obs://emulator-bucket/out/"),
                   hyperparameters=[{"label": "epochs", "value": kw.pop("epochs", "2")}])
     params.update(kw)
@@ -153,7 +154,7 @@ def test_job_body_of_a_boot_file_job_works_where_the_local_run_does(online_code,
     from pytest_modelarts import JobConfig
     from pytest_modelarts.core import contract
 
-    config = JobConfig.template(code_dir=str(online_code), boot_file="train.py", train_instance_type=FLAVOR, train_instance_count=1,
+    config = JobConfig.template(code_dir=str(online_code), boot_file="train.py", train_instance_type=FLAVOR, framework_type="PyTorch", train_instance_count=1,
                                 output_path="obs://b/o/").fit(inputs="obs://b/in/", job_name="boot")
     body = build_job_body(plan_job(config, Session(local_root=tmp_path), None, "boot1"), code_url="obs://b/code/",
                           inputs_url=config.inputs).to_dict()

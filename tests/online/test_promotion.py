@@ -11,11 +11,11 @@ from pytest_modelarts import ConfigurationError, Estimator
 from pytest_modelarts.core.codetree import CodeTree
 from pytest_modelarts.promotion import Ledger, PromotionRecord, promote, promotion_key
 
-from .conftest import FLAVOR, MULTI_NODE_FLAVOR
+from .conftest import FLAVOR, MULTI_NODE_FLAVOR, PYTORCH
 
 
 def config_for(session, code, data, name="promo", instance_type=FLAVOR, **kw):
-    est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=instance_type,
+    est = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type=instance_type, framework_type="PyTorch",
                     train_instance_count=1, output_path="obs://emulator-bucket/out/" if instance_type != "local" else None, **kw)
     return est.config.fit(inputs=str(data), job_name=name)
 
@@ -85,14 +85,15 @@ def test_promotion_refuses_what_the_smoke_run_did_not_test_and_submits_nothing(m
     config = config_for(session, online_code, online_data,
                         hyperparameters=[{"label": "epochs", "value": "30"}])
     code_hash = CodeTree(online_code).digest()
-    same = SmokeRun(contract="v2", labels=("epochs",), code_hash=code_hash, env_hash="lock-a")
+    same = SmokeRun(contract="v2", labels=("epochs",), code_hash=code_hash, env_hash="lock-a", engine=PYTORCH)
     assert same.differences(config, code_hash=code_hash, env_hash="lock-a") == []
     cases = {
-        "contract: the smoke run reproduced v1 (old-version) jobs": SmokeRun("v1", ("epochs",), code_hash, "lock-a"),
+        "contract: the smoke run reproduced v1 (old-version) jobs": SmokeRun("v1", ("epochs",), code_hash, "lock-a", engine=PYTORCH),
         "hyperparameters: the smoke run gave --max_samples, which the online job will not get":
-            SmokeRun("v2", ("epochs", "max_samples"), code_hash, "lock-a"),
-        "code: the code directory changed after the smoke run passed": SmokeRun("v2", ("epochs",), "0" * 64, "lock-a"),
-        "environment: the smoke run used the lock lock-b": SmokeRun("v2", ("epochs",), code_hash, "lock-b"),
+            SmokeRun("v2", ("epochs", "max_samples"), code_hash, "lock-a", engine=PYTORCH),
+        "code: the code directory changed after the smoke run passed": SmokeRun("v2", ("epochs",), "0" * 64, "lock-a", engine=PYTORCH),
+        "environment: the smoke run used the lock lock-b": SmokeRun("v2", ("epochs",), code_hash, "lock-b", engine=PYTORCH),
+        "engine: the smoke run ran on no preset engine": SmokeRun("v2", ("epochs",), code_hash, "lock-a"),
     }
     for reason, smoke in cases.items():
         with pytest.raises(ConfigurationError, match=r"(?s)promotion of 'promo' refused: the online job would differ.*"

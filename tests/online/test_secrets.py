@@ -20,6 +20,7 @@ def test_the_secret_key_is_never_shown(modelarts_emulator, online_code, online_d
     seen: list[str] = []
     session = modelarts_emulator.session()
     est = Estimator(modelarts_session=session, code_dir=str(online_code), boot_file="train.py", train_instance_type=FLAVOR,
+                    framework_type="PyTorch",
                     train_instance_count=1, output_path="obs://emulator-bucket/out/")
     config = est.config.fit(inputs=str(online_data), job_name="s")
     ledger = Ledger(tmp_path / "ledger.json")
@@ -33,7 +34,7 @@ def test_the_secret_key_is_never_shown(modelarts_emulator, online_code, online_d
         for code_dir in (str(online_code), "obs://emulator-bucket/code/"):
             try:
                 Estimator(modelarts_session=modelarts_emulator.session(**bad), code_dir=code_dir, boot_file="train.py",
-                          train_instance_type=FLAVOR, train_instance_count=1,
+                          train_instance_type=FLAVOR, framework_type="PyTorch", train_instance_count=1,
                           output_path="obs://emulator-bucket/out/").fit(inputs="obs://emulator-bucket/data/")
             except ModelArtsError as exc:
                 seen += [str(exc), repr(exc), str(exc.args)]
@@ -62,7 +63,7 @@ def test_the_secret_key_is_not_in_junitxml_of_a_failing_online_test(pytester, mo
             print("handle", modelarts_emulator, modelarts_emulator.session())
             pathlib.Path("secret.txt").write_text(modelarts_emulator.secret_key)
             est = Estimator(modelarts_session=modelarts_emulator.session(), code_dir="code", boot_file="train.py",
-                            train_instance_type="{FLAVOR}", train_instance_count=1,
+                            train_instance_type="{FLAVOR}", framework_type="PyTorch", train_instance_count=1,
                             output_path="obs://emulator-bucket/out/", hyperparameters=[{{"label": "epochs", "value": "fail"}}])
             est.fit(inputs="data", wait=True, job_name="junit")
     """))

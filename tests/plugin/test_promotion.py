@@ -11,13 +11,25 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from tests.support.engines import build_index, engine_pythons_present
+
 FLAVOR = "modelarts.vm.cpu.2u"
 
 
+@pytest.fixture(scope="module")
+def engine_index(tmp_path_factory):
+    return build_index(tmp_path_factory.mktemp("engine-index"))
+
+
 @pytest.fixture
-def online(modelarts_emulator, monkeypatch):
+def online(modelarts_emulator, monkeypatch, engine_index):
     for name, value in modelarts_emulator.env().items():
         monkeypatch.setenv(name, value)
+    # online boot-file jobs run on a preset engine; its framework comes from the stand-in index, its Python from a
+    # local interpreter (tests/support/engines.py)
+    engine_pythons_present()
+    monkeypatch.setenv("UV_INDEX", engine_index.as_uri())
+    monkeypatch.setenv("PYTEST_MODELARTS_PYTHON", "local")
     return modelarts_emulator
 
 
@@ -26,7 +38,7 @@ def test_passing_tests_are_promoted_once_with_full_values_and_reported(project: 
     project.makepyfile(f"""
         import pytest
 
-        smoke = pytest.mark.modelarts(code_dir="code", boot_file="train.py",
+        smoke = pytest.mark.modelarts(code_dir="code", boot_file="train.py", framework_type="PyTorch",
                                       hyperparameters={{"epochs": 6}}, smoke_hyperparameters={{"epochs": 2}},
                                       inputs="data/full", smoke_inputs="data/small",
                                       online_output_path="obs://{bucket}/out/")
@@ -35,7 +47,7 @@ def test_passing_tests_are_promoted_once_with_full_values_and_reported(project: 
         def test_passes(modelarts_job):
             pass
 
-        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", smoke_hyperparameters={{"exit": 1}},
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", framework_type="PyTorch", smoke_hyperparameters={{"exit": 1}},
                                online_output_path="obs://{bucket}/bad/", inputs="data/full")
         def test_fails(modelarts_job):
             pass
@@ -56,7 +68,7 @@ def test_passing_tests_are_promoted_once_with_full_values_and_reported(project: 
     assert props["modelarts_promoted_job_id"] == job_id and props["modelarts_promoted_status"] == "Completed"
     ledger = json.loads((project.path / ".modelarts" / "promotions.json").read_text())
     (smoke,) = [r["smoke"] for r in ledger["records"].values()]  # what the passing smoke run ran with
-    assert smoke["contract"] == "v2" and smoke["labels"] == ["epochs"] and smoke["command"][-2] == "--epochs=2"
+    assert smoke["contract"] == "v2" and smoke["labels"] == ["epochs"] and smoke["command"][-1] == "--epochs=2"
     assert "MA_JOB_DIR" in smoke["variables"] and not [v for v in smoke["variables"] if v.startswith("DLS_")]
 
     rerun = project.runpytest_subprocess(*args, "-k", "passes")
@@ -73,7 +85,7 @@ def test_a_smoke_run_that_differs_from_the_online_job_is_not_promoted(project: p
     project.makepyfile(f"""
         import pytest
 
-        @pytest.mark.modelarts(code_dir="code", boot_file="old.py", contract="v1", inputs="data/full",
+        @pytest.mark.modelarts(code_dir="code", boot_file="old.py", framework_type="PyTorch", contract="v1", inputs="data/full",
                                online_output_path="obs://{online.bucket}/out/")
         def test_old_style(modelarts_job):
             pass
@@ -89,7 +101,7 @@ def test_promotion_without_a_flavor_is_a_usage_error_that_says_how_before_any_ru
     project.makepyfile("""
         import pytest
 
-        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", inputs="data/small")
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", framework_type="PyTorch", inputs="data/small")
         def test_no_flavor(modelarts_job):
             pass
     """)
@@ -104,11 +116,11 @@ def test_promote_reports_every_incomplete_job_before_any_run(project: pytest.Pyt
     project.makepyfile("""
         import pytest
 
-        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", inputs="data/full")
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", framework_type="PyTorch", inputs="data/full")
         def test_no_output(modelarts_job):
             pass
 
-        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", online_output_path="obs://b/out/")
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", framework_type="PyTorch", online_output_path="obs://b/out/")
         def test_no_inputs(modelarts_job):
             pass
     """)
@@ -128,7 +140,7 @@ def test_a_promoted_job_that_fails_online_fails_the_run_under_promote_wait(proje
     project.makepyfile(f"""
         import pytest
 
-        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", hyperparameters={{"exit": 3}},
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", framework_type="PyTorch", hyperparameters={{"exit": 3}},
                                smoke_hyperparameters={{"exit": 0}}, inputs="data/full",
                                online_output_path="obs://{online.bucket}/out/")
         def test_fails_online(modelarts_job):
@@ -160,7 +172,7 @@ def test_a_promoted_job_that_fails_online_fails_the_run_under_promote_wait(proje
     project.makepyfile(f"""
         import pytest
 
-        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", hyperparameters={{"exit": 3, "epochs": 4}},
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", framework_type="PyTorch", hyperparameters={{"exit": 3, "epochs": 4}},
                                smoke_hyperparameters={{"exit": 0}}, inputs="data/full",
                                online_output_path="obs://{online.bucket}/out2/")
         def test_fails_online(modelarts_job):
@@ -176,7 +188,7 @@ def test_code_edited_after_the_smoke_job_started_is_not_promoted(project: pytest
         import pathlib
         import pytest
 
-        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", inputs="data/full",
+        @pytest.mark.modelarts(code_dir="code", boot_file="train.py", framework_type="PyTorch", inputs="data/full",
                                online_output_path="obs://{online.bucket}/out/")
         def test_edits_its_code(modelarts_job):
             train = pathlib.Path(__file__).parent / "code" / "train.py"

@@ -95,9 +95,9 @@ def test_probe_sees_the_container_contract(sdk_session, tmp_path):
         str(mount / "user-job-dir" / "demo-code" / "sub" / "train.py"),
         f"--data_url={mount}/inputs/data_url_0",
         f"--train_url={mount}/outputs/train_url_0",
-        "--lr=0.01", "--epochs=2", "--num_gpus=0",
+        "--lr=0.01", "--epochs=2",
     ]
-    assert probe["unknown"] == ["--epochs=2", "--num_gpus=0"]
+    assert probe["unknown"] == ["--epochs=2"]  # v2 appends no --num_gpus (docs/contract.md)
     assert probe["inputs"] == ["sample.csv"]
     assert env["MA_NUM_HOSTS"] == env["VC_WORKER_NUM"] == "1"
     assert env["VC_TASK_INDEX"] == "0"
@@ -164,15 +164,16 @@ def test_failure_raises_with_last_log_lines_and_keeps_outputs(sdk_session, code_
 
 
 def test_parse_args_scripts_fail_like_online(sdk_session, code_dir):
-    """The platform adds parameters the script did not declare: parse_args() fails, as it would online."""
+    """A hyperparameter the script did not declare: parse_args() fails, as it would online. (A v2 job gets no
+    --num_gpus: docs/contract.md.)"""
     write(code_dir, "train.py", """
         import argparse
         p = argparse.ArgumentParser(); p.add_argument("--data_url"); p.add_argument("--train_url")
         p.parse_args()
     """)
     with pytest.raises(JobFailedError) as excinfo:
-        estimator(sdk_session, code_dir).fit(wait=True)
-    assert "unrecognized arguments: --num_gpus=0" in str(excinfo.value)
+        estimator(sdk_session, code_dir, hyperparameters=[{"label": "lr", "value": "0.1"}]).fit(wait=True)
+    assert "unrecognized arguments: --lr=0.1" in str(excinfo.value)
 
 
 def test_relative_open_fails_like_online(sdk_session, code_dir):

@@ -55,22 +55,17 @@ def test_a_wheel_named_by_its_file_name_in_the_code_dir_is_installed(session: Se
 
 
 BACKEND = '''
-import json, os, pathlib, zipfile, base64, hashlib
-
-def _record_environment():
-    here = pathlib.Path(__file__).parent
-    (here / "seen-by-the-build.json").write_text(json.dumps(sorted(os.environ)))
+import json, os, zipfile, base64, hashlib
 
 def get_requires_for_build_wheel(config_settings=None):
     return []
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    _record_environment()
     name = "recorder-1.0-py3-none-any.whl"
     with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as zf:
         meta = b"Metadata-Version: 2.1\\nName: recorder\\nVersion: 1.0\\n"
         wheel = b"Wheel-Version: 1.0\\nGenerator: t\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
-        body = b"RECORDED = True\\n"
+        body = ("RECORDED = True\\nSEEN = " + json.dumps(sorted(os.environ)) + "\\n").encode()
         lines = []
         for path, data in (("recorder.py", body), ("recorder-1.0.dist-info/METADATA", meta),
                            ("recorder-1.0.dist-info/WHEEL", wheel)):
@@ -85,7 +80,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 
 def test_the_install_runs_from_the_code_dir_and_sees_no_cloud_keys(session: Session, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """A package built from source during the install records the environment it got: no secrets in it."""
+    """A package built from source during the install records the environment it got (in the module it builds):
+    no secrets in it."""
     monkeypatch.setenv("HUAWEICLOUD_SDK_AK", "AK-that-must-not-leak")
     monkeypatch.setenv("HUAWEICLOUD_SDK_SK", "SK-that-must-not-leak")
     monkeypatch.setenv("SOME_TOKEN", "nor-this")
@@ -97,10 +93,11 @@ def test_the_install_runs_from_the_code_dir_and_sees_no_cloud_keys(session: Sess
         '[project]\nname = "recorder"\nversion = "1.0"\n')
     (project / "backend.py").write_text(BACKEND)
     (code / "requirements.txt").write_text("./recorder\n")  # relative to the code directory
-    (code / "train.py").write_text("import recorder\nprint('recorded', recorder.RECORDED)\n")
+    (code / "train.py").write_text("import json, recorder\nprint('recorded', recorder.RECORDED)\n"
+                                   "print('SEEN ' + json.dumps(recorder.SEEN))\n")
     job = Estimator(modelarts_session=session, code_dir=str(code), boot_file="train.py", train_instance_type="local",
                     train_instance_count=1).fit(wait=True)
     assert "recorded True" in job.logs()
-    seen = json.loads((project / "seen-by-the-build.json").read_text())
+    seen = json.loads(next(line for line in job.logs().splitlines() if line.startswith("SEEN "))[5:])
     assert seen, "the build recorded nothing"
     assert not [name for name in seen if name.startswith("HUAWEICLOUD") or name == "SOME_TOKEN"], seen

@@ -34,7 +34,7 @@ from ...core.backend import Backend, BackendRegistry, Execution
 from ...core.commands import LastCommandError, append_arguments, is_shell_command, memory_bytes
 from ...core.hooks import hookimpl
 from ...core.job import JobConfig
-from ...core.plan import CACHE_PATH, JobPlan
+from ...core.plan import CACHE_PATH, VOLCANO_PATH, JobPlan
 from ...core.plan import Network as PlanNetwork
 from ...core.retry import RetryPolicy, retry
 from ...errors import BackendError, ConfigurationError
@@ -184,10 +184,13 @@ class DockerBackend(Backend):
         step("network")
         host_names = plan.host_names(addresses)
         layout = plan.layout
-        # the plan's mounts, at the same paths; the requirements' site is written by the install that runs in the container
-        extra_mounts = [docker.types.Mount(str(m.path), str(m.path), type="bind",
+        # the plan's mounts, at the same paths (the pip layer and uv at paths of their own); the requirements' site is
+        # written by the install that runs in the container
+        extra_mounts = [docker.types.Mount(str(m.inside), str(m.path), type="bind",
                                            read_only=not m.writable and m.path != plan.requirements_site)
                         for m in plan.mounts()]
+        if plan.volcano_files():  # Volcano's host files, as its svc plugin mounts them
+            extra_mounts.append(docker.types.Mount(str(VOLCANO_PATH), str(plan.volcano_dir), type="bind", read_only=True))
         specs: list[dict[str, Any]] = []
         commands: list[list[str]] = []
         # Docker's own limits; a parent group per worker (limits.py) keeps its peak memory after the container is gone

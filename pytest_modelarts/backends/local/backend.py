@@ -26,6 +26,7 @@ from ...errors import BackendError, ConfigurationError
 from .. import sandbox as sb
 from .execution import SUPERVISORS, LocalExecution
 from .holder import ONE_WORKER_HOLDERS
+from .installer import install_packages
 from .limits import JobGroups
 from .nodes import REQUIRE_VARIABLE, JobNodes, Node, Overlay, unavailable
 
@@ -60,19 +61,21 @@ class LocalBackend(Backend):
         overlays = why_not is None and _overlay_safe(config, self.session.local_root)
         box = sb.create_sandbox(plan, self.session.local_root, stage_code=not overlays,
                                 stage_inputs=not overlays or not _inputs_overlaid(config))
-        if plan.requirements is not None:  # a step of its own: an install may take minutes before the job starts
-            from ...envs.progress import Progress
-
-            sink = self.session.progress
-            with (Progress(sink=sink) if sink is not None else Progress()).step(
-                    f"installing {plan.requirements} from the code directory of job {config.job_name}"):
-                sb.install_requirements(runtime.python, config.code_path, plan.requirements, plan.requirements_site, box.log_file(0))
         nodes = self._nodes(plan, box, overlays) if why_not is None else None
         commands, launchers, envs, cwds = [], [], [], []
         groups: JobGroups | None = None
         try:
             # every worker's flavor limits, and its peak memory (limits.py); made before any worker starts
             groups = JobGroups.create(plan.job_id, plan.count, plan.limits)
+            if plan.requirements is not None:  # in the job's installer node where it has nodes (see .installer)
+                from ...envs.progress import Progress
+
+                sink = self.session.progress  # a step of its own: an install may take minutes before the job starts
+                with (Progress(sink=sink) if sink is not None else Progress()).step(
+                        f"installing {plan.requirements} from the code directory of job {config.job_name}"):
+                    install_packages(nodes, python=runtime.python, arguments=["-r", plan.requirements],
+                                     target=plan.requirements_site, code_dir=config.code_path, log=box.log_file(0),
+                                     what=plan.requirements, inherit=plan.inherit)
             # relocated processes cannot resolve the contract's host names: their workers are loopback addresses
             loopback = contract.loopback_hosts(plan.count)
             for i in range(plan.count):  # each worker in a home of its own, as each node has
@@ -124,6 +127,8 @@ class LocalBackend(Backend):
             data = Overlay(inputs, base / f"worker-{i}" / "data") if inputs is not None else None
             nodes.append(Node(i, Path(box.layout_of(i).home), box.cache(i), code, data))
         job_nodes = JobNodes(plan, box.root, nodes)
+        if plan.requirements is not None and overlays:  # the installer's own view of the code (see .installer)
+            job_nodes.installer_code = Overlay(code_view, base / "installer" / "code")
         job_nodes.start()
         return job_nodes
 

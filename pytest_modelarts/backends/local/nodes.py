@@ -2,9 +2,11 @@
 
 What a worker sees (docs/sandbox.md): the container's own tree (``/home/ma-user``, ``MA_JOB_DIR``,
 ``inputs/data_url_0``, ``outputs/train_url_0``, ``log``), a private ``/tmp``, a writable ``/cache`` of its own,
-the rest of the host read-only; the user ``ma-user`` (uid 1000 by default); a network stack of its own on a
-network private to the job, where the workers reach each other by the contract's host names and nothing else
-(no host loopback, no outside network) unless the job asks for the host's network.
+read-only: the host's base system (``/usr``, ``/lib*``, chosen ``/etc`` files: see :mod:`.baseview`), the job's
+environment and the interpreter it needs, and nothing else of the host (no homes, ``/root``, ``/srv``, ``/opt``,
+``/var``, checkout, other jobs' sandboxes); the user ``ma-user`` (uid 1000 by default); a network stack of its
+own on a network private to the job, where the workers reach each other by the contract's host names and nothing
+else (no host loopback, no outside network) unless the job asks for the host's network.
 
 How, without root (``unshare``, ``ip`` and ``bwrap``, no packet forwarding of our own)::
 
@@ -40,18 +42,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ...core.oskit import children
-from ...core.plan import JobPlan, Network
+from ...core.plan import VOLCANO_PATH, JobPlan, Network
 from ...errors import BackendError
 from ..sandbox import walk
+from .baseview import host_base_view, under_base
 from .holder import holders_for, network_lines, node_address, start_holder, worker_netns, worker_sysfs
 from .standby import dismiss, own_environment
 
 #: the documented user of ModelArts' custom images (uid 1000, group users 100)
 DEFAULT_UID, DEFAULT_GID = 1000, 100
-#: top-level host entries not bound into a node (fresh mounts, or private to the host)
-#: /var: a container runtime's layers are mounted under it and come and go, and a recursive bind of a tree whose
-#: mount vanishes meanwhile fails ("Unable to apply mount flags"); a ModelArts container has a /var of its image's
-NEVER_BIND = frozenset({"proc", "dev", "tmp", "home", "run", "cache", "lost+found", "mnt", "media", "var"})
 TOOLS = ("bwrap", "unshare", "nsenter", "ip")
 REQUIRE_VARIABLE = "PYTEST_MODELARTS_REQUIRE_SANDBOX"
 #: seconds a holder may take to mount a job's overlays and say "ready" (milliseconds, usually) before it is given up
@@ -145,6 +144,9 @@ class JobNodes:
     _holder: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _holder_pid: int | None = field(default=None, init=False, repr=False)
     _binds: list[str] = field(default_factory=list, init=False, repr=False)  # the plan's mounts, every worker's
+    #: the installer node's copy-on-write view of the code (where the code is overlaid): a package's build writes in
+    #: its source tree, which must be neither the user's files nor a worker's view
+    installer_code: Overlay | None = None
 
     @property
     def _outside(self) -> bool:
@@ -164,13 +166,13 @@ class JobNodes:
         (etc / "passwd").write_text(passwd)
         (etc / "group").write_text(group)
         self._binds = self._extra_binds()
-        for node in self.nodes:
-            for overlay in (node.code, node.data):
-                if overlay is not None:
-                    for part in ("upper", "work", "merged"):
-                        (overlay.base / part).mkdir(parents=True, exist_ok=True)
-        mounts = [overlay.mount_line() + " </dev/null" for node in self.nodes for overlay in (node.code, node.data)
-                  if overlay is not None]
+        overlays = [overlay for node in self.nodes for overlay in (node.code, node.data) if overlay is not None]
+        if self.installer_code is not None:
+            overlays.append(self.installer_code)
+        for overlay in overlays:
+            for part in ("upper", "work", "merged"):
+                (overlay.base / part).mkdir(parents=True, exist_ok=True)
+        mounts = [overlay.mount_line() + " </dev/null" for overlay in overlays]
         if len(mounts) > 1:  # side by side, a process each: the job waits for the slowest, not for the sum
             mounts = [*(f"({line}) & m{i}=$!" for i, line in enumerate(mounts)), *(f"wait $m{i}" for i in range(len(mounts)))]
 
@@ -281,11 +283,43 @@ class JobNodes:
         net = f"--net=/proc/{pid}/root{worker_netns(index)}" if not self._outside else "-n"
         return ["nsenter", "-t", str(pid), "-U", "-m", net, "-p", "--", *argv]
 
+    def installer_argv(self, command: Sequence[str], env: Mapping[str, str], *, writable: Sequence[Path],
+                       tools: Sequence[tuple[Path, PurePosixPath]]) -> list[str]:
+        """The command that runs ``command`` (a package install) in an *installer node*: worker 0's view of the
+        files (its home, a copy-on-write view of the code, the environment read-only, the base system), ``writable``
+        bound read-write at their own paths (the install's target), ``tools`` bound read-only (host path, path
+        inside: the installer itself), with exactly ``env``, in the job's user, mount and pid namespaces (it ends
+        with the job) but on the host's network: it needs the package index, as the platform's pip reaches its
+        mirror. Nothing of the host beyond that: no homes, no checkout, no caller's environment, no host process
+        in its /proc."""
+        assert self._holder_pid is not None, "start() the nodes first"
+        node, layout, (uid, gid) = self.nodes[0], self.plan.layout, self.plan.user
+        etc = self.root / "node" / "etc"
+        code = self.installer_code.merged if self.installer_code is not None else node.home / layout.code_dir(
+            self.plan.code_name).relative_to(layout.home)
+        argv = ["bwrap", "--unshare-user", "--uid", str(uid), "--gid", str(gid), "--unshare-pid", "--unshare-ipc",
+                "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--tmpfs", "/", *host_base_view(),
+                "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/run",
+                *self._binds, "--ro-bind", str(etc / "passwd"), "/etc/passwd", "--ro-bind", str(etc / "group"),
+                "/etc/group", "--dir", "/home", "--bind", str(node.home), str(layout.home),
+                "--bind", str(code), str(layout.code_dir(self.plan.code_name))]
+        for path in writable:
+            argv += ["--bind", str(path), str(path)]
+        for host, inside in tools:
+            argv += ["--ro-bind", str(host), str(inside)]
+        argv += ["--remount-ro", "/", "--chdir", str(layout.code_dir(self.plan.code_name)), "--clearenv"]
+        for name, value in env.items():
+            argv += ["--setenv", name, value]
+        # no -n: the host's network namespace, the one nsenter runs in
+        return ["nsenter", "-t", str(self._holder_pid), "-U", "-m", "-p", "--", *argv, "--", *command]
+
     def _host_view(self, index: int) -> list[str]:
         """The host's top level as the worker sees it; on a private network its /sys is the worker's own (the
         holder mounted it from inside the worker's network namespace), so that /sys/class/net lists its own
-        interfaces (what NCCL and gloo look at), not the host's."""
-        view = list(_host_top_level())
+        interfaces (what NCCL and gloo look at), not the host's; the job's own /etc/volcano, where it has one."""
+        view = list(host_base_view())
+        if self.plan.volcano_files():
+            view += ["--ro-bind", str(self.plan.volcano_dir), str(VOLCANO_PATH)]
         if not self._outside and "/sys" in view:
             at = view.index("/sys")  # "--ro-bind", "/sys", "/sys"
             view[at:at + 2] = [worker_sysfs(index), "/sys"]
@@ -298,13 +332,16 @@ class JobNodes:
         python = [Path(runtime.python).parent.parent, Path(os.path.realpath(runtime.python)).parent.parent,
                   *([runtime.prefix] if runtime.prefix else [])] if runtime is not None else []
         args: list[str] = []
-        for path in [*python, *(m.path for m in mounts if not m.writable)]:
-            if len(path.parts) > 1 and path.parts[1] in NEVER_BIND and path.exists():
+        for path in python:
+            if not under_base(path) and path.exists():
                 args += ["--ro-bind", str(path), str(path)]
+        for mount in mounts:
+            if not mount.writable and (mount.at is not None or not under_base(mount.path)) and mount.path.exists():
+                args += ["--ro-bind", str(mount.path), str(mount.inside)]
         for mount in mounts:
             if mount.writable:
                 mount.path.mkdir(parents=True, exist_ok=True)  # a bucket not made yet is empty, as a new OBS bucket is
-                args += ["--bind", str(mount.path), str(mount.path)]
+                args += ["--bind", str(mount.path), str(mount.inside)]
         return args
 
     # -- after the job ----------------------------------------------------------------------------------
@@ -357,18 +394,3 @@ def _gpu_devices(count: int) -> list[str]:
     found = sorted(Path("/dev").glob("nvidia[0-9]*"), key=lambda p: int(p.name[6:]))[:count]
     found += [p for p in sorted(Path("/dev").glob("nvidia*")) if not p.name[6:].isdigit()]  # nvidiactl, nvidia-uvm...
     return [arg for path in found for arg in ("--dev-bind", str(path), str(path))]
-
-
-@functools.cache
-def _host_top_level() -> tuple[str, ...]:
-    """``--ro-bind`` every top-level host directory and file, ``--symlink`` each top-level link (/lib -> usr/lib)."""
-    args: list[str] = []
-    for name in sorted(os.listdir("/")):
-        path = "/" + name
-        if name in NEVER_BIND:
-            continue
-        if os.path.islink(path):
-            args += ["--symlink", os.readlink(path), path]
-        elif os.path.isdir(path) or os.path.isfile(path):
-            args += ["--ro-bind", path, path]
-    return tuple(args)

@@ -77,8 +77,9 @@ def build_job_body(plan: JobPlan, *, code_url: str | None, inputs_url: str | Non
         if config.hyperparameters:
             algorithm.environments = dict(config.hyperparameters)
     else:
-        if config.framework_type is not None:
-            algorithm.engine = m.JobEngine(engine_name=config.framework_type, engine_version=config.framework_version)
+        engine = plan.engine
+        if engine is not None:  # the catalog's names, whatever case or form (id or version) the job gave
+            algorithm.engine = m.JobEngine(engine_name=engine.name, engine_version=engine.version)
         if config.hyperparameters:
             algorithm.parameters = [m.Parameters(name=k, value=v) for k, v in config.hyperparameters]
     if inputs_url is not None:

@@ -152,3 +152,20 @@ def install_fallback(module_name, missing):
             return missing(name)
 
     sys.modules[module_name].__class__ = _Module
+
+
+def framework_module(namespace, module, file):
+    # type: (Dict[str, Any], str, Any) -> None
+    """Make ``module`` (``moxing.tensorflow``, ``.pytorch``, ``.mxnet``) what users import as ``mox``: the same
+    ``file``, the run parameters and ``ModeKeys``, stand-ins of its training APIs, and a clear error for the rest."""
+    from ._local import unsupported
+
+    namespace["file"] = file
+    namespace["__all__"] = ["file", "ModeKeys", "get_flag", "set_flag", "get_hyper_parameter", "set_hyper_parameter"]
+    populate(namespace, module)
+
+    def missing(name):
+        # type: (str) -> Any
+        raise unsupported(module, name, list(PROVIDED))
+
+    install_fallback(module, missing)
