@@ -127,6 +127,7 @@ def build_environment(
         cache.remove_staging(key)  # leftovers of a killed build
         cache.sweep_staging()  # and of killed builds of other environments
         if final.exists():  # published but broken (its local interpreter is gone, a file damaged): rebuild
+            bytecode.stop(final)
             trash = cache.staging / f"{key[:16]}-broken"
             os.rename(final, trash)
             shutil.rmtree(trash, ignore_errors=True)

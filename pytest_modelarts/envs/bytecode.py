@@ -13,9 +13,10 @@ leave code a later job runs. pycs are written whole (``py_compile`` writes a tem
 job that imports while the compile runs reads either no pyc or a whole one, which the interpreter checks against
 the source's size and modification time.
 
-The compile ends with this process (killed at exit, and by the kernel should this process die: PR_SET_PDEATHSIG);
-its marker, :data:`COMPILED`, is written only when it finished, so the next process that uses the environment
-starts it again, and compileall skips what is compiled already.
+The compile and its pool workers end with this process (their group killed at exit; should this process die, the
+kernel's PR_SET_PDEATHSIG tells the compile, which kills its group); its marker, :data:`COMPILED`, is written only
+when it finished, so the next process that uses the environment starts it again, and compileall skips what is
+compiled already.
 """
 
 from __future__ import annotations
@@ -38,7 +39,13 @@ NOT_COMPILED = r"/(tests?|idlelib|tkinter|turtledemo|lib2to3|ensurepip|pydoc_dat
 # python, site-packages, Debian's local/lib/python3.X/dist-packages), outermost only, on every core; the marker
 # only when all of it compiled (1: a file of a package that does not compile, e.g. a py2-only template, counts)
 SCRIPT = """
-import compileall, os, re, sys
+import compileall, os, re, signal, sys
+# its parent's death (PR_SET_PDEATHSIG) or stop_all: the whole group, compileall's pool workers with it
+signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
+# read-only pycs, as every file of a sealed environment (py_compile asks this for their mode; the pool's forked
+# workers inherit it)
+import importlib._bootstrap_external as bootstrap
+bootstrap._calc_mode = lambda path: 0o444
 prefix = os.path.realpath(sys.argv[1]) + os.sep
 dirs = sorted({os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)})
 dirs = [d for d in dirs if (d + os.sep).startswith(prefix)]
@@ -86,8 +93,10 @@ def compile_in_background(prefix: Path, environment: dict[str, str]) -> None:
             _prctl = ctypes.CDLL(None, use_errno=True).prctl
             atexit.register(stop_all)
         _RUNNING[key] = subprocess.Popen(
-            [str(prefix / "bin" / "python"), "-I", "-c", SCRIPT, key, NOT_COMPILED, COMPILED],
+            # -B: its own start-up imports write no pyc (of the default mode); py_compile writes them, read-only
+            [str(prefix / "bin" / "python"), "-I", "-B", "-c", SCRIPT, key, NOT_COMPILED, COMPILED],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment,
+            start_new_session=True,  # a group of its own: its pool workers end with it (killpg)
             preexec_fn=_low_priority_and_die_with_parent,  # noqa: PLW1509 - a nice() and a prctl(), nothing loaded
         )
 
@@ -102,20 +111,33 @@ def wait(prefix: Path, timeout: float | None = None) -> bool:
     return compiled(prefix)
 
 
+def stop(prefix: Path) -> None:
+    """End this process's compile of ``prefix`` (before the prefix is moved away: the compile would make its
+    ``__pycache__`` folders again at the old path)."""
+    with _LOCK:
+        proc = _RUNNING.pop(str(prefix), None)
+    if proc is not None:
+        _kill(proc)
+
+
 def stop_all() -> None:
     """End every compile under way (at exit): what it wrote stays, the next process compiles the rest."""
     with _LOCK:
         running = list(_RUNNING.values())
         _RUNNING.clear()
     for proc in running:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        _kill(proc)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # the compile and its pool workers (its session's group)
+    proc.wait()
 
 
 def _low_priority_and_die_with_parent() -> None:
-    """In the child, before exec: the lowest CPU priority, and SIGKILL when the thread that started it ends."""
+    """In the child, before exec: the lowest CPU priority, and SIGTERM when the thread that started it ends (the
+    compile then kills its whole group: its pool workers do not get the parent-death signal)."""
     os.nice(19)
     if _prctl is not None:
-        _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        _prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)

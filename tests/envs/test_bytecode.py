@@ -66,12 +66,14 @@ def test_the_compile_ends_with_a_killed_parent(conda_channel: LocalChannel, tmp_
     parent = subprocess.Popen([sys.executable, "-c", KILLED_PARENT, str(built.prefix)], stdout=subprocess.PIPE, text=True,
                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert parent.stdout is not None and parent.stdout.readline().strip() == "started"
-    (compile_proc,) = wait_until(lambda: _compiles_of(built.prefix), what="the compile")
+    compiles = wait_until(lambda: [p for p in _compiles_of(built.prefix) if p.ppid() == parent.pid], what="the compile")
+    (compile_proc,) = compiles
     assert compile_proc.nice() == 19  # the jobs keep the cores
+    workers = wait_until(compile_proc.children, what="its pool workers")
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
-    wait_until(lambda: not compile_proc.is_running() or compile_proc.status() == psutil.STATUS_ZOMBIE,
-               what="the compile to end with its parent")
+    wait_until(lambda: all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in [compile_proc, *workers]),
+               what="the compile and its pool workers to end with its parent")
     assert not (built.prefix / bytecode.COMPILED).exists()
 
 
