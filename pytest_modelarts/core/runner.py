@@ -97,7 +97,12 @@ def backend_named(name: str, session: Session) -> Backend:
 
 def prepare_backend(session: Session, name: str) -> None:
     """Let backend ``name`` start ahead what its first job of ``session`` would wait for (see Backend.prepare)."""
+    _PREPARED.add(name)
     backend_named(name, session).prepare()
+
+
+#: the backends whose prepare() ran in this process: the first job of each other one calls it itself
+_PREPARED: set[str] = set()
 
 
 def start_job(config: JobConfig, session: Session) -> TrainingJob:
@@ -109,6 +114,9 @@ def start_job(config: JobConfig, session: Session) -> TrainingJob:
             config = config.evolve(**overrides)
     backend = backend_for(config, session)
     backend.validate(config)
+    if backend.name not in _PREPARED:  # the first job of the process (the SDK's): what the backend starts ahead
+        _PREPARED.add(backend.name)  # (a probe, a supervisor, a holder) overlaps the environment's resolution
+        backend.prepare()
     runtime = None
     if backend.needs_runtime:
         engine = engine_of(config)  # a preset engine's Python and framework, with the job's Environment on top

@@ -30,7 +30,7 @@ from ..core.oskit import atomic_write
 from ..core.runtime import PythonRuntime
 from ..core.session import LockMode, PythonSource
 from ..errors import BuildError
-from . import integrity
+from . import bytecode, integrity
 from .cache import MARKER, EnvCache, read_marker
 from .lock import LockClaims, LockedEnvironment, LockedPackage, lock_environment, parse_with_conda_lock
 from .progress import Progress
@@ -112,6 +112,7 @@ def build_environment(
     marker = _usable(final, progress)
     if marker is not None:
         cache.touch(key)
+        _compile_later(final, marker["interpreter"])  # an earlier process ended before its compile did
         return BuiltEnvironment(key, final, locked.python_source, marker["interpreter"], False, name)
     import filelock  # only to build: it imports asyncio and ssl (~40 ms), which a built environment need not pay
 
@@ -121,10 +122,12 @@ def build_environment(
         marker = _usable(final)
         if marker is not None:  # built by another process while we waited
             cache.touch(key)
+            _compile_later(final, marker["interpreter"])
             return BuiltEnvironment(key, final, locked.python_source, marker["interpreter"], False, name)
         cache.remove_staging(key)  # leftovers of a killed build
         cache.sweep_staging()  # and of killed builds of other environments
         if final.exists():  # published but broken (its local interpreter is gone, a file damaged): rebuild
+            bytecode.stop(final)
             trash = cache.staging / f"{key[:16]}-broken"
             os.rename(final, trash)
             shutil.rmtree(trash, ignore_errors=True)
@@ -142,8 +145,6 @@ def build_environment(
                 _install_pip(locked.pip, staging, progress)
                 if locked.python_source != "local":
                     _fix_shebangs(staging, final)
-            if not interpreter.startswith("local cpython 2."):  # a linked Python 2 has nothing in the prefix to compile
-                _compile_bytecode(staging, progress)
             (staging / MARKER).write_text(
                 json.dumps({"key": key, "lock": str(locked.path), "interpreter": interpreter, "python_source": locked.python_source,
                             "created": time.time()}, indent=2)
@@ -157,6 +158,7 @@ def build_environment(
         seconds = time.perf_counter() - start
         cache.record_build(key, seconds, name=name)
         progress.info(f"environment {name!r} ready in {seconds:.2f}s at {final} (python: {interpreter})")
+        _compile_later(final, interpreter)
         return BuiltEnvironment(key, final, locked.python_source, interpreter, True, name)
 
 
@@ -313,34 +315,11 @@ def _install_pip(packages: tuple[LockedPackage, ...], prefix: Path, progress: Pr
         raise BuildError(f"installing pip package(s) {offending or [p.name for p in packages]} failed{hint}:\n{message}")
 
 
-# not compiled: test suites, and stdlib parts no training job imports (compiled at first import if one does)
-_NOT_COMPILED = r"/(tests?|idlelib|tkinter|turtledemo|lib2to3|ensurepip|pydoc_data)/"
-# run by the environment's own python: every directory of its sys.path inside the prefix (the stdlib of a conda
-# python, site-packages, Debian's local/lib/python3.X/dist-packages), outermost only, in parallel
-_COMPILE = """
-import compileall, os, re, sys
-prefix = os.path.realpath(sys.argv[1]) + os.sep
-dirs = sorted({os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)})
-dirs = [d for d in dirs if (d + os.sep).startswith(prefix)]
-roots = [d for d in dirs if not any(d != o and (d + os.sep).startswith(o + os.sep) for o in dirs)]
-rx = re.compile(sys.argv[2])
-sys.exit(0 if all([compileall.compile_dir(d, quiet=1, workers=0, rx=rx) for d in roots]) else 1)
-"""
-
-
-def _compile_bytecode(prefix: Path, progress: Progress) -> None:
-    """Compile what the environment's python imports from its prefix, so that the first job runs warm: the build
-    pays for bytecode, once, in parallel, instead of each job's first imports (in a sandbox, where the prefix is
-    read-only, every job's).
-
-    Timestamp pycs, as the interpreter writes them; they stay valid through the rename to the final prefix
-    (the import system fixes up ``co_filename`` to where the source is found).
-    """
-    with progress.step("compiling bytecode"):
-        proc = subprocess.run([str(prefix / "bin" / "python"), "-I", "-c", _COMPILE, str(prefix), _NOT_COMPILED],
-                              capture_output=True, text=True, env=_uv_env(), preexec_fn=die_with_parent)
-    if proc.returncode not in (0, 1):  # 1: some file of a package does not compile (e.g. a py2-only template)
-        raise BuildError(f"compiling the environment's bytecode failed:\n{proc.stderr.strip() or proc.stdout.strip()}")
+def _compile_later(prefix: Path, interpreter: str) -> None:
+    """The environment's bytecode, compiled by us beside its first job (see :mod:`.bytecode`): a linked Python 2
+    has nothing in the prefix to compile."""
+    if not interpreter.startswith("local cpython 2."):
+        bytecode.compile_in_background(prefix, _uv_env())
 
 
 def _fix_shebangs(staging: Path, final: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from pytest_modelarts import CondaDependencies, Environment
 from pytest_modelarts.cli import main as cli_main
+from pytest_modelarts.envs import bytecode
 from pytest_modelarts.envs.build import build_environment, ensure_environment
 from pytest_modelarts.envs.cache import MARKER, EnvCache, gc
 from pytest_modelarts.envs.lock import LockClaims, lock_environment, read_lock
@@ -35,8 +36,9 @@ def test_build_then_cache_hit(conda_channel: LocalChannel, tmp_path: Path, cache
     assert built.built and built.prefix == EnvCache(cache_dir).env_dir(built.key)
     runtime = built.runtime()
     activated = {**runtime.env, "PATH": os.pathsep.join([*runtime.path_prefix, "/usr/bin:/bin"])}
-    # the build compiled the bytecode (the first job runs warm), for the pip package and the conda python's stdlib
-    # (checked first, by an interpreter that writes none)
+    # the bytecode is compiled after the build, beside the first job, by us (not by a job), for the pip package and
+    # the conda python's stdlib (checked first, by an interpreter that writes none)
+    assert bytecode.wait(built.prefix, timeout=120) and (built.prefix / bytecode.COMPILED).is_file()
     proc = run(runtime.python, "import importlib.util as u, os, six, json; print(u.cache_from_source(six.__file__)); "
                "print(u.cache_from_source(json.__file__))", {**activated, "PYTHONDONTWRITEBYTECODE": "1"})
     assert proc.returncode == 0, proc.stderr

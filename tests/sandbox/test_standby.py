@@ -19,7 +19,7 @@ import pytest
 from pytest_modelarts import JobPhase, Session
 from pytest_modelarts.backends.local import nodes
 from pytest_modelarts.backends.local.execution import SUPERVISORS, start_supervisor
-from pytest_modelarts.backends.local.holder import ONE_WORKER_HOLDERS, network_lines, start_holder
+from pytest_modelarts.backends.local.holder import ONE_WORKER_HOLDERS, holders_for, network_lines, start_holder
 from pytest_modelarts.backends.local.standby import Standby, dismiss
 from tests.support.processes import supervisors_of, tagged
 from tests.support.waiting import wait_until
@@ -46,7 +46,7 @@ def _holder_target(procs: list[psutil.Process]) -> int:
 def test_a_job_takes_the_supervisor_and_the_holder_that_were_waiting(session: Session) -> None:
     estimator(session, hyper={"mode": "plain"}).fit(wait=True)  # after it, the standby is filled
     supervisors, holders = set(SUPERVISORS.waiting()), set(ONE_WORKER_HOLDERS.waiting())
-    assert len(supervisors) == 2 and len(holders) == 2
+    assert len(supervisors) >= 2 and len(holders) == 2  # more supervisors after a job of more workers
     tag = f"standby-tag-{uuid.uuid4().hex}"
     job = estimator(session, hyper={"mode": "sleep", "tag": tag}).fit(wait=False)
     try:
@@ -57,7 +57,27 @@ def test_a_job_takes_the_supervisor_and_the_holder_that_were_waiting(session: Se
         assert psutil.Process(_holder_target(procs)).ppid() in holders  # the shell under the waiting unshare
     finally:
         job.stop()
-    assert len(SUPERVISORS.waiting()) == 2 and len(ONE_WORKER_HOLDERS.waiting()) == 2  # refilled for the next job
+    assert len(SUPERVISORS.waiting()) >= 2 and len(ONE_WORKER_HOLDERS.waiting()) == 2  # refilled for the next job
+
+
+def test_a_job_of_three_workers_takes_them_all_started_after_a_job_of_three(session: Session) -> None:
+    """Every worker's supervisor and the job's holder with its three-worker network were started beforehand."""
+    estimator(session, 3, hyper={"mode": "plain"}).fit(wait=True)
+    standby = holders_for(3)
+    assert standby is not None
+    supervisors, holders = set(SUPERVISORS.waiting()), set(standby.waiting())
+    assert len(supervisors) >= 3 and len(holders) == 2
+    tag = f"standby-tag-{uuid.uuid4().hex}"
+    job = estimator(session, 3, hyper={"mode": "sleep", "tag": tag}).fit(wait=False)
+    try:
+        wait_until(lambda: all("started" in job.logs(i) for i in range(3)), what="the three workers")
+        procs = tagged(tag)
+        taken = supervisors_of(procs)
+        assert len(taken) == 3 and {proc.pid for proc in taken} <= supervisors
+        assert psutil.Process(_holder_target(procs)).ppid() in holders
+    finally:
+        job.stop()
+    assert len(SUPERVISORS.waiting()) >= 3 and len(standby.waiting()) == 2
 
 
 PARENT = """

@@ -56,6 +56,7 @@ class LocalExecution(WorkerJob):
         # relocated workers write into their tree directly: listed now, compared at the end (lost writes)
         self._before = relocated.snapshot(sandbox, len(commands)) if nodes is None else None
         self._follow_logs()
+        SUPERVISORS.expect(len(commands))  # the next job of as many workers finds all its supervisors started
         try:
             for i, (command, env, cwd) in enumerate(zip(launchers or commands, envs, cwds, strict=True)):
                 self._spawn(i, command, env, cwd)

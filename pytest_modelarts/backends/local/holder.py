@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import threading
 
-from .standby import Standby, own_environment
+from .standby import MOST, Standby, own_environment
 
 #: node addresses: every job has a network namespace of its own, so every job may use the same subnet
 SUBNET = "10.200.0"
@@ -31,11 +32,14 @@ def network_lines(count: int) -> list[str]:
     lines = ["mount -t tmpfs -o mode=755 tmpfs /run", "ip -batch - <<'EOF'", *batch, "EOF",
              "mkdir /run/sys " + " ".join(worker_sysfs(i) for i in range(count))]
     for i in range(count):
-        lines += [f"ip -n w{i} -batch - <<'EOF'", "link set lo up", f"addr add {node_address(i)}/24 dev eth0",
+        worker = [f"ip -n w{i} -batch - <<'EOF'", "link set lo up", f"addr add {node_address(i)}/24 dev eth0",
                   "link set eth0 up", "EOF",
                   # a sysfs mounted from inside the worker's network namespace shows that namespace's interfaces
                   f"nsenter --net={worker_netns(i)} mount -t sysfs sysfs {worker_sysfs(i)}"]
-    return lines
+        # the workers' parts side by side (each is two processes): a job's network is made in the time of one
+        # worker's, not of all (`wait PID` of each: `set -e` then fails on any of them)
+        lines += worker if count == 1 else ["(set -e", *worker, f") & w{i}=$!"]
+    return lines + [f"wait $w{i}" for i in range(count) if count > 1]
 
 
 def worker_netns(index: int) -> str:
@@ -70,3 +74,19 @@ def start_holder(network: list[str] | None) -> subprocess.Popen[bytes]:
 #: network made before a job asks (~15 ms off its start); see :mod:`.standby`. Two wait, so that a job that follows
 #: another at once (the next test) finds one ready while the other's successor is still making its network.
 ONE_WORKER_HOLDERS = Standby(lambda: start_holder(network_lines(1)), depth=2)
+
+#: holders of jobs of more workers on the private network, two waiting (as for one worker) per worker count a job
+#: of this process used (up to :data:`~.standby.MOST` workers): the next job of as many workers finds its network
+#: made (~25 ms for 4 workers, more under load)
+_HOLDERS: dict[int, Standby] = {1: ONE_WORKER_HOLDERS}
+_HOLDERS_LOCK = threading.Lock()
+
+
+def holders_for(count: int) -> Standby | None:
+    """The standby of holders for jobs of ``count`` workers on the private network; None past MOST workers."""
+    if count > MOST:
+        return None
+    with _HOLDERS_LOCK:
+        if count not in _HOLDERS:
+            _HOLDERS[count] = Standby(lambda: start_holder(network_lines(count)), depth=2)
+        return _HOLDERS[count]

@@ -12,8 +12,8 @@ How, without root (``unshare``, ``ip`` and ``bwrap``, no packet forwarding of ou
 
     the job's namespace holder:  unshare --user --map-root-user --mount --pid --fork --kill-child --mount-proc --net
         sh -s, its script on stdin: a private /run; a bridge with one veth per worker, each worker's end
-                         in a network namespace of its own (w<i>) (for a one-worker job all this is made before
-                         the job starts: ONE_WORKER_HOLDERS); copy-on-write overlays of the code and the inputs
+                         in a network namespace of its own (w<i>) (for jobs of up to 8 workers all this is made before
+                         the job starts: holder.holders_for); copy-on-write overlays of the code and the inputs
                          per worker; prints "ready"; then waits for more until its stdin closes
     each worker (under the local backend's supervisor):
         nsenter -t <holder> -U -m -p --net=/proc/<holder>/root/run/netns/w<i> -- bwrap --unshare-user --uid 1000
@@ -36,6 +36,7 @@ import shlex
 import shutil
 import stat
 import subprocess
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -45,7 +46,7 @@ from ...core.plan import VOLCANO_PATH, JobPlan, Network
 from ...errors import BackendError
 from ..sandbox import walk
 from .baseview import host_base_view, under_base
-from .holder import ONE_WORKER_HOLDERS, network_lines, node_address, start_holder, worker_netns, worker_sysfs
+from .holder import holders_for, network_lines, node_address, start_holder, worker_netns, worker_sysfs
 from .standby import dismiss, own_environment
 
 #: the documented user of ModelArts' custom images (uid 1000, group users 100)
@@ -56,9 +57,17 @@ REQUIRE_VARIABLE = "PYTEST_MODELARTS_REQUIRE_SANDBOX"
 READY_TIMEOUT = 30.0
 
 
-@functools.cache
 def unavailable() -> str | None:
     """None when sandboxed nodes work on this machine, else why not (tools missing, user namespaces refused)."""
+    with _PROBING:  # a standby's thread may be probing already (Backend.prepare): its answer, not a second probe
+        return _probe()
+
+
+_PROBING = threading.Lock()
+
+
+@functools.cache
+def _probe() -> str | None:
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         return (f"{', '.join(missing)} not found (install the Debian packages bubblewrap, util-linux and iproute2: "
@@ -164,13 +173,16 @@ class JobNodes:
             for part in ("upper", "work", "merged"):
                 (overlay.base / part).mkdir(parents=True, exist_ok=True)
         mounts = [overlay.mount_line() + " </dev/null" for overlay in overlays]
+        if len(mounts) > 1:  # side by side, a process each: the job waits for the slowest, not for the sum
+            mounts = [*(f"({line}) & m{i}=$!" for i, line in enumerate(mounts)), *(f"wait $m{i}" for i in range(len(mounts)))]
 
         def fresh() -> subprocess.Popen[bytes]:
             return start_holder(network_lines(len(self.nodes)) if not self._outside else None)
 
         # the usual smoke test takes a holder whose network is made already; should that one have died meanwhile
         # (killed from outside, say), a fresh one is asked before the job fails
-        holder = self._ready(ONE_WORKER_HOLDERS.take() if self._standard else fresh(), mounts, last=not self._standard)
+        standby = holders_for(len(self.nodes)) if not self._outside else None  # jobs of up to 8 workers
+        holder = self._ready(standby.take() if standby is not None else fresh(), mounts, last=standby is None)
         if holder is None:
             holder = self._ready(fresh(), mounts, last=True)
         assert holder is not None
@@ -218,12 +230,9 @@ class JobNodes:
 
     def refill(self) -> None:
         """Start the next job's holder, where this job's came from the standby."""
-        if self._standard:
-            ONE_WORKER_HOLDERS.refill_soon()
-
-    @property
-    def _standard(self) -> bool:
-        return not self._outside and len(self.nodes) == 1
+        standby = holders_for(len(self.nodes)) if not self._outside else None
+        if standby is not None:
+            standby.refill_soon()
 
     def _hosts_file(self) -> str:
         names = self.plan.host_names([self.address(i) for i in range(len(self.nodes))])

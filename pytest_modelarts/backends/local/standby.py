@@ -24,6 +24,9 @@ from collections.abc import Callable
 
 from ...core import oskit
 
+#: the most processes of a kind kept waiting: a job of more workers starts the rest itself
+MOST = 8
+
 
 class Standby:
     """Up to ``depth`` processes of a kind, started ahead, each waiting for its work on stdin."""
@@ -65,6 +68,12 @@ class Standby:
                     return proc
                 dismiss(proc)
         return self._start()
+
+    def expect(self, count: int) -> None:
+        """A job took ``count`` at once: keep that many waiting from now on (up to ``MOST``), so that the next job of
+        as many workers takes them all started, rather than starting the missing ones on its path."""
+        with self._lock:
+            self._depth = max(self._depth, min(count, MOST))
 
     def refill_soon(self, when: Callable[[], bool] | None = None) -> None:
         """:meth:`refill` in a thread of its own: starting processes takes a millisecond or two each, which the

@@ -21,12 +21,14 @@ from ...core.hooks import hookimpl
 from ...core.job import JobConfig
 from ...errors import ConfigurationError, ParameterError
 from .body import build_job_body, environment_problems
-from .clients import Clients
-from .execution import OnlineExecution
-from .uploads import code_with_requirements, upload_tree
 
 if TYPE_CHECKING:
     from ...core.plan import JobPlan
+    from .clients import Clients
+    from .execution import OnlineExecution
+
+# the clients, the execution and the uploads (requests, the Huawei SDK's modules) are imported where an online job
+# starts: every run registers this backend, most never use it
 
 #: how long (seconds) before our create request a job found by its name may have been created and still count as the
 #: one that request created (the service's clock may be behind ours)
@@ -73,6 +75,10 @@ class OnlineBackend(Backend):
             )
 
     def start(self, plan: JobPlan) -> OnlineExecution:
+        from .clients import Clients
+        from .execution import OnlineExecution
+        from .uploads import code_with_requirements, upload_tree
+
         config = plan.config
         clients = Clients.of(self.session)
         assert config.output_path is not None
@@ -90,6 +96,9 @@ class OnlineBackend(Backend):
 
     def attach(self, online_job_id: str, config: JobConfig) -> OnlineExecution:
         """Follow a job created earlier (e.g. by a previous promotion)."""
+        from .clients import Clients
+        from .execution import OnlineExecution
+
         return OnlineExecution(Clients.of(self.session), online_job_id, config)
 
     def find_job(self, name: str, *, created_after: float = 0.0) -> str | None:
@@ -98,6 +107,8 @@ class OnlineBackend(Backend):
 
         Promotion calls it for a ledger record whose create request never got its answer.
         """
+        from .clients import Clients
+
         return find_job_by_name(Clients.of(self.session), name, sent_at=created_after)
 
 
