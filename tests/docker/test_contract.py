@@ -13,6 +13,7 @@ from pytest_modelarts.backends.docker import backend as dk_backend
 from pytest_modelarts.backends.docker import files as dk_files
 from pytest_modelarts.core.commands import host_gpus
 from pytest_modelarts.core.plan import JOB_SITE
+from tests.support.requirements import missing
 from tests.support.waiting import wait_until
 
 from ..support.images import MA_USER_UID, OTHER_UID
@@ -166,7 +167,7 @@ def test_gpus_are_refused_on_a_host_without_gpus(session: Session, python_image:
 
 def test_gpus_are_passed_through(session: Session, tmp_path: Path, python_image: str) -> None:
     if not host_gpus():
-        pytest.skip("this host has no NVIDIA GPU (/dev/nvidia*): GPU requests cannot be exercised here")
+        missing("gpu", "this host has no NVIDIA GPU (/dev/nvidia*): GPU requests cannot be exercised here")
     Estimator(modelarts_session=session, code_dir=CODE, user_image_url=python_image, train_instance_type="local",
               train_instance_count=1, output_path=tmp_path / "out", user_command="python ${MA_JOB_DIR}/code/probe.py",
               container_options=ContainerOptions(gpus=1)).fit(wait=True)

@@ -12,9 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from pytest_modelarts import Estimator, JobPhase, Session
+from tests.support.requirements import missing
 
 from .conftest import CODE
 
@@ -31,7 +30,7 @@ def torch_python() -> str | None:
 def test_ddp_with_gloo_across_two_sandboxed_workers(tmp_path: Path) -> None:
     python = torch_python()
     if python is None:
-        pytest.skip("torch is not installed (set PYTEST_MODELARTS_TORCH_PYTHON to an interpreter that has it)")
+        missing("torch", "torch is not installed (set PYTEST_MODELARTS_TORCH_PYTHON to an interpreter that has it)")
     session = Session(local_root=tmp_path / "root", stream_logs=False, sandbox=True, local_python=python)
     job = Estimator(modelarts_session=session, code_dir=CODE, boot_file="ddp.py", train_instance_type="local",
                     train_instance_count=2).fit(wait=False)
