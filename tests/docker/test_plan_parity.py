@@ -17,8 +17,7 @@ import pytest
 
 from pytest_modelarts import Estimator, JobPhase, Session
 from pytest_modelarts.backends.docker import owners as dk_owners
-from pytest_modelarts.backends.local.nodes import unavailable
-from tests.support.requirements import missing
+from tests.support.requirements import require_sandbox
 
 pytestmark = pytest.mark.docker
 VIEW = Path(__file__).parent / "view"
@@ -59,9 +58,7 @@ def run_views(session: Session, backend: str, version: str, workers: int, inputs
 
 @pytest.fixture
 def parity_session(tmp_path: Path, python_image: str) -> Session:
-    why = unavailable()
-    if why is not None:
-        missing("sandbox", f"sandboxed nodes are unavailable here: {why}")
+    require_sandbox()
     return Session(local_root=tmp_path / "root", stream_logs=False, stop_grace_period=1, sandbox=True,
                    docker_image=python_image)
 

@@ -98,12 +98,9 @@ def test_a_sandboxed_job_writes_no_bytecode_into_its_environment(conda_channel: 
     """The first job runs before the bytecode is compiled; still, neither its imports nor its own writes leave a
     .pyc in the environment for a later job: only our compile writes there."""
     from pytest_modelarts import Estimator, Session
-    from pytest_modelarts.backends.local.nodes import unavailable
-    from tests.support.requirements import missing
+    from tests.support.requirements import require_sandbox
 
-    why = unavailable()
-    if why is not None:
-        missing("sandbox", f"sandboxed nodes are unavailable here: {why}")
+    require_sandbox()
     env = full_env(conda_channel)
     env.lock_file = tmp_path / "full.conda-lock.yml"
     built = ensure_environment(env, cache_dir=cache_dir, lock_path=env.lock_file)

@@ -15,9 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pytest_modelarts.backends.local.nodes import unavailable
 from tests.support.processes import tagged
-from tests.support.requirements import missing
+from tests.support.requirements import require_sandbox
 from tests.support.waiting import wait_until
 
 BACKEND = '''
@@ -66,9 +65,7 @@ def command_lines(tag: str) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _nodes_available() -> None:
-    why = unavailable()
-    if why is not None:
-        missing("sandbox", f"sandboxed nodes are unavailable here: {why}")
+    require_sandbox()
 
 
 def test_pytest_killed_during_a_requirements_install_leaves_no_installer(tmp_path: Path) -> None:

@@ -58,12 +58,10 @@ def test_without_bubblewrap_the_header_and_the_summary_say_the_runs_are_not_fait
 
 
 def test_with_a_sandbox_nothing_is_said(project: pytest.Pytester) -> None:
-    from pytest_modelarts.backends.local.nodes import unavailable
 
-    if unavailable() is not None:
-        from tests.support.requirements import missing
+    from tests.support.requirements import require_sandbox
 
-        missing("sandbox", f"sandboxed nodes do not work here: {unavailable()}")
+    require_sandbox()
     project.makepyfile(TESTS)
     result = project.runpytest("--modelarts")
     result.assert_outcomes(passed=1)

@@ -120,11 +120,9 @@ def test_output_conflicts_of_a_multi_node_smoke_job_show_in_the_summary_and_juni
 
 def test_a_lost_write_shows_in_the_summary_the_failure_report_and_junitxml(project: pytest.Pytester) -> None:
     """A file written next to the code is lost online: the smoke run says so (sandboxed nodes, docs/sandbox.md)."""
-    from pytest_modelarts.backends.local.nodes import unavailable
-    from tests.support.requirements import missing
+    from tests.support.requirements import require_sandbox
 
-    if unavailable():
-        missing("sandbox", f"sandboxed nodes are unavailable here: {unavailable()}")
+    require_sandbox()
     (project.path / "code" / "lost.py").write_text(
         "import argparse, sys\np = argparse.ArgumentParser(); p.add_argument('--exit', type=int, default=0)\n"
         "a, _ = p.parse_known_args()\nopen('model.pkl', 'w').write('weights')\nsys.exit(a.exit)\n"

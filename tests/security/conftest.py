@@ -10,17 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from pytest_modelarts.backends.local.nodes import unavailable
-from tests.support.requirements import missing
+from tests.support.requirements import missing, require_sandbox
 
 CODE = Path(__file__).parent / "code"
 
 
 @pytest.fixture(autouse=True)
 def _nodes_available() -> None:
-    why = unavailable()
-    if why is not None:
-        missing("sandbox", f"sandboxed nodes are unavailable here: {why}")
+    require_sandbox()
 
 
 @pytest.fixture

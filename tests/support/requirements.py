@@ -32,3 +32,12 @@ def missing(what: str, why: str) -> NoReturn:
     if required(what):
         pytest.fail(f"{VARIABLE} requires {what}, but {why}")
     pytest.skip(why)
+
+
+def require_sandbox() -> None:
+    """Skip (or fail, where required) a test that needs sandboxed nodes on a machine that cannot make them."""
+    from pytest_modelarts.backends.local.nodes import unavailable
+
+    why = unavailable()
+    if why is not None:
+        missing("sandbox", f"sandboxed nodes are unavailable here: {why}")
