@@ -518,10 +518,11 @@ def run_with_limit(call: Callable[[], Any], limit: float) -> tuple[Any, BaseExce
     return box.get("value"), box.get("error")
 
 
-@pytest.mark.parametrize("case", [c.param() for c in CASES])
-def test_a_bad_input_is_refused_clearly_before_anything_runs(case: Case, ctx: Ctx) -> None:
+def assert_refused_before_anything_runs(case: Case, ctx: Ctx, limit: float = LIMIT) -> None:
+    """``case`` ends, within ``limit`` seconds, in an error of ours that names its needle; without a started job,
+    nothing was written."""
     try:
-        value, error = run_with_limit(lambda: case.call(ctx), LIMIT)
+        value, error = run_with_limit(lambda: case.call(ctx), limit)
     finally:
         job = _STARTED.pop(ctx.tmp, None)
         if job is not None:
@@ -533,6 +534,11 @@ def test_a_bad_input_is_refused_clearly_before_anything_runs(case: Case, ctx: Ct
     assert "Traceback" not in message
     if job is None:  # nothing ran, nothing was written
         assert not ctx.runs.exists() or not any(ctx.runs.rglob("*")), sorted(ctx.runs.rglob("*"))
+
+
+@pytest.mark.parametrize("case", [c.param() for c in CASES])
+def test_a_bad_input_is_refused_clearly_before_anything_runs(case: Case, ctx: Ctx) -> None:
+    assert_refused_before_anything_runs(case, ctx)
 
 
 def test_the_gallery_holds_at_least_200_bad_inputs() -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from pytest_modelarts import CondaDependencies, Environment, Session
 
-from .test_bad_inputs import _STARTED, Case, Ctx, est, fit, hp, marker, run_with_limit, started
+from .test_bad_inputs import Case, Ctx, assert_refused_before_anything_runs, est, fit, hp, marker, started
 from .test_bad_inputs import ctx as ctx  # noqa: F401  (fixture)
 
 # --- bad places, made in the case's temporary folder -----------------------------------------------------
@@ -174,21 +174,7 @@ CASES = PATHS + TREES + NUMBERS + PACKAGES + OBS
 
 @pytest.mark.parametrize("case", [c.param() for c in CASES])
 def test_a_bad_path_or_limit_is_refused_clearly_before_anything_runs(case: Case, ctx: Ctx) -> None:  # noqa: F811
-    from pytest_modelarts import ModelArtsError
-
-    try:
-        value, error = run_with_limit(lambda: case.call(ctx), 20.0)
-    finally:
-        job = _STARTED.pop(ctx.tmp, None)
-        if job is not None:
-            job.stop()
-    assert error is not None, f"accepted silently: {value!r}"
-    assert isinstance(error, ModelArtsError), f"not an error of ours: {type(error).__name__}: {error}"
-    message = str(error)
-    assert case.needle.lower() in message.lower(), f"the message does not name {case.needle!r}: {message}"
-    assert "Traceback" not in message
-    if job is None:
-        assert not ctx.runs.exists() or not any(ctx.runs.rglob("*")), sorted(ctx.runs.rglob("*"))
+    assert_refused_before_anything_runs(case, ctx)
 
 
 def test_this_gallery_holds_at_least_100_cases() -> None:
