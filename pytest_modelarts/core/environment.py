@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError
-from .requirement_specs import check_channels, check_conda_packages, check_lock_file, check_pip_packages
+from .requirement_specs import check_channels, check_conda_packages, check_lock_file, check_pip_packages, conda_name
 
 _ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
@@ -36,7 +36,7 @@ def _no_moxing(owner: str, packages: tuple[str, ...], parameter: str = "pip_pack
     from .moxing_package import WHY, names_moxing
 
     for item in packages:
-        if names_moxing(item.split("::")[-1]):  # a conda spec may name its channel: conda-forge::moxing
+        if conda_name(item) == "moxing" if parameter == "conda_packages" else names_moxing(item):
             why = WHY if parameter == "pip_packages" else (
                 "ModelArts' MoXing is in its images, in no package channel (local jobs get pytest-modelarts' own "
                 "moxing): remove 'moxing' from conda_packages")

@@ -19,12 +19,8 @@ def check_pip_packages(owner: str, items: tuple[str, ...]) -> None:
     from packaging.requirements import InvalidRequirement, Requirement
 
     for item in items:
-        why = None
-        if any(c in item for c in "\0\r\n"):
-            why = "holds a line break or NUL: one package per entry"
-        elif item.startswith("-"):
-            why = "is an installer option, not a package (options such as -r, -e, --index-url are not taken here)"
-        else:
+        why = _not_one_entry(item, "an installer option, not a package (options such as -r, -e, --index-url are not taken here)")
+        if why is None:
             try:
                 Requirement(item)
             except InvalidRequirement as exc:
@@ -33,7 +29,16 @@ def check_pip_packages(owner: str, items: tuple[str, ...]) -> None:
             raise ParameterError(owner, "pip_packages", list(items), f"entry {item!r} {why}; each entry must be {EXAMPLES}")
 
 
-def _conda_name(item: str) -> str:
+def _not_one_entry(item: str, option: str) -> str | None:
+    """Why ``item`` is not one package entry (a line break or NUL, or an option: ``is <option>``), else None."""
+    if any(c in item for c in "\0\r\n"):
+        return "holds a line break or NUL: one package per entry"
+    if item.startswith("-"):
+        return f"is {option}"
+    return None
+
+
+def conda_name(item: str) -> str:
     """The package name of a conda match spec (``python=3.11``, ``python 3.11.*``, ``conda-forge::numpy>=1``)."""
     name = item.split("::")[-1].strip()
     for i, c in enumerate(name):
@@ -47,13 +52,9 @@ def check_conda_packages(owner: str, items: tuple[str, ...]) -> None:
     pinned twice (``python=3.11`` and ``python=3.10``: which one the solver honours is not what the user meant)."""
     seen: dict[str, str] = {}
     for item in items:
-        why = None
-        if any(c in item for c in "\0\r\n"):
-            why = "holds a line break or NUL: one package per entry"
-        elif item.startswith("-"):
-            why = "is a command-line option, not a package"
-        else:
-            name = _conda_name(item)
+        why = _not_one_entry(item, "a command-line option, not a package")
+        if why is None:
+            name = conda_name(item)
             if not name:
                 why = "names no package"
             elif name in seen:
