@@ -287,7 +287,8 @@ def plan_job(config: JobConfig, session: Session, runtime: PythonRuntime | None,
     options = config.container
     limits = fl.resolve(options.flavor, memory=memory_bytes(options.memory) if options.memory else None, cpus=options.cpus,
                         smoke_memory=options.smoke_memory, smoke_cpus=options.smoke_cpus, memory_of=memory_bytes)
-    gpus = _gpus(options.gpus) if options.gpus else fl.flavor_gpus(limits.flavor, host_gpus())
+    machine_gpus = host_gpus()
+    gpus = _gpus(options.gpus, machine_gpus) if options.gpus else fl.flavor_gpus(limits.flavor, machine_gpus)
     requirements = None
     if not config.is_custom_image and config.code_path is not None and config.code_path.is_dir():
         requirements = ct.requirements_file(sorted(os.listdir(config.code_path)))
@@ -309,7 +310,7 @@ def plan_job(config: JobConfig, session: Session, runtime: PythonRuntime | None,
     return JobPlan(
         config=config, job_id=job_id, contract=version.contract, runtime=runtime, pip_layer=layer,
         sandbox_root=sandbox_root, user=user, network=network,
-        num_gpus=gpus, limits=limits, gpu_note=fl.gpu_note(limits.flavor, host_gpus()) if not options.gpus else None,
+        num_gpus=gpus, limits=limits, gpu_note=fl.gpu_note(limits.flavor, machine_gpus) if not options.gpus else None,
         requirements=requirements, input_file=inputs.name if inputs is not None and not inputs.is_dir() else None,
         endpoints=MappingProxyType(endpoint_variables(session.obs_endpoint, session.endpoint)),
         inherit=MappingProxyType(inherit),
@@ -334,11 +335,11 @@ def engine_of(config: JobConfig) -> Engine | None:
     return find_engine(config.framework_type, config.framework_version)
 
 
-def _gpus(requested: int | None) -> int:
-    """GPUs a worker gets: none unless asked; ``-1`` all of this host's; a request this host cannot meet is refused."""
+def _gpus(requested: int | None, available: int) -> int:
+    """GPUs a worker gets of this host's ``available``: none unless asked; ``-1`` all; a request this host cannot meet
+    is refused."""
     if not requested:
         return 0
-    available = host_gpus()
     if not available:
         raise ConfigurationError(f"ContainerOptions(gpus={requested}) but this host has no NVIDIA GPU (/dev/nvidia*); "
                                  "drop gpus= to run on CPU")
